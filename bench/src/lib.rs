@@ -1,0 +1,1 @@
+//! Benchmarks for durafn; see the benches.

@@ -1,0 +1,570 @@
+//! The replay engine: one orchestration turn, from history and new messages to new history,
+//! actions and status.
+//!
+//! History is applied one event at a time, and the orchestrator is polled after every event that
+//! woke one of its futures. A fresh executor fed the whole history and a live executor fed only the
+//! new messages therefore run the code through exactly the same sequence of states: full replay
+//! and incremental execution give the same result by construction (and a property test checks it).
+
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+
+use chrono::{DateTime, Utc};
+
+use crate::action::{Action, describe_recorded};
+use crate::context::OrchestrationContext;
+use crate::history::{EventKind, FailureDetails, HistoryEvent, ParentInstance, RuntimeStatus};
+use crate::ids::{ExecutionId, InstanceId};
+use crate::payload::Payload;
+use crate::registry::{FunctionFuture, Registry};
+
+/// The error type recorded when replay finds that the code no longer matches its history.
+pub const NON_DETERMINISM_ERROR: &str = "NonDeterministicOrchestration";
+
+/// How an execution ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The orchestrator returned this output.
+    Completed(Payload),
+    /// The orchestrator failed (an error, a panic, non-determinism or an unknown name).
+    Failed(FailureDetails),
+    /// An operator terminated it with this reason.
+    Terminated(Payload),
+    /// It asked to start over; the runtime begins a new execution with this input and these
+    /// carried-over `EventRaised` events.
+    ContinuedAsNew {
+        /// The next execution's input.
+        input: Payload,
+        /// Unconsumed events kept for the next execution (empty unless asked to keep them).
+        carryover: Vec<HistoryEvent>,
+    },
+}
+
+impl Outcome {
+    /// The runtime status this outcome leaves the instance in.
+    pub fn status(&self) -> RuntimeStatus {
+        match self {
+            Outcome::Completed(_) => RuntimeStatus::Completed,
+            Outcome::Failed(_) => RuntimeStatus::Failed,
+            Outcome::Terminated(_) => RuntimeStatus::Terminated,
+            Outcome::ContinuedAsNew { .. } => RuntimeStatus::ContinuedAsNew,
+        }
+    }
+}
+
+/// What one turn produced; the runtime commits it atomically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Turn {
+    /// Events to append to history (empty when the instance had already finished and the
+    /// messages were discarded).
+    pub new_events: Vec<HistoryEvent>,
+    /// Durable work to perform.
+    pub actions: Vec<Action>,
+    /// The instance's status after the turn.
+    pub status: RuntimeStatus,
+    /// The custom status set by the code.
+    pub custom_status: Option<Payload>,
+    /// Set in the turn in which the execution ended.
+    pub outcome: Option<Outcome>,
+}
+
+/// Wakes the engine: the orchestrator needs another poll.
+struct WakeFlag(AtomicBool);
+
+impl Wake for WakeFlag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// Runs one orchestration execution over its history; keep it alive between turns (the instance
+/// cache) to avoid replay, or build a fresh one and [`replay`](Self::replay) the stored history.
+pub struct OrchestrationExecutor {
+    registry: Arc<Registry>,
+    ctx: OrchestrationContext,
+    future: Option<FunctionFuture>,
+    flag: Arc<WakeFlag>,
+    waker: Waker,
+    started: bool,
+    name: String,
+    parent: Option<ParentInstance>,
+    outcome: Option<Outcome>,
+    /// Whether history already holds the event that ends the execution.
+    end_recorded: bool,
+    suspended: bool,
+    held_while_suspended: Vec<HistoryEvent>,
+    keep_unconsumed_events: bool,
+    history_len: usize,
+}
+
+impl std::fmt::Debug for OrchestrationExecutor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrchestrationExecutor")
+            .field("name", &self.name)
+            .field("history_len", &self.history_len)
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+impl OrchestrationExecutor {
+    /// An executor with no history yet.
+    pub fn new(registry: Arc<Registry>) -> Self {
+        let flag = Arc::new(WakeFlag(AtomicBool::new(false)));
+        Self {
+            registry,
+            ctx: OrchestrationContext::new(),
+            future: None,
+            waker: Waker::from(flag.clone()),
+            flag,
+            started: false,
+            name: String::new(),
+            parent: None,
+            outcome: None,
+            end_recorded: false,
+            suspended: false,
+            held_while_suspended: Vec::new(),
+            keep_unconsumed_events: false,
+            history_len: 0,
+        }
+    }
+
+    /// Rebuilds the execution's state by replaying recorded history.
+    pub fn replay(&mut self, history: &[HistoryEvent]) {
+        for event in history {
+            self.apply(event, true);
+        }
+        self.history_len += history.len();
+    }
+
+    /// One turn: applies `messages` at time `now` and returns what to commit.
+    pub fn run_turn(&mut self, messages: Vec<HistoryEvent>, now: DateTime<Utc>) -> Turn {
+        if self.end_recorded {
+            return Turn {
+                new_events: Vec::new(),
+                actions: Vec::new(),
+                status: self.status(),
+                custom_status: self.ctx.with_state(|s| s.custom_status.clone()),
+                outcome: None,
+            };
+        }
+        let mut new_events = Vec::with_capacity(messages.len() + 4);
+        let turn_started = HistoryEvent::new(now, EventKind::OrchestratorStarted);
+        self.apply(&turn_started, false);
+        new_events.push(turn_started);
+        for message in messages {
+            if message.kind.is_scheduling() {
+                // Only the engine records scheduling events; a message of that kind is a bug
+                // upstream and must not confuse replay later.
+                continue;
+            }
+            self.apply(&message, false);
+            new_events.push(message);
+        }
+        let unmatched = self.ctx.with_state(|s| std::mem::take(&mut s.unmatched));
+        let mut actions = Vec::with_capacity(unmatched.len());
+        for action in unmatched.into_values() {
+            new_events.push(action.to_event(now));
+            actions.push(action);
+        }
+        let outcome = if self.end_recorded {
+            None
+        } else {
+            self.outcome.clone()
+        };
+        let outcome = match outcome {
+            Some(Outcome::ContinuedAsNew { input, .. }) if self.keep_unconsumed_events => {
+                Some(Outcome::ContinuedAsNew {
+                    input,
+                    carryover: self.unconsumed_events(),
+                })
+            }
+            other => other,
+        };
+        if let Some(outcome) = &outcome {
+            new_events.push(HistoryEvent::new(now, end_event(outcome)));
+            self.end_recorded = true;
+        }
+        new_events.push(HistoryEvent::new(now, EventKind::OrchestratorCompleted));
+        self.history_len += new_events.len();
+        Turn {
+            new_events,
+            actions,
+            status: self.status(),
+            custom_status: self.ctx.with_state(|s| s.custom_status.clone()),
+            outcome,
+        }
+    }
+
+    /// The status the execution is in now.
+    pub fn status(&self) -> RuntimeStatus {
+        match &self.outcome {
+            Some(outcome) => outcome.status(),
+            None if !self.started => RuntimeStatus::Pending,
+            None if self.suspended => RuntimeStatus::Suspended,
+            None => RuntimeStatus::Running,
+        }
+    }
+
+    /// How many history events this executor has seen; the runtime compares it with the stored
+    /// history to detect a cached executor that another host has overtaken.
+    pub fn history_len(&self) -> usize {
+        self.history_len
+    }
+
+    /// The orchestrator's name (empty before `ExecutionStarted`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The parent to notify when this execution ends, if it is a sub-orchestration.
+    pub fn parent(&self) -> Option<&ParentInstance> {
+        self.parent.as_ref()
+    }
+
+    /// The instance id (set by `ExecutionStarted`).
+    pub fn instance_id(&self) -> InstanceId {
+        self.ctx.instance_id()
+    }
+
+    fn apply(&mut self, event: &HistoryEvent, replaying: bool) {
+        if self.end_recorded {
+            return;
+        }
+        if self.suspended && holds_while_suspended(&event.kind) {
+            self.held_while_suspended.push(event.clone());
+            return;
+        }
+        match &event.kind {
+            EventKind::OrchestratorStarted => self.ctx.with_state(|s| {
+                s.now = event.timestamp;
+                s.replaying = replaying;
+            }),
+            EventKind::ExecutionStarted {
+                name,
+                instance_id,
+                execution_id,
+                input,
+                parent,
+            } => self.start(name, instance_id, execution_id, input, parent.clone()),
+            EventKind::ExecutionCompleted { .. } | EventKind::ContinueAsNew { .. } => {
+                self.end_recorded = true;
+                self.future = None;
+                if self.outcome.is_none() {
+                    self.outcome = Some(recorded_outcome(&event.kind));
+                }
+            }
+            EventKind::ExecutionTerminated { input } => {
+                self.finish(Outcome::Terminated(input.clone()));
+            }
+            EventKind::TaskScheduled { .. }
+            | EventKind::TimerCreated { .. }
+            | EventKind::SubOrchestrationInstanceCreated { .. }
+            | EventKind::EventSent { .. } => self.match_recorded(event),
+            EventKind::TaskCompleted {
+                task_scheduled_id,
+                result,
+            }
+            | EventKind::SubOrchestrationInstanceCompleted {
+                task_scheduled_id,
+                result,
+            } => self.deliver(task_scheduled_id.0, Ok(result.clone())),
+            EventKind::TaskFailed {
+                task_scheduled_id,
+                failure,
+            }
+            | EventKind::SubOrchestrationInstanceFailed {
+                task_scheduled_id,
+                failure,
+            } => self.deliver(task_scheduled_id.0, Err(failure.clone())),
+            EventKind::TimerFired { timer_id, .. } => self.deliver(timer_id.0, Ok(Payload::null())),
+            EventKind::EventRaised { name, input } => {
+                let waker = self.ctx.with_state(|s| s.raise_event(name, input.clone()));
+                self.wake_and_run(waker);
+            }
+            EventKind::ExecutionSuspended { .. } => {
+                if self.started && self.outcome.is_none() {
+                    self.suspended = true;
+                }
+            }
+            EventKind::ExecutionResumed { .. } => {
+                if self.suspended {
+                    self.suspended = false;
+                    for held in std::mem::take(&mut self.held_while_suspended) {
+                        self.apply(&held, replaying);
+                    }
+                }
+            }
+            EventKind::ExecutionRewound { .. } | EventKind::OrchestratorCompleted => {}
+        }
+    }
+
+    fn start(
+        &mut self,
+        name: &str,
+        instance_id: &InstanceId,
+        execution_id: &ExecutionId,
+        input: &Payload,
+        parent: Option<ParentInstance>,
+    ) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        self.name = name.to_string();
+        self.parent = parent;
+        self.ctx.with_state(|s| {
+            s.instance_id = instance_id.clone();
+            s.execution_id = execution_id.clone();
+            s.name = name.to_string();
+        });
+        match self.registry.orchestrator(name) {
+            Some(orchestrator) => {
+                let ctx = self.ctx.clone();
+                let input = input.clone();
+                match std::panic::catch_unwind(AssertUnwindSafe(|| orchestrator.start(ctx, input)))
+                {
+                    Ok(future) => {
+                        self.future = Some(future);
+                        self.run_code();
+                    }
+                    Err(panic) => self.finish(Outcome::Failed(panicked(name, panic))),
+                }
+            }
+            None => self.finish(Outcome::Failed(FailureDetails::new(
+                "OrchestratorNotFound",
+                format!("orchestrator function '{name}' is not registered in this function app"),
+            ))),
+        }
+    }
+
+    fn deliver(&mut self, seq: i64, result: Result<Payload, FailureDetails>) {
+        let waker = self.ctx.with_state(|s| s.complete_task(seq, result));
+        self.wake_and_run(waker);
+    }
+
+    fn wake_and_run(&mut self, waker: Option<Waker>) {
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        if self.flag.0.load(Ordering::Acquire) {
+            self.run_code();
+        }
+    }
+
+    /// Polls the orchestrator until it stops making progress.
+    fn run_code(&mut self) {
+        loop {
+            self.flag.0.store(false, Ordering::Release);
+            let Some(future) = self.future.as_mut() else {
+                return;
+            };
+            let mut cx = Context::from_waker(&self.waker);
+            let polled =
+                std::panic::catch_unwind(AssertUnwindSafe(|| Pin::as_mut(future).poll(&mut cx)));
+            match polled {
+                Ok(Poll::Ready(Ok(output))) => {
+                    let next = self.ctx.with_state(|s| s.continue_as_new.take());
+                    let outcome = match next {
+                        Some((input, keep_events)) => {
+                            // Events arriving later in this turn are unprocessed too, so the
+                            // carry-over is collected when the turn ends.
+                            self.keep_unconsumed_events = keep_events;
+                            Outcome::ContinuedAsNew {
+                                input,
+                                carryover: Vec::new(),
+                            }
+                        }
+                        None => Outcome::Completed(output),
+                    };
+                    self.finish(outcome);
+                    return;
+                }
+                Ok(Poll::Ready(Err(error))) => {
+                    self.finish(Outcome::Failed(error.into_failure()));
+                    return;
+                }
+                Ok(Poll::Pending) => {
+                    if !self.flag.0.load(Ordering::Acquire) {
+                        return;
+                    }
+                }
+                Err(panic) => {
+                    let name = self.name.clone();
+                    self.finish(Outcome::Failed(panicked(&name, panic)));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Events that arrived but were never consumed, as `EventRaised` events for the next
+    /// execution; events held while suspended count too.
+    fn unconsumed_events(&self) -> Vec<HistoryEvent> {
+        let now = self.ctx.current_utc_datetime();
+        let mut events: Vec<HistoryEvent> = self.ctx.with_state(|s| {
+            s.buffered
+                .iter()
+                .map(|(name, input)| {
+                    HistoryEvent::new(
+                        now,
+                        EventKind::EventRaised {
+                            name: name.clone(),
+                            input: input.clone(),
+                        },
+                    )
+                })
+                .collect()
+        });
+        events.extend(
+            self.held_while_suspended
+                .iter()
+                .filter(|e| matches!(e.kind, EventKind::EventRaised { .. }))
+                .cloned(),
+        );
+        events
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        if self.outcome.is_some() {
+            return;
+        }
+        self.outcome = Some(outcome);
+        // Dropping the future runs the drop glue of its durable futures, which locks the state:
+        // it must happen outside any `with_state`.
+        self.future = None;
+        self.suspended = false;
+    }
+
+    /// Checks a recorded scheduling event against the action the code issued with that id.
+    fn match_recorded(&mut self, event: &HistoryEvent) {
+        let issued = self
+            .ctx
+            .with_state(|s| s.unmatched.remove(&event.event_id.0));
+        let problem = match issued {
+            Some(action) if action.matches(&event.kind) => None,
+            Some(action) => Some(format!(
+                "history records {} at step {}, but the code now schedules {}",
+                describe_recorded(&event.kind),
+                event.event_id,
+                action.describe()
+            )),
+            None => Some(format!(
+                "history records {} at step {}, but the code now schedules nothing there",
+                describe_recorded(&event.kind),
+                event.event_id
+            )),
+        };
+        if let Some(problem) = problem {
+            if matches!(self.outcome, Some(Outcome::Failed(ref f)) if f.error_type == NON_DETERMINISM_ERROR)
+            {
+                return;
+            }
+            // The code may have finished where history says it went on: that is non-determinism
+            // too, and it overrides the outcome the code produced.
+            self.outcome = None;
+            self.finish(Outcome::Failed(FailureDetails::new(
+                NON_DETERMINISM_ERROR,
+                format!(
+                    "non-deterministic orchestration '{}': {problem}. Orchestrator code must make the same durable calls in the same order on every replay.",
+                    self.name
+                ),
+            )));
+        }
+    }
+}
+
+/// While suspended, completions and events wait; terminate and resume do not.
+fn holds_while_suspended(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::TaskCompleted { .. }
+            | EventKind::TaskFailed { .. }
+            | EventKind::SubOrchestrationInstanceCompleted { .. }
+            | EventKind::SubOrchestrationInstanceFailed { .. }
+            | EventKind::TimerFired { .. }
+            | EventKind::EventRaised { .. }
+    )
+}
+
+fn end_event(outcome: &Outcome) -> EventKind {
+    match outcome {
+        Outcome::Completed(output) => EventKind::ExecutionCompleted {
+            orchestration_status: RuntimeStatus::Completed,
+            result: Some(output.clone()),
+            failure_details: None,
+        },
+        Outcome::Failed(failure) => EventKind::ExecutionCompleted {
+            orchestration_status: RuntimeStatus::Failed,
+            result: None,
+            failure_details: Some(failure.clone()),
+        },
+        Outcome::Terminated(reason) => EventKind::ExecutionCompleted {
+            orchestration_status: RuntimeStatus::Terminated,
+            result: Some(reason.clone()),
+            failure_details: None,
+        },
+        Outcome::ContinuedAsNew { input, .. } => EventKind::ContinueAsNew {
+            input: input.clone(),
+        },
+    }
+}
+
+fn recorded_outcome(kind: &EventKind) -> Outcome {
+    match kind {
+        EventKind::ExecutionCompleted {
+            orchestration_status: RuntimeStatus::Failed,
+            failure_details,
+            ..
+        } => Outcome::Failed(
+            failure_details
+                .clone()
+                .unwrap_or_else(|| FailureDetails::new("Error", "failed")),
+        ),
+        EventKind::ExecutionCompleted {
+            orchestration_status: RuntimeStatus::Terminated,
+            result,
+            ..
+        } => Outcome::Terminated(result.clone().unwrap_or_default()),
+        EventKind::ExecutionCompleted { result, .. } => {
+            Outcome::Completed(result.clone().unwrap_or_default())
+        }
+        EventKind::ContinueAsNew { input } => Outcome::ContinuedAsNew {
+            input: input.clone(),
+            carryover: Vec::new(),
+        },
+        _ => Outcome::Completed(Payload::null()),
+    }
+}
+
+fn panicked(name: &str, panic: Box<dyn std::any::Any + Send>) -> FailureDetails {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".to_string());
+    FailureDetails::new(
+        "OrchestratorPanicked",
+        format!("orchestrator '{name}' panicked: {message}"),
+    )
+}
+
+/// The pure turn function: replays `history` in a fresh executor, then applies `messages`.
+pub fn run_turn(
+    registry: Arc<Registry>,
+    history: &[HistoryEvent],
+    messages: Vec<HistoryEvent>,
+    now: DateTime<Utc>,
+) -> (OrchestrationExecutor, Turn) {
+    let mut executor = OrchestrationExecutor::new(registry);
+    executor.replay(history);
+    let turn = executor.run_turn(messages, now);
+    (executor, turn)
+}

@@ -1,0 +1,282 @@
+//! The JSON form of history events.
+//!
+//! One flat record with every field optional, as the Durable Task Framework writes it. Mapping by
+//! hand (instead of `#[serde(tag)]`) lets payloads stay verbatim `RawValue`s and avoids serde's
+//! buffering of tagged enums, which matters when a long history is loaded for replay.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{EventKind, FailureDetails, HistoryEvent, ParentInstance, RuntimeStatus};
+use crate::ids::{EventId, ExecutionId, InstanceId};
+use crate::payload::Payload;
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireOut<'a> {
+    event_id: EventId,
+    timestamp: &'a DateTime<Utc>,
+    event_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instance_id: Option<&'a InstanceId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    execution_id: Option<&'a ExecutionId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input: Option<&'a Payload>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent: Option<&'a ParentInstance>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    orchestration_status: Option<RuntimeStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a Payload>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure_details: Option<&'a FailureDetails>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    task_scheduled_id: Option<EventId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timer_id: Option<EventId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fire_at: Option<&'a DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a Payload>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireIn {
+    event_id: EventId,
+    timestamp: DateTime<Utc>,
+    event_type: String,
+    name: Option<String>,
+    instance_id: Option<InstanceId>,
+    execution_id: Option<ExecutionId>,
+    input: Option<Payload>,
+    parent: Option<ParentInstance>,
+    orchestration_status: Option<RuntimeStatus>,
+    result: Option<Payload>,
+    failure_details: Option<FailureDetails>,
+    task_scheduled_id: Option<EventId>,
+    timer_id: Option<EventId>,
+    fire_at: Option<DateTime<Utc>>,
+    error_type: Option<String>,
+    reason: Option<String>,
+    details: Option<Payload>,
+}
+
+impl Serialize for HistoryEvent {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut w = WireOut {
+            event_id: self.event_id,
+            timestamp: &self.timestamp,
+            event_type: self.kind.type_name(),
+            name: None,
+            instance_id: None,
+            execution_id: None,
+            input: None,
+            parent: None,
+            orchestration_status: None,
+            result: None,
+            failure_details: None,
+            task_scheduled_id: None,
+            timer_id: None,
+            fire_at: None,
+            error_type: None,
+            reason: None,
+            details: None,
+        };
+        match &self.kind {
+            EventKind::ExecutionStarted {
+                name,
+                instance_id,
+                execution_id,
+                input,
+                parent,
+            } => {
+                w.name = Some(name);
+                w.instance_id = Some(instance_id);
+                w.execution_id = Some(execution_id);
+                w.input = Some(input);
+                w.parent = parent.as_ref();
+            }
+            EventKind::ExecutionCompleted {
+                orchestration_status,
+                result,
+                failure_details,
+            } => {
+                w.orchestration_status = Some(*orchestration_status);
+                w.result = result.as_ref();
+                w.failure_details = failure_details.as_ref();
+            }
+            EventKind::ExecutionTerminated { input } | EventKind::ContinueAsNew { input } => {
+                w.input = Some(input);
+            }
+            EventKind::TaskScheduled { name, input } => {
+                w.name = Some(name);
+                w.input = Some(input);
+            }
+            EventKind::TaskCompleted {
+                task_scheduled_id,
+                result,
+            }
+            | EventKind::SubOrchestrationInstanceCompleted {
+                task_scheduled_id,
+                result,
+            } => {
+                w.task_scheduled_id = Some(*task_scheduled_id);
+                w.result = Some(result);
+            }
+            EventKind::TaskFailed {
+                task_scheduled_id,
+                failure,
+            }
+            | EventKind::SubOrchestrationInstanceFailed {
+                task_scheduled_id,
+                failure,
+            } => {
+                w.task_scheduled_id = Some(*task_scheduled_id);
+                w.error_type = Some(&failure.error_type);
+                w.reason = Some(&failure.message);
+                w.details = failure.details.as_ref();
+            }
+            EventKind::SubOrchestrationInstanceCreated {
+                name,
+                instance_id,
+                input,
+            } => {
+                w.name = Some(name);
+                w.instance_id = Some(instance_id);
+                w.input = Some(input);
+            }
+            EventKind::TimerCreated { fire_at } => w.fire_at = Some(fire_at),
+            EventKind::TimerFired { timer_id, fire_at } => {
+                w.timer_id = Some(*timer_id);
+                w.fire_at = Some(fire_at);
+            }
+            EventKind::OrchestratorStarted | EventKind::OrchestratorCompleted => {}
+            EventKind::EventSent {
+                instance_id,
+                name,
+                input,
+            } => {
+                w.instance_id = Some(instance_id);
+                w.name = Some(name);
+                w.input = Some(input);
+            }
+            EventKind::EventRaised { name, input } => {
+                w.name = Some(name);
+                w.input = Some(input);
+            }
+            EventKind::ExecutionSuspended { reason }
+            | EventKind::ExecutionResumed { reason }
+            | EventKind::ExecutionRewound { reason } => w.reason = reason.as_deref(),
+        }
+        w.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for HistoryEvent {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let w = WireIn::deserialize(deserializer)?;
+        let kind = w.to_kind().map_err(serde::de::Error::custom)?;
+        Ok(HistoryEvent {
+            event_id: w.event_id,
+            timestamp: w.timestamp,
+            kind,
+        })
+    }
+}
+
+fn need<T>(value: Option<T>, event: &str, field: &str) -> Result<T, String> {
+    value.ok_or_else(|| format!("{event} event is missing its {field} field"))
+}
+
+impl WireIn {
+    fn to_kind(&self) -> Result<EventKind, String> {
+        let t = self.event_type.as_str();
+        let name = || need(self.name.clone(), t, "Name");
+        let input = || need(self.input.clone(), t, "Input");
+        let task = || need(self.task_scheduled_id, t, "TaskScheduledId");
+        let failure = || -> Result<FailureDetails, String> {
+            Ok(FailureDetails {
+                error_type: self.error_type.clone().unwrap_or_default(),
+                message: need(self.reason.clone(), t, "Reason")?,
+                details: self.details.clone(),
+            })
+        };
+        Ok(match t {
+            "ExecutionStarted" => EventKind::ExecutionStarted {
+                name: name()?,
+                instance_id: need(self.instance_id.clone(), t, "InstanceId")?,
+                execution_id: need(self.execution_id.clone(), t, "ExecutionId")?,
+                input: input()?,
+                parent: self.parent.clone(),
+            },
+            "ExecutionCompleted" => EventKind::ExecutionCompleted {
+                orchestration_status: need(self.orchestration_status, t, "OrchestrationStatus")?,
+                result: self.result.clone(),
+                failure_details: self.failure_details.clone(),
+            },
+            "ExecutionTerminated" => EventKind::ExecutionTerminated { input: input()? },
+            "TaskScheduled" => EventKind::TaskScheduled {
+                name: name()?,
+                input: input()?,
+            },
+            "TaskCompleted" => EventKind::TaskCompleted {
+                task_scheduled_id: task()?,
+                result: need(self.result.clone(), t, "Result")?,
+            },
+            "TaskFailed" => EventKind::TaskFailed {
+                task_scheduled_id: task()?,
+                failure: failure()?,
+            },
+            "SubOrchestrationInstanceCreated" => EventKind::SubOrchestrationInstanceCreated {
+                name: name()?,
+                instance_id: need(self.instance_id.clone(), t, "InstanceId")?,
+                input: input()?,
+            },
+            "SubOrchestrationInstanceCompleted" => EventKind::SubOrchestrationInstanceCompleted {
+                task_scheduled_id: task()?,
+                result: need(self.result.clone(), t, "Result")?,
+            },
+            "SubOrchestrationInstanceFailed" => EventKind::SubOrchestrationInstanceFailed {
+                task_scheduled_id: task()?,
+                failure: failure()?,
+            },
+            "TimerCreated" => EventKind::TimerCreated {
+                fire_at: need(self.fire_at, t, "FireAt")?,
+            },
+            "TimerFired" => EventKind::TimerFired {
+                timer_id: need(self.timer_id, t, "TimerId")?,
+                fire_at: need(self.fire_at, t, "FireAt")?,
+            },
+            "OrchestratorStarted" => EventKind::OrchestratorStarted,
+            "OrchestratorCompleted" => EventKind::OrchestratorCompleted,
+            "EventSent" => EventKind::EventSent {
+                instance_id: need(self.instance_id.clone(), t, "InstanceId")?,
+                name: name()?,
+                input: input()?,
+            },
+            "EventRaised" => EventKind::EventRaised {
+                name: name()?,
+                input: input()?,
+            },
+            "ContinueAsNew" => EventKind::ContinueAsNew { input: input()? },
+            "ExecutionSuspended" => EventKind::ExecutionSuspended {
+                reason: self.reason.clone(),
+            },
+            "ExecutionResumed" => EventKind::ExecutionResumed {
+                reason: self.reason.clone(),
+            },
+            "ExecutionRewound" => EventKind::ExecutionRewound {
+                reason: self.reason.clone(),
+            },
+            other => return Err(format!("unknown history event type '{other}'")),
+        })
+    }
+}

@@ -1,0 +1,45 @@
+//! The deterministic core of durafn.
+//!
+//! An orchestration is an `async fn` over an [`OrchestrationContext`]. Every durable call it makes
+//! (an activity, a timer, an event, a sub-orchestration) is recorded in its [history](history), and
+//! after a crash or on another host the code is re-run over that history ("replay") to rebuild its
+//! state exactly. This crate holds that machinery and nothing else:
+//!
+//! - [`history`]: the event model, persisted as JSON and shown by the management API;
+//! - [`engine`]: one *turn* = (history, new messages, now) → (new events, actions, status);
+//! - [`context`]: the API orchestrator code uses, with durable futures resolved from history;
+//! - [`registry`]: orchestrators and activities by name;
+//! - [`rewind`]: re-running a failed execution from before its failure.
+//!
+//! **Architecture invariant:** this crate is pure. It performs no I/O, reads no clock, draws no
+//! random numbers and depends on no async runtime; time arrives as the `now` of a turn and ids as
+//! data. A test reads `cargo metadata` and the sources to keep it that way.
+
+pub mod action;
+pub mod combinators;
+pub mod context;
+pub mod engine;
+pub mod error;
+pub mod history;
+pub mod ids;
+pub mod payload;
+pub mod registry;
+pub mod rewind;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use action::Action;
+pub use combinators::{AnyResult, WhenAll, WhenAny, when_all, when_any};
+pub use context::{
+    DurableHttpRequest, DurableHttpResponse, EventFuture, EventWithTimeout, OrchestrationContext,
+    ReplaySafeLogger, RetryOptions, TaskFuture, TimerFuture,
+};
+pub use engine::{OrchestrationExecutor, Outcome, Turn};
+pub use error::{FunctionError, TaskError};
+pub use history::{EventKind, FailureDetails, HistoryEvent, ParentInstance, RuntimeStatus};
+pub use ids::{EventId, ExecutionId, InstanceId, InvalidInstanceId};
+pub use payload::{Payload, PayloadError};
+pub use registry::{
+    Activity, ActivityContext, AppData, FunctionFuture, Orchestrator, Registry, RegistryBuilder,
+    RegistryError, activity_fn, orchestrator_fn,
+};

@@ -1,0 +1,335 @@
+//! Registration of orchestrator and activity functions under their names.
+//!
+//! The `#[orchestrator]` and `#[activity]` macros generate implementations of [`Orchestrator`] and
+//! [`Activity`]; the `*_fn` constructors do the same for closures, for code that prefers no macros.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::context::OrchestrationContext;
+use crate::error::FunctionError;
+use crate::history::FailureDetails;
+use crate::ids::{EventId, InstanceId};
+use crate::payload::Payload;
+
+/// The type-erased future of a running orchestrator or activity.
+pub type FunctionFuture = Pin<Box<dyn Future<Output = Result<Payload, FunctionError>> + Send>>;
+
+/// An orchestrator function: deterministic code over an [`OrchestrationContext`].
+pub trait Orchestrator: Send + Sync + 'static {
+    /// The name it is registered and started under.
+    fn name(&self) -> &str;
+    /// Starts one execution.
+    fn start(&self, ctx: OrchestrationContext, input: Payload) -> FunctionFuture;
+}
+
+/// An activity function: ordinary async code, run at least once per scheduling.
+pub trait Activity: Send + Sync + 'static {
+    /// The name it is registered and called under.
+    fn name(&self) -> &str;
+    /// Runs once.
+    fn run(&self, ctx: ActivityContext, input: Payload) -> FunctionFuture;
+}
+
+/// Shared application state that activities read (connection pools, clients, settings).
+#[derive(Clone, Default)]
+pub struct AppData {
+    items: Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl AppData {
+    /// Adds a value, replacing any earlier value of the same type.
+    pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+        Arc::make_mut(&mut self.items).insert(TypeId::of::<T>(), Arc::new(value));
+    }
+
+    /// The value of type `T`, if one was added.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.items
+            .get(&TypeId::of::<T>())
+            .cloned()
+            .and_then(|v| v.downcast::<T>().ok())
+    }
+}
+
+impl std::fmt::Debug for AppData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AppData({} items)", self.items.len())
+    }
+}
+
+/// What an activity knows about the call it serves.
+#[derive(Debug, Clone)]
+pub struct ActivityContext {
+    /// The orchestration that scheduled it.
+    pub instance_id: InstanceId,
+    /// The activity's name.
+    pub name: String,
+    /// The scheduling event's id within the orchestration.
+    pub task_id: EventId,
+    /// 1 on the first delivery; higher when a crash made the runtime deliver it again.
+    pub delivery: u32,
+    data: AppData,
+}
+
+impl ActivityContext {
+    /// Builds a context (the runtime does this for every delivery).
+    pub fn new(
+        instance_id: InstanceId,
+        name: impl Into<String>,
+        task_id: EventId,
+        delivery: u32,
+        data: AppData,
+    ) -> Self {
+        Self {
+            instance_id,
+            name: name.into(),
+            task_id,
+            delivery,
+            data,
+        }
+    }
+
+    /// Application state of type `T`, registered with the app.
+    pub fn data<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.data.get()
+    }
+}
+
+/// Adapts a typed async function into the erased form; used by closures and by the macros.
+pub fn start_typed<I, O, E, Fut>(
+    kind: &'static str,
+    name: &str,
+    input: Payload,
+    call: impl FnOnce(I) -> Fut,
+) -> FunctionFuture
+where
+    I: DeserializeOwned,
+    O: Serialize,
+    E: Into<FunctionError>,
+    Fut: Future<Output = Result<O, E>> + Send + 'static,
+{
+    let input: I = match input.decode() {
+        Ok(input) => input,
+        Err(e) => {
+            let error = FunctionError::from_failure(FailureDetails::new(
+                "InputError",
+                format!("{kind} '{name}' could not decode its input: {e}"),
+            ));
+            return Box::pin(std::future::ready(Err(error)));
+        }
+    };
+    let fut = call(input);
+    Box::pin(async move {
+        let output = fut.await.map_err(Into::into)?;
+        Payload::encode(&output).map_err(|e| {
+            FunctionError::from_failure(FailureDetails::new("OutputError", e.to_string()))
+        })
+    })
+}
+
+/// An orchestrator made from a closure; see [`orchestrator_fn`].
+pub struct FnOrchestrator<F, I, O> {
+    name: String,
+    f: F,
+    _types: PhantomData<fn(I) -> O>,
+}
+
+/// Makes an orchestrator from an async closure taking the context and a typed input.
+pub fn orchestrator_fn<F, I, O, E, Fut>(name: impl Into<String>, f: F) -> FnOrchestrator<F, I, O>
+where
+    F: Fn(OrchestrationContext, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, E>> + Send + 'static,
+    I: DeserializeOwned + 'static,
+    O: Serialize + 'static,
+    E: Into<FunctionError> + 'static,
+{
+    FnOrchestrator {
+        name: name.into(),
+        f,
+        _types: PhantomData,
+    }
+}
+
+impl<F, I, O, E, Fut> Orchestrator for FnOrchestrator<F, I, O>
+where
+    F: Fn(OrchestrationContext, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, E>> + Send + 'static,
+    I: DeserializeOwned + 'static,
+    O: Serialize + 'static,
+    E: Into<FunctionError> + 'static,
+{
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn start(&self, ctx: OrchestrationContext, input: Payload) -> FunctionFuture {
+        start_typed("orchestrator", &self.name, input, |i| (self.f)(ctx, i))
+    }
+}
+
+/// An activity made from a closure; see [`activity_fn`].
+pub struct FnActivity<F, I, O> {
+    name: String,
+    f: F,
+    _types: PhantomData<fn(I) -> O>,
+}
+
+/// Makes an activity from an async closure taking the context and a typed input.
+pub fn activity_fn<F, I, O, E, Fut>(name: impl Into<String>, f: F) -> FnActivity<F, I, O>
+where
+    F: Fn(ActivityContext, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, E>> + Send + 'static,
+    I: DeserializeOwned + 'static,
+    O: Serialize + 'static,
+    E: Into<FunctionError> + 'static,
+{
+    FnActivity {
+        name: name.into(),
+        f,
+        _types: PhantomData,
+    }
+}
+
+impl<F, I, O, E, Fut> Activity for FnActivity<F, I, O>
+where
+    F: Fn(ActivityContext, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, E>> + Send + 'static,
+    I: DeserializeOwned + 'static,
+    O: Serialize + 'static,
+    E: Into<FunctionError> + 'static,
+{
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn run(&self, ctx: ActivityContext, input: Payload) -> FunctionFuture {
+        start_typed("activity", &self.name, input, |i| (self.f)(ctx, i))
+    }
+}
+
+/// Why a registry could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// Two functions of one kind share a name (names match ignoring case).
+    #[error("{kind} '{name}' is registered twice")]
+    Duplicate {
+        /// "orchestrator" or "activity".
+        kind: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// A name that cannot be used in a route.
+    #[error(
+        "{kind} name {name:?} is not valid: names must be non-empty and contain no '/', '\\', '?', '#' or control characters"
+    )]
+    InvalidName {
+        /// "orchestrator" or "activity".
+        kind: &'static str,
+        /// The name.
+        name: String,
+    },
+}
+
+/// The functions of a function app, by name.
+#[derive(Clone, Default)]
+pub struct Registry {
+    orchestrators: HashMap<String, Arc<dyn Orchestrator>>,
+    activities: HashMap<String, Arc<dyn Activity>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("orchestrators", &self.orchestrator_names())
+            .field("activities", &self.activity_names())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// Starts an empty registry.
+    pub fn builder() -> RegistryBuilder {
+        RegistryBuilder::default()
+    }
+
+    /// The orchestrator of that name (ignoring case).
+    pub fn orchestrator(&self, name: &str) -> Option<Arc<dyn Orchestrator>> {
+        self.orchestrators.get(&name.to_lowercase()).cloned()
+    }
+
+    /// The activity of that name (ignoring case).
+    pub fn activity(&self, name: &str) -> Option<Arc<dyn Activity>> {
+        self.activities.get(&name.to_lowercase()).cloned()
+    }
+
+    /// Registered orchestrator names, sorted.
+    pub fn orchestrator_names(&self) -> Vec<String> {
+        sorted_names(self.orchestrators.values().map(|o| o.name().to_string()))
+    }
+
+    /// Registered activity names, sorted.
+    pub fn activity_names(&self) -> Vec<String> {
+        sorted_names(self.activities.values().map(|a| a.name().to_string()))
+    }
+}
+
+fn sorted_names(names: impl Iterator<Item = String>) -> Vec<String> {
+    let mut names: Vec<String> = names.collect();
+    names.sort();
+    names
+}
+
+/// Collects functions; [`RegistryBuilder::build`] checks names.
+#[derive(Default)]
+pub struct RegistryBuilder {
+    orchestrators: Vec<Arc<dyn Orchestrator>>,
+    activities: Vec<Arc<dyn Activity>>,
+}
+
+impl RegistryBuilder {
+    /// Adds an orchestrator (from `#[orchestrator]` or [`orchestrator_fn`]).
+    pub fn orchestrator(mut self, orchestrator: impl Orchestrator) -> Self {
+        self.orchestrators.push(Arc::new(orchestrator));
+        self
+    }
+
+    /// Adds an activity (from `#[activity]` or [`activity_fn`]).
+    pub fn activity(mut self, activity: impl Activity) -> Self {
+        self.activities.push(Arc::new(activity));
+        self
+    }
+
+    /// Checks that names are valid and unique.
+    pub fn build(self) -> Result<Registry, RegistryError> {
+        Ok(Registry {
+            orchestrators: index("orchestrator", self.orchestrators, |o| o.name())?,
+            activities: index("activity", self.activities, |a| a.name())?,
+        })
+    }
+}
+
+fn index<T: ?Sized>(
+    kind: &'static str,
+    items: Vec<Arc<T>>,
+    name: impl Fn(&T) -> &str,
+) -> Result<HashMap<String, Arc<T>>, RegistryError> {
+    let mut map = HashMap::new();
+    for item in items {
+        let n = name(&item).to_string();
+        if InstanceId::parse(n.as_str()).is_err() {
+            return Err(RegistryError::InvalidName { kind, name: n });
+        }
+        if map.insert(n.to_lowercase(), item).is_some() {
+            return Err(RegistryError::Duplicate { kind, name: n });
+        }
+    }
+    Ok(map)
+}
