@@ -1,0 +1,213 @@
+//! The storage contract of a durafn task hub.
+//!
+//! A task hub holds, per instance, a row (status, input, output, custom status), the history of
+//! the current execution, and two queues: orchestration *messages* addressed to instances (new
+//! executions, activity results, timers, external events, operator requests) and *activity work
+//! items*. Backends implement four narrow traits, one per concern, and [`Store`] is their union.
+//!
+//! # The contract
+//!
+//! 1. **One atomic commit per orchestration turn.** [`OrchestrationQueue::commit_turns`] applies a
+//!    [`TurnCommit`] entirely or not at all: consumed messages are deleted, history is appended (or
+//!    replaced), the instance row is updated, and new activity work items, messages and
+//!    sub-orchestrations are enqueued. Several turns may be committed in one backend transaction
+//!    (group commit); each still succeeds or fails on its own.
+//! 2. **Leases.** Fetching work locks it for the fetcher until `now + lease` under a fresh
+//!    [`LockToken`]. Orchestration work is locked per *instance*: while one fetcher holds an
+//!    instance, no other fetcher receives any of its messages, so an instance runs one turn at a
+//!    time anywhere. A commit, completion, renewal or abandon with a token that is no longer
+//!    current fails with [`StoreError::LockLost`] and changes nothing. An expired lease makes the
+//!    work fetchable again.
+//! 3. **Delivery counts.** Every fetch of a message or activity work item counts a delivery; the
+//!    runtime dead-letters work delivered more than its configured limit, failing the activity (or
+//!    the instance) with a clear error instead of looping forever.
+//! 4. **Visibility.** A message with `visible_at` in the future (a durable timer) is not fetched
+//!    before then. Messages of one instance are delivered oldest first.
+//! 5. **Delivery guarantees.** Orchestration state transitions are exactly-once: a turn's effects
+//!    are committed together with the deletion of the messages it consumed. Activities are
+//!    at-least-once: a host that crashes after running an activity but before
+//!    [`ActivityQueue::complete_activities`] commits will see it run again elsewhere once the lease
+//!    expires. Activities should therefore be idempotent.
+//! 6. **Durability.** A successful call has been made durable according to the backend's stated
+//!    durability level (see each backend's docs).
+//!
+//! Time is always passed in (`now`), never read by a store, so the contract is testable without
+//! waiting. The [`conformance`] suite (feature `conformance`) holds every backend to this contract.
+
+mod error;
+pub mod memory;
+mod model;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
+
+pub use error::StoreError;
+pub use model::{
+    ActivityId, ActivityWorkItem, HistoryChange, InstanceFilter, InstancePage, InstanceRecord,
+    InstanceUpdate, LockToken, MessageId, NewActivity, NewInstance, NewMessage,
+    OrchestrationWorkItem, QueuedMessage, TurnCommit,
+};
+
+/// The future every store method returns (boxed, so stores can be used as `dyn Store`).
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// What to fetch and under which lease.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchRequest {
+    /// Who takes the lease (a host id), for diagnostics.
+    pub owner: String,
+    /// At most this many work items (instances, or activity items).
+    pub max_items: usize,
+    /// How long the lease lasts.
+    pub lease: TimeDelta,
+    /// The current time.
+    pub now: DateTime<Utc>,
+}
+
+/// An activity's result, delivered to its orchestration as a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityCompletion {
+    /// The work item.
+    pub id: ActivityId,
+    /// Its lease.
+    pub lock: LockToken,
+    /// `TaskCompleted` or `TaskFailed` for the scheduling instance.
+    pub result: NewMessage,
+}
+
+/// Instances, their history, and messages sent to them from outside a turn.
+pub trait InstanceStore: Send + Sync {
+    /// Creates an instance in status Pending together with its `ExecutionStarted` message,
+    /// atomically. If the id exists and is not terminal, fails with
+    /// [`StoreError::InstanceExists`]; a terminal instance is replaced (its history, messages and
+    /// activity work items are deleted).
+    fn create_instance(&self, instance: NewInstance) -> StoreFuture<'_, ()>;
+
+    /// The instance row.
+    fn get_instance<'a>(&'a self, id: &'a InstanceId) -> StoreFuture<'a, Option<InstanceRecord>>;
+
+    /// The history of the instance's current execution, in order (empty if unknown).
+    fn get_history<'a>(&'a self, id: &'a InstanceId) -> StoreFuture<'a, Vec<HistoryEvent>>;
+
+    /// Enqueues messages (raised events, terminate, suspend, resume and rewind requests).
+    fn send_messages(&self, messages: Vec<NewMessage>) -> StoreFuture<'_, ()>;
+}
+
+/// The orchestration work queue.
+pub trait OrchestrationQueue: Send + Sync {
+    /// Locks up to `max_items` instances that have visible messages and no current lease, and
+    /// returns each with its visible messages.
+    fn fetch_orchestration_work(
+        &self,
+        request: FetchRequest,
+    ) -> StoreFuture<'_, Vec<OrchestrationWorkItem>>;
+
+    /// Commits turns (see the contract). Returns one result per commit, in order; the lease of
+    /// each committed instance is released.
+    fn commit_turns(
+        &self,
+        commits: Vec<TurnCommit>,
+    ) -> StoreFuture<'_, Vec<Result<(), StoreError>>>;
+
+    /// Releases an instance's lease without consuming anything; its messages become fetchable
+    /// again at `retry_at` (or now).
+    fn abandon_orchestration<'a>(
+        &'a self,
+        instance_id: &'a InstanceId,
+        lock: &'a LockToken,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreFuture<'a, ()>;
+}
+
+/// The activity work queue.
+pub trait ActivityQueue: Send + Sync {
+    /// Locks and returns up to `max_items` activity work items that are visible and not leased.
+    fn fetch_activity_work(&self, request: FetchRequest) -> StoreFuture<'_, Vec<ActivityWorkItem>>;
+
+    /// Deletes finished work items and enqueues their results, each atomically. Returns one
+    /// result per completion, in order.
+    fn complete_activities(
+        &self,
+        completions: Vec<ActivityCompletion>,
+    ) -> StoreFuture<'_, Vec<Result<(), StoreError>>>;
+
+    /// Releases a work item's lease; it becomes fetchable again at `retry_at` (or now).
+    fn abandon_activity<'a>(
+        &'a self,
+        id: ActivityId,
+        lock: &'a LockToken,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Extends the leases of work items still running. Items whose lease was lost are skipped;
+    /// returns the ids that were renewed.
+    fn renew_activity_leases(
+        &self,
+        leases: Vec<(ActivityId, LockToken)>,
+        until: DateTime<Utc>,
+    ) -> StoreFuture<'_, Vec<ActivityId>>;
+}
+
+/// Queries and maintenance.
+pub trait AdminStore: Send + Sync {
+    /// Instances matching `filter`, ordered by (created time, instance id), one page at a time.
+    fn list_instances<'a>(
+        &'a self,
+        filter: &'a InstanceFilter,
+        page_size: usize,
+        continuation: Option<&'a str>,
+    ) -> StoreFuture<'a, InstancePage>;
+
+    /// Deletes a terminal instance with its history and queued work. `Ok(false)` if unknown;
+    /// [`StoreError::NotTerminal`] if it is still active.
+    fn purge_instance<'a>(&'a self, id: &'a InstanceId) -> StoreFuture<'a, bool>;
+
+    /// Deletes every terminal instance matching `filter`; returns how many.
+    fn purge_instances<'a>(&'a self, filter: &'a InstanceFilter) -> StoreFuture<'a, u64>;
+
+    /// The earliest time at which a message or activity work item that is not visible yet
+    /// becomes visible (the next durable timer), so dispatchers can sleep until then.
+    fn next_visible_at(&self, now: DateTime<Utc>) -> StoreFuture<'_, Option<DateTime<Utc>>>;
+
+    /// How many instances are in each status (for metrics).
+    fn count_by_status(&self) -> StoreFuture<'_, Vec<(RuntimeStatus, u64)>>;
+}
+
+/// A complete task hub backend.
+pub trait Store: InstanceStore + OrchestrationQueue + ActivityQueue + AdminStore {}
+
+impl<T: InstanceStore + OrchestrationQueue + ActivityQueue + AdminStore> Store for T {}
+
+/// Encodes a listing position as an opaque, header-safe continuation token.
+pub fn encode_continuation(created_at: DateTime<Utc>, instance_id: &InstanceId) -> String {
+    let hex: String = instance_id
+        .as_str()
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{}.{hex}", created_at.timestamp_micros())
+}
+
+/// Decodes a token made by [`encode_continuation`].
+pub fn decode_continuation(token: &str) -> Result<(DateTime<Utc>, String), StoreError> {
+    let bad = || StoreError::InvalidInput(format!("invalid continuation token {token:?}"));
+    let (micros, hex) = token.split_once('.').ok_or_else(bad)?;
+    let micros: i64 = micros.parse().map_err(|_| bad())?;
+    let at = DateTime::<Utc>::from_timestamp_micros(micros).ok_or_else(bad)?;
+    if hex.len() % 2 != 0 || !hex.is_ascii() {
+        return Err(bad());
+    }
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .map_err(|_| bad())?;
+    let id = String::from_utf8(bytes).map_err(|_| bad())?;
+    Ok((at, id))
+}

@@ -1,0 +1,521 @@
+//! An in-memory task hub: the reference implementation of the contract, for tests and for
+//! apps that need no durability.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use durafn_core::{EventKind, FailureDetails, HistoryEvent, InstanceId, RuntimeStatus};
+
+use crate::{
+    ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, FetchRequest,
+    HistoryChange, InstanceFilter, InstancePage, InstanceRecord, InstanceStore, LockToken,
+    MessageId, NewActivity, NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem,
+    QueuedMessage, StoreError, StoreFuture, TurnCommit, decode_continuation, encode_continuation,
+};
+
+struct StoredMessage {
+    instance_id: InstanceId,
+    execution_id: Option<durafn_core::ExecutionId>,
+    event: HistoryEvent,
+    visible_at: DateTime<Utc>,
+    delivery: u32,
+}
+
+struct StoredActivity {
+    activity: NewActivity,
+    visible_at: DateTime<Utc>,
+    lease: Option<(LockToken, DateTime<Utc>)>,
+    delivery: u32,
+}
+
+#[derive(Default)]
+struct Inner {
+    instances: HashMap<InstanceId, InstanceRecord>,
+    history: HashMap<InstanceId, Vec<HistoryEvent>>,
+    messages: BTreeMap<i64, StoredMessage>,
+    locks: HashMap<InstanceId, (LockToken, DateTime<Utc>)>,
+    activities: BTreeMap<i64, StoredActivity>,
+    next_id: i64,
+    next_token: u64,
+}
+
+/// A task hub held in memory; everything is lost when the process ends.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty task hub.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        let mut guard = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut guard)
+    }
+}
+
+fn ready<'a, T: Send + 'a>(value: Result<T, StoreError>) -> StoreFuture<'a, T> {
+    Box::pin(std::future::ready(value))
+}
+
+impl Inner {
+    fn id(&mut self) -> i64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn token(&mut self) -> LockToken {
+        self.next_token += 1;
+        LockToken(format!("mem-{}", self.next_token))
+    }
+
+    fn enqueue(&mut self, m: NewMessage) {
+        let id = self.id();
+        self.messages.insert(
+            id,
+            StoredMessage {
+                instance_id: m.instance_id,
+                execution_id: m.execution_id,
+                visible_at: m.visible_at.unwrap_or(DateTime::<Utc>::MIN_UTC),
+                event: m.event,
+                delivery: 0,
+            },
+        );
+    }
+
+    fn remove_instance_data(&mut self, id: &InstanceId) {
+        self.history.remove(id);
+        self.messages.retain(|_, m| &m.instance_id != id);
+        self.activities.retain(|_, a| &a.activity.instance_id != id);
+        self.locks.remove(id);
+    }
+
+    fn create(&mut self, ni: NewInstance) -> Result<(), StoreError> {
+        if let Some(existing) = self.instances.get(&ni.instance_id) {
+            if !existing.status.is_terminal() {
+                return Err(StoreError::InstanceExists {
+                    instance_id: ni.instance_id,
+                    status: existing.status,
+                });
+            }
+        }
+        self.remove_instance_data(&ni.instance_id);
+        let started = ni.started_event();
+        self.instances.insert(
+            ni.instance_id.clone(),
+            InstanceRecord {
+                instance_id: ni.instance_id.clone(),
+                name: ni.name,
+                execution_id: ni.execution_id,
+                status: RuntimeStatus::Pending,
+                input: ni.input,
+                output: None,
+                failure: None,
+                custom_status: None,
+                created_at: ni.created_at,
+                last_updated_at: ni.created_at,
+                parent: ni.parent,
+                history_len: 0,
+            },
+        );
+        self.enqueue(NewMessage {
+            instance_id: ni.instance_id,
+            execution_id: None,
+            event: started,
+            visible_at: None,
+        });
+        Ok(())
+    }
+
+    fn commit(&mut self, c: TurnCommit) -> Result<(), StoreError> {
+        match self.locks.get(&c.instance_id) {
+            Some((token, _)) if *token == c.lock => {}
+            _ => {
+                return Err(StoreError::LockLost(format!(
+                    "instance '{}'",
+                    c.instance_id
+                )));
+            }
+        }
+        for id in &c.consumed {
+            self.messages.remove(&id.0);
+        }
+        let history = self.history.entry(c.instance_id.clone()).or_default();
+        match c.history {
+            HistoryChange::Append(events) => history.extend(events),
+            HistoryChange::Replace(events) => *history = events,
+        }
+        let history_len = history.len() as u64;
+        if let Some(u) = c.update {
+            if let Some(row) = self.instances.get_mut(&c.instance_id) {
+                row.status = u.status;
+                row.name = u.name;
+                row.execution_id = u.execution_id;
+                row.input = u.input;
+                row.output = u.output;
+                row.failure = u.failure;
+                row.custom_status = u.custom_status;
+                row.last_updated_at = u.last_updated_at;
+                row.history_len = history_len;
+            }
+        }
+        for activity in c.activities {
+            let id = self.id();
+            self.activities.insert(
+                id,
+                StoredActivity {
+                    activity,
+                    visible_at: DateTime::<Utc>::MIN_UTC,
+                    lease: None,
+                    delivery: 0,
+                },
+            );
+        }
+        for m in c.messages {
+            self.enqueue(m);
+        }
+        for child in c.sub_orchestrations {
+            let parent = child.parent.clone();
+            let created_at = child.created_at;
+            if let Err(StoreError::InstanceExists {
+                instance_id,
+                status,
+            }) = self.create(child)
+            {
+                if let Some(parent) = parent {
+                    let failure = FailureDetails::new(
+                        "InstanceExists",
+                        format!(
+                            "an instance with id '{instance_id}' already exists and is {status}"
+                        ),
+                    );
+                    self.enqueue(NewMessage {
+                        instance_id: parent.instance_id,
+                        execution_id: Some(parent.execution_id),
+                        event: HistoryEvent::new(
+                            created_at,
+                            EventKind::SubOrchestrationInstanceFailed {
+                                task_scheduled_id: parent.task_scheduled_id,
+                                failure,
+                            },
+                        ),
+                        visible_at: None,
+                    });
+                }
+            }
+        }
+        self.locks.remove(&c.instance_id);
+        Ok(())
+    }
+}
+
+impl InstanceStore for MemoryStore {
+    fn create_instance(&self, instance: NewInstance) -> StoreFuture<'_, ()> {
+        ready(self.with(|s| s.create(instance)))
+    }
+
+    fn get_instance<'a>(&'a self, id: &'a InstanceId) -> StoreFuture<'a, Option<InstanceRecord>> {
+        ready(Ok(self.with(|s| s.instances.get(id).cloned())))
+    }
+
+    fn get_history<'a>(&'a self, id: &'a InstanceId) -> StoreFuture<'a, Vec<HistoryEvent>> {
+        ready(Ok(
+            self.with(|s| s.history.get(id).cloned().unwrap_or_default())
+        ))
+    }
+
+    fn send_messages(&self, messages: Vec<NewMessage>) -> StoreFuture<'_, ()> {
+        ready(Ok(self.with(|s| {
+            for m in messages {
+                s.enqueue(m);
+            }
+        })))
+    }
+}
+
+impl OrchestrationQueue for MemoryStore {
+    fn fetch_orchestration_work(
+        &self,
+        r: FetchRequest,
+    ) -> StoreFuture<'_, Vec<OrchestrationWorkItem>> {
+        ready(Ok(self.with(|s| {
+            let mut chosen: Vec<InstanceId> = Vec::new();
+            for m in s.messages.values() {
+                if chosen.len() >= r.max_items {
+                    break;
+                }
+                if m.visible_at > r.now || chosen.contains(&m.instance_id) {
+                    continue;
+                }
+                let locked = s
+                    .locks
+                    .get(&m.instance_id)
+                    .is_some_and(|(_, until)| *until > r.now);
+                if !locked {
+                    chosen.push(m.instance_id.clone());
+                }
+            }
+            let mut items = Vec::with_capacity(chosen.len());
+            for instance_id in chosen {
+                let lock = s.token();
+                s.locks
+                    .insert(instance_id.clone(), (lock.clone(), r.now + r.lease));
+                let messages = s
+                    .messages
+                    .iter_mut()
+                    .filter(|(_, m)| m.instance_id == instance_id && m.visible_at <= r.now)
+                    .map(|(id, m)| {
+                        m.delivery += 1;
+                        QueuedMessage {
+                            id: MessageId(*id),
+                            execution_id: m.execution_id.clone(),
+                            event: m.event.clone(),
+                            delivery: m.delivery,
+                        }
+                    })
+                    .collect();
+                items.push(OrchestrationWorkItem {
+                    instance: s.instances.get(&instance_id).cloned(),
+                    instance_id,
+                    messages,
+                    lock,
+                });
+            }
+            items
+        })))
+    }
+
+    fn commit_turns(
+        &self,
+        commits: Vec<TurnCommit>,
+    ) -> StoreFuture<'_, Vec<Result<(), StoreError>>> {
+        ready(Ok(
+            self.with(|s| commits.into_iter().map(|c| s.commit(c)).collect())
+        ))
+    }
+
+    fn abandon_orchestration<'a>(
+        &'a self,
+        instance_id: &'a InstanceId,
+        lock: &'a LockToken,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreFuture<'a, ()> {
+        ready(self.with(|s| match s.locks.get(instance_id) {
+            Some((token, _)) if token == lock => {
+                s.locks.remove(instance_id);
+                if let Some(at) = retry_at {
+                    for m in s
+                        .messages
+                        .values_mut()
+                        .filter(|m| &m.instance_id == instance_id)
+                    {
+                        m.visible_at = m.visible_at.max(at);
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(StoreError::LockLost(format!("instance '{instance_id}'"))),
+        }))
+    }
+}
+
+impl ActivityQueue for MemoryStore {
+    fn fetch_activity_work(&self, r: FetchRequest) -> StoreFuture<'_, Vec<ActivityWorkItem>> {
+        ready(Ok(self.with(|s| {
+            let ids: Vec<i64> = s
+                .activities
+                .iter()
+                .filter(|(_, a)| {
+                    a.visible_at <= r.now
+                        && a.lease.as_ref().is_none_or(|(_, until)| *until <= r.now)
+                })
+                .map(|(id, _)| *id)
+                .take(r.max_items)
+                .collect();
+            let mut items = Vec::with_capacity(ids.len());
+            for id in ids {
+                let lock = s.token();
+                if let Some(a) = s.activities.get_mut(&id) {
+                    a.lease = Some((lock.clone(), r.now + r.lease));
+                    a.delivery += 1;
+                    items.push(ActivityWorkItem {
+                        id: ActivityId(id),
+                        activity: a.activity.clone(),
+                        delivery: a.delivery,
+                        lock,
+                    });
+                }
+            }
+            items
+        })))
+    }
+
+    fn complete_activities(
+        &self,
+        completions: Vec<ActivityCompletion>,
+    ) -> StoreFuture<'_, Vec<Result<(), StoreError>>> {
+        ready(Ok(self.with(|s| {
+            completions
+                .into_iter()
+                .map(|c| {
+                    let owned = s
+                        .activities
+                        .get(&c.id.0)
+                        .and_then(|a| a.lease.as_ref())
+                        .is_some_and(|(token, _)| *token == c.lock);
+                    if !owned {
+                        return Err(StoreError::LockLost(format!(
+                            "activity work item {}",
+                            c.id.0
+                        )));
+                    }
+                    s.activities.remove(&c.id.0);
+                    s.enqueue(c.result);
+                    Ok(())
+                })
+                .collect()
+        })))
+    }
+
+    fn abandon_activity<'a>(
+        &'a self,
+        id: ActivityId,
+        lock: &'a LockToken,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreFuture<'a, ()> {
+        ready(self.with(|s| match s.activities.get_mut(&id.0) {
+            Some(a) if a.lease.as_ref().is_some_and(|(t, _)| t == lock) => {
+                a.lease = None;
+                if let Some(at) = retry_at {
+                    a.visible_at = at;
+                }
+                Ok(())
+            }
+            _ => Err(StoreError::LockLost(format!("activity work item {}", id.0))),
+        }))
+    }
+
+    fn renew_activity_leases(
+        &self,
+        leases: Vec<(ActivityId, LockToken)>,
+        until: DateTime<Utc>,
+    ) -> StoreFuture<'_, Vec<ActivityId>> {
+        ready(Ok(self.with(|s| {
+            leases
+                .into_iter()
+                .filter_map(|(id, lock)| {
+                    let a = s.activities.get_mut(&id.0)?;
+                    match &mut a.lease {
+                        Some((token, expiry)) if *token == lock => {
+                            *expiry = until;
+                            Some(id)
+                        }
+                        _ => None,
+                    }
+                })
+                .collect()
+        })))
+    }
+}
+
+impl AdminStore for MemoryStore {
+    fn list_instances<'a>(
+        &'a self,
+        filter: &'a InstanceFilter,
+        page_size: usize,
+        continuation: Option<&'a str>,
+    ) -> StoreFuture<'a, InstancePage> {
+        let after = match continuation.map(decode_continuation).transpose() {
+            Ok(after) => after,
+            Err(e) => return ready(Err(e)),
+        };
+        ready(Ok(self.with(|s| {
+            let mut matching: Vec<&InstanceRecord> = s
+                .instances
+                .values()
+                .filter(|r| filter.matches(r))
+                .filter(|r| {
+                    after.as_ref().is_none_or(|(at, id)| {
+                        (r.created_at, r.instance_id.as_str()) > (*at, id.as_str())
+                    })
+                })
+                .collect();
+            matching.sort_by(|a, b| {
+                (a.created_at, &a.instance_id).cmp(&(b.created_at, &b.instance_id))
+            });
+            let page_size = page_size.max(1);
+            let more = matching.len() > page_size;
+            let instances: Vec<InstanceRecord> =
+                matching.into_iter().take(page_size).cloned().collect();
+            let continuation = if more {
+                instances
+                    .last()
+                    .map(|r| encode_continuation(r.created_at, &r.instance_id))
+            } else {
+                None
+            };
+            InstancePage {
+                instances,
+                continuation,
+            }
+        })))
+    }
+
+    fn purge_instance<'a>(&'a self, id: &'a InstanceId) -> StoreFuture<'a, bool> {
+        ready(self.with(|s| match s.instances.get(id) {
+            None => Ok(false),
+            Some(r) if !r.status.is_terminal() => Err(StoreError::NotTerminal {
+                instance_id: id.clone(),
+                status: r.status,
+            }),
+            Some(_) => {
+                s.instances.remove(id);
+                s.remove_instance_data(id);
+                Ok(true)
+            }
+        }))
+    }
+
+    fn purge_instances<'a>(&'a self, filter: &'a InstanceFilter) -> StoreFuture<'a, u64> {
+        ready(Ok(self.with(|s| {
+            let ids: Vec<InstanceId> = s
+                .instances
+                .values()
+                .filter(|r| r.status.is_terminal() && filter.matches(r))
+                .map(|r| r.instance_id.clone())
+                .collect();
+            for id in &ids {
+                s.instances.remove(id);
+                s.remove_instance_data(id);
+            }
+            ids.len() as u64
+        })))
+    }
+
+    fn next_visible_at(&self, now: DateTime<Utc>) -> StoreFuture<'_, Option<DateTime<Utc>>> {
+        ready(Ok(self.with(|s| {
+            let messages = s.messages.values().map(|m| m.visible_at);
+            let activities = s.activities.values().map(|a| a.visible_at);
+            messages.chain(activities).filter(|t| *t > now).min()
+        })))
+    }
+
+    fn count_by_status(&self) -> StoreFuture<'_, Vec<(RuntimeStatus, u64)>> {
+        ready(Ok(self.with(|s| {
+            RuntimeStatus::ALL
+                .into_iter()
+                .map(|status| {
+                    let n = s.instances.values().filter(|r| r.status == status).count() as u64;
+                    (status, n)
+                })
+                .collect()
+        })))
+    }
+}

@@ -1,0 +1,245 @@
+//! The records a task hub keeps and the changes it applies.
+
+use chrono::{DateTime, Utc};
+use durafn_core::{
+    EventId, ExecutionId, FailureDetails, HistoryEvent, InstanceId, ParentInstance, Payload,
+    RuntimeStatus,
+};
+use serde::{Deserialize, Serialize};
+
+/// Identifies a queued orchestration message within a task hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct MessageId(pub i64);
+
+/// Identifies a queued activity work item within a task hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ActivityId(pub i64);
+
+/// Proves that the holder of a work item still owns its lease. A store refuses changes made
+/// with a token that is no longer current (the lease expired and someone else took the work).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LockToken(pub String);
+
+/// The stored row of an instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceRecord {
+    /// The instance.
+    pub instance_id: InstanceId,
+    /// Its orchestrator function.
+    pub name: String,
+    /// The current execution.
+    pub execution_id: ExecutionId,
+    /// The runtime status.
+    pub status: RuntimeStatus,
+    /// The current execution's input.
+    pub input: Payload,
+    /// The output (Completed), or the reason (Terminated).
+    pub output: Option<Payload>,
+    /// Why it failed (Failed).
+    pub failure: Option<FailureDetails>,
+    /// The custom status the code set last.
+    pub custom_status: Option<Payload>,
+    /// When the instance was created (kept across continue-as-new; reset by a new start).
+    pub created_at: DateTime<Utc>,
+    /// When the row last changed.
+    pub last_updated_at: DateTime<Utc>,
+    /// The parent, for sub-orchestrations.
+    pub parent: Option<ParentInstance>,
+    /// The number of history events of the current execution; a cached executor that has seen
+    /// fewer is stale.
+    pub history_len: u64,
+}
+
+/// A request to create an instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewInstance {
+    /// The instance id.
+    pub instance_id: InstanceId,
+    /// The orchestrator function.
+    pub name: String,
+    /// The first execution's id.
+    pub execution_id: ExecutionId,
+    /// The input.
+    pub input: Payload,
+    /// The parent, for sub-orchestrations.
+    pub parent: Option<ParentInstance>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl NewInstance {
+    /// The `ExecutionStarted` event that starts this instance.
+    pub fn started_event(&self) -> HistoryEvent {
+        HistoryEvent::new(
+            self.created_at,
+            durafn_core::EventKind::ExecutionStarted {
+                name: self.name.clone(),
+                instance_id: self.instance_id.clone(),
+                execution_id: self.execution_id.clone(),
+                input: self.input.clone(),
+                parent: self.parent.clone(),
+            },
+        )
+    }
+}
+
+/// A message to enqueue for an instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    /// The receiving instance.
+    pub instance_id: InstanceId,
+    /// The execution the message answers (activity results, timers, sub-orchestration results);
+    /// `None` for messages to whichever execution is current (events, operator requests). The
+    /// runtime drops a message whose execution has ended (after continue-as-new or a restart).
+    pub execution_id: Option<ExecutionId>,
+    /// The event to deliver (it becomes part of the receiver's history when consumed).
+    pub event: HistoryEvent,
+    /// Not delivered before this time (durable timers); `None` means now.
+    pub visible_at: Option<DateTime<Utc>>,
+}
+
+/// A message waiting for its instance, as fetched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedMessage {
+    /// Its id, to consume it on commit.
+    pub id: MessageId,
+    /// The execution it is for, as enqueued.
+    pub execution_id: Option<ExecutionId>,
+    /// The event.
+    pub event: HistoryEvent,
+    /// How many times it has been fetched, this time included.
+    pub delivery: u32,
+}
+
+/// An instance with messages to process, locked for the fetcher.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrchestrationWorkItem {
+    /// The instance row as it was when locked; `None` when messages arrived for an instance
+    /// that does not exist (they are consumed and dropped).
+    pub instance: Option<InstanceRecord>,
+    /// The instance id.
+    pub instance_id: InstanceId,
+    /// Visible messages, oldest first.
+    pub messages: Vec<QueuedMessage>,
+    /// The lease.
+    pub lock: LockToken,
+}
+
+/// An activity to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewActivity {
+    /// The orchestration that scheduled it.
+    pub instance_id: InstanceId,
+    /// Its execution.
+    pub execution_id: ExecutionId,
+    /// The `TaskScheduled` event id.
+    pub task_id: EventId,
+    /// The activity function.
+    pub name: String,
+    /// Its input.
+    pub input: Payload,
+}
+
+/// An activity work item, locked for the fetcher.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityWorkItem {
+    /// The item id.
+    pub id: ActivityId,
+    /// What to run.
+    pub activity: NewActivity,
+    /// How many times it has been handed out, this time included.
+    pub delivery: u32,
+    /// The lease.
+    pub lock: LockToken,
+}
+
+/// How a turn changes an instance's history.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HistoryChange {
+    /// Append events to the current execution.
+    Append(Vec<HistoryEvent>),
+    /// Replace the whole history (continue-as-new starts empty; rewind rewrites it).
+    Replace(Vec<HistoryEvent>),
+}
+
+/// The new state of the instance row after a turn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceUpdate {
+    /// The runtime status.
+    pub status: RuntimeStatus,
+    /// The orchestrator name (set by the first turn of a start).
+    pub name: String,
+    /// The current execution.
+    pub execution_id: ExecutionId,
+    /// The current execution's input.
+    pub input: Payload,
+    /// The output (Completed) or reason (Terminated).
+    pub output: Option<Payload>,
+    /// Why it failed.
+    pub failure: Option<FailureDetails>,
+    /// The custom status.
+    pub custom_status: Option<Payload>,
+    /// The time of the change.
+    pub last_updated_at: DateTime<Utc>,
+}
+
+/// Everything one orchestration turn changes, committed atomically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnCommit {
+    /// The instance.
+    pub instance_id: InstanceId,
+    /// The lease it was fetched under.
+    pub lock: LockToken,
+    /// Messages the turn consumed; they are deleted.
+    pub consumed: Vec<MessageId>,
+    /// The history change.
+    pub history: HistoryChange,
+    /// The new instance row; `None` leaves the row as it is (messages to a finished or missing
+    /// instance are only consumed).
+    pub update: Option<InstanceUpdate>,
+    /// Activities to enqueue.
+    pub activities: Vec<NewActivity>,
+    /// Messages to enqueue (timers to itself, events to others, results to a parent).
+    pub messages: Vec<NewMessage>,
+    /// Sub-orchestrations to create. If one already exists and is not terminal, it is left alone
+    /// and its parent receives `SubOrchestrationInstanceFailed` instead.
+    pub sub_orchestrations: Vec<NewInstance>,
+}
+
+/// Filters for listing and purging instances; every set field must match.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceFilter {
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created at or before.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Any of these statuses (empty = any).
+    pub statuses: Vec<RuntimeStatus>,
+    /// Instance id starts with.
+    pub instance_id_prefix: Option<String>,
+    /// Orchestrator name (exact).
+    pub name: Option<String>,
+}
+
+impl InstanceFilter {
+    /// Whether a record passes the filter.
+    pub fn matches(&self, r: &InstanceRecord) -> bool {
+        self.created_from.is_none_or(|t| r.created_at >= t)
+            && self.created_to.is_none_or(|t| r.created_at <= t)
+            && (self.statuses.is_empty() || self.statuses.contains(&r.status))
+            && self
+                .instance_id_prefix
+                .as_deref()
+                .is_none_or(|p| r.instance_id.as_str().starts_with(p))
+            && self.name.as_deref().is_none_or(|n| r.name == n)
+    }
+}
+
+/// One page of a listing, ordered by (created time, instance id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstancePage {
+    /// The instances.
+    pub instances: Vec<InstanceRecord>,
+    /// Pass back to get the next page; `None` on the last page.
+    pub continuation: Option<String>,
+}
