@@ -50,6 +50,11 @@ impl AppData {
         Arc::make_mut(&mut self.items).insert(TypeId::of::<T>(), Arc::new(value));
     }
 
+    /// Adds a value that the caller keeps a handle to as well.
+    pub fn insert_arc<T: Send + Sync + 'static>(&mut self, value: Arc<T>) {
+        Arc::make_mut(&mut self.items).insert(TypeId::of::<T>(), value);
+    }
+
     /// The value of type `T`, if one was added.
     pub fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
         self.items

@@ -232,11 +232,12 @@ impl InstanceStore for MemoryStore {
     }
 
     fn send_messages(&self, messages: Vec<NewMessage>) -> StoreFuture<'_, ()> {
-        ready(Ok(self.with(|s| {
+        self.with(|s| {
             for m in messages {
                 s.enqueue(m);
             }
-        })))
+        });
+        ready(Ok(()))
     }
 }
 

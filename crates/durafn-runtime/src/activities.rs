@@ -1,0 +1,236 @@
+//! The activity dispatcher: fetches activity work, runs it under a concurrency limit, renews
+//! leases while it runs, and commits results in batches.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use durafn_core::{ActivityContext, EventKind, FailureDetails, HistoryEvent, Payload};
+use durafn_store::{ActivityCompletion, ActivityId, ActivityWorkItem, LockToken, NewMessage};
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::metrics::Metrics;
+use crate::runtime::Shared;
+
+type InFlight = Arc<Mutex<HashMap<ActivityId, LockToken>>>;
+
+pub(crate) async fn activity_loop(shared: Arc<Shared>) {
+    let limit = shared.options.max_concurrent_activities.max(1);
+    let permits = Arc::new(Semaphore::new(limit));
+    let in_flight: InFlight = Arc::default();
+    let (done_tx, done_rx) = mpsc::unbounded_channel::<ActivityCompletion>();
+    let completer = tokio::spawn(complete_loop(shared.clone(), done_rx, in_flight.clone()));
+    let renewer = tokio::spawn(renew_loop(shared.clone(), in_flight.clone()));
+
+    let mut idle = Duration::from_millis(10);
+    while !shared.stopping() {
+        // Wait for at least one free slot before fetching, so fetched work never waits for a slot
+        // while its lease runs.
+        let first = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
+            _ = shutdown_signal(&shared) => break,
+        };
+        let free = permits.available_permits() + 1;
+        let items = match shared
+            .store
+            .fetch_activity_work(shared.fetch_request(free))
+            .await
+        {
+            Ok(items) => items,
+            Err(e) => {
+                drop(first);
+                tracing::warn!(error = %e, "fetching activity work failed; retrying");
+                shared.idle(&shared.activity_work, None, idle).await;
+                idle = (idle * 2).min(shared.options.max_poll_interval);
+                continue;
+            }
+        };
+        if items.is_empty() {
+            drop(first);
+            let next = shared
+                .store
+                .next_visible_at(shared.clock.now())
+                .await
+                .ok()
+                .flatten();
+            shared.idle(&shared.activity_work, next, idle).await;
+            idle = (idle * 2).min(shared.options.max_poll_interval);
+            continue;
+        }
+        idle = Duration::from_millis(10);
+        let mut first = Some(first);
+        for item in items {
+            let permit = match first.take() {
+                Some(p) => p,
+                None => match permits.clone().acquire_owned().await {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
+            lock(&in_flight).insert(item.id, item.lock.clone());
+            let shared = shared.clone();
+            let done = done_tx.clone();
+            tokio::spawn(async move {
+                let completion = run(&shared, item).await;
+                let _ = done.send(completion);
+                drop(permit);
+            });
+        }
+    }
+    drain(&shared, &permits, limit, &in_flight).await;
+    drop(done_tx);
+    let _ = completer.await;
+    renewer.abort();
+}
+
+async fn shutdown_signal(shared: &Shared) {
+    let mut stop = shared.shutdown.subscribe();
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+fn lock(in_flight: &InFlight) -> std::sync::MutexGuard<'_, HashMap<ActivityId, LockToken>> {
+    in_flight
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Waits for running activities up to the drain timeout, then gives their leases back.
+async fn drain(shared: &Shared, permits: &Arc<Semaphore>, limit: usize, in_flight: &InFlight) {
+    let all = permits.acquire_many(limit as u32);
+    if tokio::time::timeout(shared.options.drain_timeout, all)
+        .await
+        .is_err()
+    {
+        let leftovers: Vec<(ActivityId, LockToken)> = lock(in_flight).drain().collect();
+        for (id, token) in leftovers {
+            let _ = shared.store.abandon_activity(id, &token, None).await;
+        }
+    }
+}
+
+async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) -> ActivityCompletion {
+    let name = item.activity.name.clone();
+    let outcome: Result<Payload, FailureDetails> = if item.delivery > shared.options.max_deliveries
+    {
+        Metrics::add(&shared.metrics.dead_lettered, 1);
+        Err(FailureDetails::new(
+            "DeadLettered",
+            format!(
+                "activity '{name}' was delivered {} times without completing (the limit is {}); the host may have crashed while running it",
+                item.delivery, shared.options.max_deliveries
+            ),
+        ))
+    } else {
+        match shared.registry.activity(&name) {
+            None => Err(FailureDetails::new(
+                "ActivityNotFound",
+                format!("activity function '{name}' is not registered in this function app"),
+            )),
+            Some(activity) => {
+                let ctx = ActivityContext::new(
+                    item.activity.instance_id.clone(),
+                    name.clone(),
+                    item.activity.task_id,
+                    item.delivery,
+                    shared.app_data.clone(),
+                );
+                let started = std::time::Instant::now();
+                let future = activity.run(ctx, item.activity.input.clone());
+                // A panicking activity must not take the dispatcher down: run it as its own task.
+                let result = match tokio::spawn(future).await {
+                    Ok(result) => result.map_err(|e| e.into_failure()),
+                    Err(join) => Err(FailureDetails::new(
+                        "ActivityPanicked",
+                        format!("activity '{name}' panicked: {join}"),
+                    )),
+                };
+                Metrics::add(
+                    &shared.metrics.activity_micros,
+                    started.elapsed().as_micros() as u64,
+                );
+                result
+            }
+        }
+    };
+    let task_scheduled_id = item.activity.task_id;
+    let kind = match outcome {
+        Ok(result) => EventKind::TaskCompleted {
+            task_scheduled_id,
+            result,
+        },
+        Err(failure) => {
+            Metrics::add(&shared.metrics.activities_failed, 1);
+            EventKind::TaskFailed {
+                task_scheduled_id,
+                failure,
+            }
+        }
+    };
+    ActivityCompletion {
+        id: item.id,
+        lock: item.lock,
+        result: NewMessage {
+            instance_id: item.activity.instance_id,
+            execution_id: Some(item.activity.execution_id),
+            event: HistoryEvent::new(shared.clock.now(), kind),
+            visible_at: None,
+        },
+    }
+}
+
+/// Commits finished activities in batches: whatever finished while the last batch committed.
+async fn complete_loop(
+    shared: Arc<Shared>,
+    mut done: mpsc::UnboundedReceiver<ActivityCompletion>,
+    in_flight: InFlight,
+) {
+    while let Some(first) = done.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 512 {
+            match done.try_recv() {
+                Ok(c) => batch.push(c),
+                Err(_) => break,
+            }
+        }
+        let ids: Vec<ActivityId> = batch.iter().map(|c| c.id).collect();
+        match shared.store.complete_activities(batch).await {
+            Ok(results) => {
+                for result in &results {
+                    match result {
+                        Ok(()) => Metrics::add(&shared.metrics.activities, 1),
+                        Err(e) => tracing::warn!(error = %e, "an activity result was not recorded"),
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "recording activity results failed; they will run again")
+            }
+        }
+        {
+            let mut map = lock(&in_flight);
+            for id in ids {
+                map.remove(&id);
+            }
+        }
+        shared.orchestration_work.notify_one();
+    }
+}
+
+/// Renews the leases of running activities every third of a lease.
+async fn renew_loop(shared: Arc<Shared>, in_flight: InFlight) {
+    let period = shared.options.lease / 3;
+    loop {
+        tokio::time::sleep(period).await;
+        let leases: Vec<(ActivityId, LockToken)> = lock(&in_flight)
+            .iter()
+            .map(|(id, t)| (*id, t.clone()))
+            .collect();
+        if leases.is_empty() {
+            continue;
+        }
+        let until = shared.clock.now() + shared.lease();
+        if let Err(e) = shared.store.renew_activity_leases(leases, until).await {
+            tracing::warn!(error = %e, "renewing activity leases failed");
+        }
+    }
+}

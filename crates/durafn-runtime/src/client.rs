@@ -1,0 +1,427 @@
+//! The durable client: start, query and manage orchestration instances.
+//!
+//! A client attached to a running [`Runtime`](crate::Runtime) wakes its dispatchers at once and
+//! hears about completions in-process; a detached client (a CLI, another process) works on the
+//! same task hub and polls.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use durafn_core::{
+    EventKind, ExecutionId, FailureDetails, HistoryEvent, InstanceId, Payload, Registry,
+    RuntimeStatus,
+};
+use durafn_store::{
+    InstanceFilter, InstancePage, InstanceRecord, NewInstance, NewMessage, Store, StoreError,
+};
+use serde::Serialize;
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::ClientError;
+use crate::ids::new_id;
+use crate::runtime::Shared;
+
+/// What to include in a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusOptions {
+    /// Include the history of the current execution.
+    pub show_history: bool,
+    /// Include the input.
+    pub show_input: bool,
+}
+
+impl Default for StatusOptions {
+    fn default() -> Self {
+        Self {
+            show_history: false,
+            show_input: true,
+        }
+    }
+}
+
+/// An instance's status as clients see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceStatus {
+    /// The orchestrator function.
+    pub name: String,
+    /// The instance.
+    pub instance_id: InstanceId,
+    /// Its status.
+    pub runtime_status: RuntimeStatus,
+    /// The input, when asked for.
+    pub input: Option<Payload>,
+    /// The custom status.
+    pub custom_status: Option<Payload>,
+    /// The output (Completed), reason (Terminated).
+    pub output: Option<Payload>,
+    /// Why it failed (Failed).
+    pub failure: Option<FailureDetails>,
+    /// When it was created.
+    pub created_time: DateTime<Utc>,
+    /// When it last changed.
+    pub last_updated_time: DateTime<Utc>,
+    /// The history, when asked for.
+    pub history: Option<Vec<HistoryEvent>>,
+}
+
+impl InstanceStatus {
+    fn from_record(r: InstanceRecord, show_input: bool) -> Self {
+        Self {
+            name: r.name,
+            instance_id: r.instance_id,
+            runtime_status: r.status,
+            input: show_input.then_some(r.input),
+            custom_status: r.custom_status,
+            output: r.output,
+            failure: r.failure,
+            created_time: r.created_at,
+            last_updated_time: r.last_updated_at,
+            history: None,
+        }
+    }
+}
+
+/// Starts and manages orchestration instances in a task hub.
+#[derive(Clone)]
+pub struct DurableClient {
+    store: Arc<dyn Store>,
+    registry: Option<Arc<Registry>>,
+    clock: Arc<dyn Clock>,
+    runtime: Option<Arc<Shared>>,
+}
+
+impl std::fmt::Debug for DurableClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DurableClient")
+            .field("attached", &self.runtime.is_some())
+            .finish()
+    }
+}
+
+fn parse_id(id: &str) -> Result<InstanceId, ClientError> {
+    Ok(InstanceId::parse(id)?)
+}
+
+impl DurableClient {
+    pub(crate) fn attached(shared: Arc<Shared>) -> Self {
+        Self {
+            store: shared.store.clone(),
+            registry: Some(shared.registry.clone()),
+            clock: shared.clock.clone(),
+            runtime: Some(shared),
+        }
+    }
+
+    /// A client of a task hub with no runtime in this process. With a registry, starts of
+    /// unknown orchestrators are refused.
+    pub fn detached(store: Arc<dyn Store>, registry: Option<Arc<Registry>>) -> Self {
+        Self {
+            store,
+            registry,
+            clock: Arc::new(SystemClock),
+            runtime: None,
+        }
+    }
+
+    /// The task hub.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    fn wake(&self) {
+        if let Some(rt) = &self.runtime {
+            rt.orchestration_work.notify_one();
+        }
+    }
+
+    /// Starts an orchestration; without an instance id, a random one is generated.
+    pub async fn start_new(
+        &self,
+        name: &str,
+        instance_id: Option<&str>,
+        input: &impl Serialize,
+    ) -> Result<InstanceId, ClientError> {
+        let input = Payload::encode(input).map_err(|e| ClientError::InvalidInput(e.to_string()))?;
+        let instance_id = instance_id.map(parse_id).transpose()?;
+        self.start_with_payload(name, instance_id, input).await
+    }
+
+    /// Starts an orchestration with an input that is already JSON.
+    pub async fn start_with_payload(
+        &self,
+        name: &str,
+        instance_id: Option<InstanceId>,
+        input: Payload,
+    ) -> Result<InstanceId, ClientError> {
+        let name = match &self.registry {
+            Some(registry) => registry
+                .orchestrator(name)
+                .map(|o| o.name().to_string())
+                .ok_or_else(|| ClientError::UnknownOrchestrator(name.to_string()))?,
+            None => name.to_string(),
+        };
+        let instance_id = instance_id.unwrap_or_else(|| InstanceId::from_trusted(new_id()));
+        let created = self
+            .store
+            .create_instance(NewInstance {
+                instance_id: instance_id.clone(),
+                name,
+                execution_id: ExecutionId::new(new_id()),
+                input,
+                parent: None,
+                created_at: self.clock.now(),
+            })
+            .await;
+        match created {
+            Ok(()) => {
+                self.wake();
+                Ok(instance_id)
+            }
+            Err(StoreError::InstanceExists {
+                instance_id,
+                status,
+            }) => Err(ClientError::InstanceExists {
+                instance_id,
+                status,
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The status of an instance, or `None` if there is none with that id.
+    pub async fn get_status(
+        &self,
+        instance_id: &str,
+        options: StatusOptions,
+    ) -> Result<Option<InstanceStatus>, ClientError> {
+        let id = parse_id(instance_id)?;
+        let Some(record) = self.store.get_instance(&id).await? else {
+            return Ok(None);
+        };
+        let mut status = InstanceStatus::from_record(record, options.show_input);
+        if options.show_history {
+            status.history = Some(self.store.get_history(&id).await?);
+        }
+        Ok(Some(status))
+    }
+
+    /// Waits until the instance is Completed, Failed or Terminated, up to `timeout`.
+    pub async fn wait_for_completion(
+        &self,
+        instance_id: &str,
+        timeout: Duration,
+    ) -> Result<InstanceStatus, ClientError> {
+        let id = parse_id(instance_id)?;
+        let mut finished = self.runtime.as_ref().map(|rt| rt.finished.subscribe());
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut poll = Duration::from_millis(5);
+        loop {
+            let record = self
+                .store
+                .get_instance(&id)
+                .await?
+                .ok_or_else(|| ClientError::NotFound(id.clone()))?;
+            if record.status.is_terminal() {
+                return Ok(InstanceStatus::from_record(record, true));
+            }
+            let wait = poll.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+            if wait.is_zero() {
+                return Err(ClientError::Timeout(id));
+            }
+            match finished.as_mut() {
+                // In-process completions arrive at once; other hosts' are found by polling.
+                Some(rx) => {
+                    let _ = tokio::time::timeout(wait, async {
+                        loop {
+                            match rx.recv().await {
+                                Ok(done) if done == id => break,
+                                Ok(_) => continue,
+                                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
+                                Err(_) => {
+                                    std::future::pending::<()>().await;
+                                }
+                            }
+                        }
+                    })
+                    .await;
+                }
+                None => tokio::time::sleep(wait).await,
+            }
+            poll = (poll * 2).min(Duration::from_millis(500));
+        }
+    }
+
+    async fn active(&self, id: &InstanceId) -> Result<InstanceRecord, ClientError> {
+        let record = self
+            .store
+            .get_instance(id)
+            .await?
+            .ok_or_else(|| ClientError::NotFound(id.clone()))?;
+        if record.status.is_terminal() {
+            return Err(ClientError::Finished {
+                instance_id: id.clone(),
+                status: record.status,
+            });
+        }
+        Ok(record)
+    }
+
+    async fn send(&self, id: InstanceId, kind: EventKind) -> Result<(), ClientError> {
+        let event = HistoryEvent::new(self.clock.now(), kind);
+        self.store
+            .send_messages(vec![NewMessage {
+                instance_id: id,
+                execution_id: None,
+                event,
+                visible_at: None,
+            }])
+            .await?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Raises an event on a running instance (buffered until the orchestrator waits for it).
+    pub async fn raise_event(
+        &self,
+        instance_id: &str,
+        name: &str,
+        data: &impl Serialize,
+    ) -> Result<(), ClientError> {
+        let input = Payload::encode(data).map_err(|e| ClientError::InvalidInput(e.to_string()))?;
+        self.raise_event_payload(instance_id, name, input).await
+    }
+
+    /// Raises an event whose data is already JSON.
+    pub async fn raise_event_payload(
+        &self,
+        instance_id: &str,
+        name: &str,
+        input: Payload,
+    ) -> Result<(), ClientError> {
+        let id = parse_id(instance_id)?;
+        self.active(&id).await?;
+        self.send(
+            id,
+            EventKind::EventRaised {
+                name: name.to_string(),
+                input,
+            },
+        )
+        .await
+    }
+
+    /// Terminates a running instance.
+    pub async fn terminate(&self, instance_id: &str, reason: &str) -> Result<(), ClientError> {
+        let id = parse_id(instance_id)?;
+        self.active(&id).await?;
+        let input = Payload::encode(reason).unwrap_or_default();
+        self.send(id, EventKind::ExecutionTerminated { input })
+            .await
+    }
+
+    /// Suspends a running instance: its messages queue until it is resumed.
+    pub async fn suspend(
+        &self,
+        instance_id: &str,
+        reason: Option<&str>,
+    ) -> Result<(), ClientError> {
+        let id = parse_id(instance_id)?;
+        self.active(&id).await?;
+        self.send(
+            id,
+            EventKind::ExecutionSuspended {
+                reason: reason.map(str::to_string),
+            },
+        )
+        .await
+    }
+
+    /// Resumes a suspended instance.
+    pub async fn resume(&self, instance_id: &str, reason: Option<&str>) -> Result<(), ClientError> {
+        let id = parse_id(instance_id)?;
+        self.active(&id).await?;
+        self.send(
+            id,
+            EventKind::ExecutionResumed {
+                reason: reason.map(str::to_string),
+            },
+        )
+        .await
+    }
+
+    /// Rewinds a failed instance: what failed runs again.
+    pub async fn rewind(&self, instance_id: &str, reason: Option<&str>) -> Result<(), ClientError> {
+        let id = parse_id(instance_id)?;
+        let record = self
+            .store
+            .get_instance(&id)
+            .await?
+            .ok_or_else(|| ClientError::NotFound(id.clone()))?;
+        if record.status != RuntimeStatus::Failed {
+            return Err(ClientError::NotFailed {
+                instance_id: id,
+                status: record.status,
+            });
+        }
+        self.send(
+            id,
+            EventKind::ExecutionRewound {
+                reason: reason.map(str::to_string),
+            },
+        )
+        .await
+    }
+
+    /// Starts the instance's orchestrator again with the same input, under a new id or the same
+    /// one (which must then be finished). Returns the id of the new instance.
+    pub async fn restart(
+        &self,
+        instance_id: &str,
+        new_instance_id: bool,
+    ) -> Result<InstanceId, ClientError> {
+        let id = parse_id(instance_id)?;
+        let record = self
+            .store
+            .get_instance(&id)
+            .await?
+            .ok_or_else(|| ClientError::NotFound(id.clone()))?;
+        let target = if new_instance_id { None } else { Some(id) };
+        self.start_with_payload(&record.name, target, record.input)
+            .await
+    }
+
+    /// Deletes a finished instance and its history. `Ok(false)` if there was none.
+    pub async fn purge(&self, instance_id: &str) -> Result<bool, ClientError> {
+        let id = parse_id(instance_id)?;
+        match self.store.purge_instance(&id).await {
+            Ok(found) => Ok(found),
+            Err(StoreError::NotTerminal {
+                instance_id,
+                status,
+            }) => Err(ClientError::InstanceExists {
+                instance_id,
+                status,
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes every finished instance matching the filter; returns how many.
+    pub async fn purge_where(&self, filter: &InstanceFilter) -> Result<u64, ClientError> {
+        Ok(self.store.purge_instances(filter).await?)
+    }
+
+    /// Lists instances, one page at a time.
+    pub async fn list(
+        &self,
+        filter: &InstanceFilter,
+        page_size: usize,
+        continuation: Option<&str>,
+    ) -> Result<InstancePage, ClientError> {
+        Ok(self
+            .store
+            .list_instances(filter, page_size, continuation)
+            .await?)
+    }
+}

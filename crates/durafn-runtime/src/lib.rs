@@ -1,0 +1,35 @@
+//! The durafn runtime: the I/O shell around the pure core.
+//!
+//! It runs orchestrations and activities against a task hub ([`durafn_store::Store`]):
+//!
+//! - orchestration dispatchers fetch instances with new messages, run one turn each (reusing live
+//!   executors from the instance cache, replaying history on a miss) and commit the batch in one
+//!   group commit;
+//! - the activity dispatcher runs activities under a concurrency limit, renews their leases while
+//!   they run, and commits their results in batches;
+//! - durable timers are messages that become visible at their time; dispatchers sleep until the
+//!   next one, are woken at once by work created in this process, and poll with backoff for work
+//!   from other hosts;
+//! - [`DurableClient`] starts and manages instances.
+//!
+//! Orchestration turns are exactly-once; activities are at-least-once (a crash between running an
+//! activity and recording its result runs it again after the lease expires).
+
+mod activities;
+mod cache;
+mod client;
+mod clock;
+mod error;
+mod ids;
+mod metrics;
+mod options;
+mod runtime;
+mod turn;
+
+pub use client::{DurableClient, InstanceStatus, StatusOptions};
+pub use clock::{Clock, SystemClock};
+pub use error::ClientError;
+pub use ids::new_id;
+pub use metrics::Metrics;
+pub use options::RuntimeOptions;
+pub use runtime::{Runtime, RuntimeBuilder};

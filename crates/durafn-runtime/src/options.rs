@@ -1,0 +1,42 @@
+//! Runtime settings; the host maps host.json's `extensions.durableTask` onto them.
+
+use std::time::Duration;
+
+/// How the runtime schedules work.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Activities running at once in this host (`maxConcurrentActivityFunctions`).
+    pub max_concurrent_activities: usize,
+    /// Instances processed per orchestration batch (`maxConcurrentOrchestratorFunctions`).
+    pub max_concurrent_orchestrations: usize,
+    /// Orchestration dispatch loops; more than one pipelines fetching with committing.
+    pub orchestration_dispatchers: usize,
+    /// Live orchestrations kept between turns (the instance cache); 0 disables it.
+    pub instance_cache_size: usize,
+    /// How long fetched work stays leased; activities renew their lease while they run.
+    pub lease: Duration,
+    /// Deliveries after which work is dead-lettered (the activity or instance fails).
+    pub max_deliveries: u32,
+    /// The longest wait between polls for work from other hosts (polling backs off to this).
+    pub max_poll_interval: Duration,
+    /// How long a graceful shutdown waits for running activities before abandoning them.
+    pub drain_timeout: Duration,
+    /// A name for this host in leases and logs; generated if empty.
+    pub host_id: String,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            max_concurrent_activities: 100,
+            max_concurrent_orchestrations: 256,
+            orchestration_dispatchers: 2,
+            instance_cache_size: 10_000,
+            lease: Duration::from_secs(60),
+            max_deliveries: 10,
+            max_poll_interval: Duration::from_secs(1),
+            drain_timeout: Duration::from_secs(30),
+            host_id: String::new(),
+        }
+    }
+}
