@@ -122,6 +122,19 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) -> ActivityCompletion
         ))
     } else {
         match shared.registry.activity(&name) {
+            None if name == durafn_core::context::HTTP_ACTIVITY_NAME => {
+                match item
+                    .activity
+                    .input
+                    .decode::<durafn_core::DurableHttpRequest>()
+                {
+                    Ok(request) => crate::http_activity::call(request).await.and_then(|r| {
+                        Payload::encode(&r)
+                            .map_err(|e| FailureDetails::new("HttpRequestFailed", e.to_string()))
+                    }),
+                    Err(e) => Err(FailureDetails::new("HttpRequestFailed", e.to_string())),
+                }
+            }
             None => Err(FailureDetails::new(
                 "ActivityNotFound",
                 format!("activity function '{name}' is not registered in this function app"),

@@ -20,6 +20,7 @@ mod cache;
 mod client;
 mod clock;
 mod error;
+mod http_activity;
 mod ids;
 mod metrics;
 mod options;

@@ -23,6 +23,10 @@ pub struct RuntimeOptions {
     pub drain_timeout: Duration,
     /// A name for this host in leases and logs; generated if empty.
     pub host_id: String,
+    /// Whether this host runs orchestrations (hosts can be split into roles).
+    pub run_orchestrations: bool,
+    /// Whether this host runs activities.
+    pub run_activities: bool,
 }
 
 impl Default for RuntimeOptions {
@@ -37,6 +41,8 @@ impl Default for RuntimeOptions {
             max_poll_interval: Duration::from_secs(1),
             drain_timeout: Duration::from_secs(30),
             host_id: String::new(),
+            run_orchestrations: true,
+            run_activities: true,
         }
     }
 }

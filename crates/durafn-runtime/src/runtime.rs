@@ -120,12 +120,16 @@ impl RuntimeBuilder {
             shutdown,
         });
         let mut tasks = Vec::new();
-        for _ in 0..shared.options.orchestration_dispatchers.max(1) {
-            tasks.push(tokio::spawn(orchestration_loop(shared.clone())));
+        if shared.options.run_orchestrations {
+            for _ in 0..shared.options.orchestration_dispatchers.max(1) {
+                tasks.push(tokio::spawn(orchestration_loop(shared.clone())));
+            }
         }
-        tasks.push(tokio::spawn(crate::activities::activity_loop(
-            shared.clone(),
-        )));
+        if shared.options.run_activities {
+            tasks.push(tokio::spawn(crate::activities::activity_loop(
+                shared.clone(),
+            )));
+        }
         Runtime { shared, tasks }
     }
 }
