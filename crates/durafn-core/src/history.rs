@@ -448,6 +448,34 @@ mod tests {
     }
 
     #[test]
+    fn null_payloads_round_trip() {
+        let null = Payload::null();
+        for kind in [
+            EventKind::ExecutionStarted {
+                name: "o".into(),
+                instance_id: InstanceId::from_trusted("i"),
+                execution_id: ExecutionId::new("e"),
+                input: null.clone(),
+                parent: None,
+            },
+            EventKind::TaskCompleted {
+                task_scheduled_id: EventId(0),
+                result: null.clone(),
+            },
+            EventKind::ExecutionCompleted {
+                orchestration_status: RuntimeStatus::Completed,
+                result: Some(null.clone()),
+                failure_details: None,
+            },
+        ] {
+            let e = HistoryEvent::new(t(), kind);
+            let json = serde_json::to_string(&e).unwrap();
+            let back: HistoryEvent = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, e, "{json}");
+        }
+    }
+
+    #[test]
     fn status_names() {
         for s in RuntimeStatus::ALL {
             assert_eq!(RuntimeStatus::parse(&s.as_str().to_uppercase()), Some(s));

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use durafn_core::{ActivityContext, EventKind, FailureDetails, HistoryEvent, Payload};
 use durafn_store::{ActivityCompletion, ActivityId, ActivityWorkItem, LockToken, NewMessage};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::metrics::Metrics;
 use crate::runtime::Shared;
@@ -18,7 +18,10 @@ pub(crate) async fn activity_loop(shared: Arc<Shared>) {
     let limit = shared.options.max_concurrent_activities.max(1);
     let permits = Arc::new(Semaphore::new(limit));
     let in_flight: InFlight = Arc::default();
-    let (done_tx, done_rx) = mpsc::unbounded_channel::<ActivityCompletion>();
+    // A finished activity keeps its permit until its result is committed, so the work a crash can
+    // lose (and so re-run) is bounded by the concurrency limit.
+    let (done_tx, done_rx) =
+        mpsc::unbounded_channel::<(ActivityCompletion, OwnedSemaphorePermit)>();
     let completer = tokio::spawn(complete_loop(shared.clone(), done_rx, in_flight.clone()));
     let renewer = tokio::spawn(renew_loop(shared.clone(), in_flight.clone()));
 
@@ -72,8 +75,7 @@ pub(crate) async fn activity_loop(shared: Arc<Shared>) {
             let done = done_tx.clone();
             tokio::spawn(async move {
                 let completion = run(&shared, item).await;
-                let _ = done.send(completion);
-                drop(permit);
+                let _ = done.send((completion, permit));
             });
         }
     }
@@ -194,7 +196,7 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) -> ActivityCompletion
 /// Commits finished activities in batches: whatever finished while the last batch committed.
 async fn complete_loop(
     shared: Arc<Shared>,
-    mut done: mpsc::UnboundedReceiver<ActivityCompletion>,
+    mut done: mpsc::UnboundedReceiver<(ActivityCompletion, OwnedSemaphorePermit)>,
     in_flight: InFlight,
 ) {
     while let Some(first) = done.recv().await {
@@ -205,6 +207,8 @@ async fn complete_loop(
                 Err(_) => break,
             }
         }
+        let (batch, permits): (Vec<ActivityCompletion>, Vec<OwnedSemaphorePermit>) =
+            batch.into_iter().unzip();
         let ids: Vec<ActivityId> = batch.iter().map(|c| c.id).collect();
         match shared.store.complete_activities(batch).await {
             Ok(results) => {
@@ -225,6 +229,7 @@ async fn complete_loop(
                 map.remove(&id);
             }
         }
+        drop(permits);
         shared.orchestration_work.notify_one();
     }
 }

@@ -855,11 +855,14 @@ pub async fn purge_one_and_many(store: Arc<dyn Store>) {
 
 /// History and payloads come back exactly as committed.
 pub async fn history_round_trips_verbatim(store: Arc<dyn Store>) {
-    store
-        .create_instance(new_instance("orch", "i1", t0()))
-        .await
-        .expect("create");
+    let mut null_input = new_instance("orch", "i1", t0());
+    null_input.input = Payload::null();
+    store.create_instance(null_input).await.expect("create");
     let item = fetch_one(store.as_ref(), at(1)).await;
+    assert!(
+        matches!(&item.messages[0].event.kind, EventKind::ExecutionStarted { input, .. } if input.is_null()),
+        "a null input is kept as null"
+    );
     let mut c = commit_of(&item, RuntimeStatus::Failed, at(1));
     let odd =
         Payload::from_json_text(r#"{"z": 1, "a": [1.50, "\u00e9"], "big": 12345678901234567890}"#)
@@ -880,6 +883,13 @@ pub async fn history_round_trips_verbatim(store: Arc<dyn Store>) {
             EventKind::TaskFailed {
                 task_scheduled_id: EventId(0),
                 failure: failure.clone(),
+            },
+        ),
+        HistoryEvent::new(
+            at(1),
+            EventKind::TaskCompleted {
+                task_scheduled_id: EventId(1),
+                result: Payload::null(),
             },
         ),
     ];

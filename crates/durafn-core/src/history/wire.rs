@@ -56,9 +56,11 @@ struct WireIn {
     name: Option<String>,
     instance_id: Option<InstanceId>,
     execution_id: Option<ExecutionId>,
+    #[serde(default, deserialize_with = "present")]
     input: Option<Payload>,
     parent: Option<ParentInstance>,
     orchestration_status: Option<RuntimeStatus>,
+    #[serde(default, deserialize_with = "present")]
     result: Option<Payload>,
     failure_details: Option<FailureDetails>,
     task_scheduled_id: Option<EventId>,
@@ -66,7 +68,14 @@ struct WireIn {
     fire_at: Option<DateTime<Utc>>,
     error_type: Option<String>,
     reason: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     details: Option<Payload>,
+}
+
+/// A payload field that is present is `Some`, even when it holds JSON `null` (serde would
+/// otherwise read `null` as an absent `Option`).
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Payload>, D::Error> {
+    Payload::deserialize(deserializer).map(Some)
 }
 
 impl Serialize for HistoryEvent {

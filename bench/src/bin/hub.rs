@@ -1,0 +1,231 @@
+//! End-to-end benchmarks of the runtime on the SQLite task hub.
+//!
+//! ```text
+//! cargo run --release -p durafn-bench --bin hub -- throughput [--instances 10000] [--runs 3] [--no-fsync]
+//! cargo run --release -p durafn-bench --bin hub -- latency [--samples 300]
+//! cargo run --release -p durafn-bench --bin hub -- memory [--instances 100000]
+//! ```
+//!
+//! `throughput` runs "hello cities" (an orchestrator calling 5 sequential activities) over N
+//! instances started at once; `latency` measures start-to-completed of a one-activity
+//! orchestration, one at a time; `memory` parks N instances on an external event and reports the
+//! process's resident memory. Medians are reported over `--runs`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use durafn_core::{
+    ActivityContext, FunctionError, OrchestrationContext, Registry, RuntimeStatus, activity_fn,
+    orchestrator_fn,
+};
+use durafn_runtime::{Runtime, RuntimeOptions};
+use durafn_sqlite::{Durability, SqliteOptions, SqliteStore};
+use durafn_store::Store;
+
+fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn flag(name: &str) -> bool {
+    std::env::args().any(|a| a == name)
+}
+
+fn registry() -> Arc<Registry> {
+    Arc::new(
+        Registry::builder()
+            .orchestrator(orchestrator_fn(
+                "hello_cities",
+                |ctx: OrchestrationContext, _: ()| async move {
+                    let mut out = Vec::with_capacity(5);
+                    for city in ["Tokyo", "Seattle", "London", "Cairo", "Lima"] {
+                        out.push(ctx.call_activity::<String>("say_hello", &city).await?);
+                    }
+                    Ok::<_, FunctionError>(out)
+                },
+            ))
+            .orchestrator(orchestrator_fn(
+                "one_activity",
+                |ctx: OrchestrationContext, _: ()| async move {
+                    Ok::<_, FunctionError>(ctx.call_activity::<String>("say_hello", &"you").await?)
+                },
+            ))
+            .orchestrator(orchestrator_fn(
+                "waiter",
+                |ctx: OrchestrationContext, _: ()| async move {
+                    Ok::<_, FunctionError>(ctx.wait_for_external_event::<u32>("go").await?)
+                },
+            ))
+            .activity(activity_fn(
+                "say_hello",
+                |_: ActivityContext, city: String| async move {
+                    Ok::<_, FunctionError>(format!("Hello {city}!"))
+                },
+            ))
+            .build()
+            .expect("unique names"),
+    )
+}
+
+fn open(dir: &std::path::Path, fsync: bool) -> Arc<dyn Store> {
+    let durability = if fsync {
+        Durability::Fsync
+    } else {
+        Durability::ProcessCrashSafe
+    };
+    let options = SqliteOptions {
+        durability,
+        ..SqliteOptions::default()
+    };
+    Arc::new(SqliteStore::open(dir.join("hub.db"), options).expect("open the task hub"))
+}
+
+async fn count(store: &Arc<dyn Store>, status: RuntimeStatus) -> u64 {
+    let counts = store.count_by_status().await.expect("count");
+    counts
+        .iter()
+        .find(|(s, _)| *s == status)
+        .map(|(_, n)| *n)
+        .unwrap_or(0)
+}
+
+/// Starts `n` instances of `name`, `concurrency` at a time, so their creation is group-committed.
+async fn start_many(runtime: &Runtime, name: &str, n: usize) {
+    let client = runtime.client();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let client = client.clone();
+        let name = name.to_string();
+        set.spawn(async move { client.start_new(&name, None, &()).await.expect("start") });
+        if set.len() >= 512 {
+            set.join_next().await;
+        }
+    }
+    while set.join_next().await.is_some() {}
+}
+
+async fn wait_for(store: &Arc<dyn Store>, status: RuntimeStatus, n: u64, progress: &str) {
+    let mut last = Instant::now();
+    loop {
+        let done = count(store, status).await;
+        if done >= n {
+            return;
+        }
+        if last.elapsed() > Duration::from_secs(2) {
+            eprintln!("  {progress}: {done}/{n}");
+            last = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+async fn throughput() {
+    let n: usize = arg("--instances", 10_000);
+    let runs: usize = arg("--runs", 3);
+    let fsync = !flag("--no-fsync");
+    let mut rates = Vec::new();
+    for run in 1..=runs {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path(), fsync);
+        let runtime = Runtime::builder(store.clone(), registry())
+            .options(RuntimeOptions::default())
+            .start();
+        let started = Instant::now();
+        start_many(&runtime, "hello_cities", n).await;
+        wait_for(&store, RuntimeStatus::Completed, n as u64, "completed").await;
+        let secs = started.elapsed().as_secs_f64();
+        let rate = n as f64 / secs;
+        let m = runtime.metrics().snapshot();
+        eprintln!(
+            "run {run}: {n} hello-cities orchestrations in {secs:.2} s = {rate:.0}/s ({m:?})"
+        );
+        rates.push(rate);
+        runtime.shutdown().await;
+    }
+    println!(
+        "throughput (hello cities, 5 sequential activities, SQLite, {}): median {:.0} orchestrations/s over {runs} runs of {n}",
+        if fsync {
+            "fsync per commit batch"
+        } else {
+            "no fsync (process-crash safe)"
+        },
+        median(rates)
+    );
+}
+
+async fn latency() {
+    let samples: usize = arg("--samples", 300);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open(dir.path(), !flag("--no-fsync"));
+    let runtime = Runtime::builder(store, registry()).start();
+    let client = runtime.client();
+    let mut micros = Vec::with_capacity(samples);
+    for i in 0..samples + 20 {
+        let started = Instant::now();
+        let id = client
+            .start_new("one_activity", None, &())
+            .await
+            .expect("start");
+        client
+            .wait_for_completion(id.as_str(), Duration::from_secs(30))
+            .await
+            .expect("completes");
+        if i >= 20 {
+            micros.push(started.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    micros.sort_by(|a, b| a.total_cmp(b));
+    let p = |q: f64| micros[((micros.len() as f64 - 1.0) * q) as usize] / 1000.0;
+    println!(
+        "latency (one-activity orchestration, start to completed, SQLite, low load): p50 {:.2} ms, p99 {:.2} ms over {samples} samples",
+        p(0.5),
+        p(0.99)
+    );
+    runtime.shutdown().await;
+}
+
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+async fn memory() {
+    let n: usize = arg("--instances", 100_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open(dir.path(), false);
+    let runtime = Runtime::builder(store.clone(), registry()).start();
+    let before = rss_mb();
+    start_many(&runtime, "waiter", n).await;
+    wait_for(&store, RuntimeStatus::Running, n as u64, "waiting").await;
+    let after = rss_mb();
+    println!(
+        "memory ({n} instances waiting for an external event, SQLite): resident {after:.0} MB (before starting them: {before:.0} MB; instance cache holds {} live orchestrations)",
+        runtime.cached_instances()
+    );
+    runtime.shutdown().await;
+}
+
+#[tokio::main]
+async fn main() {
+    match std::env::args().nth(1).as_deref() {
+        Some("throughput") => throughput().await,
+        Some("latency") => latency().await,
+        Some("memory") => memory().await,
+        _ => eprintln!("usage: hub throughput|latency|memory [options]; see the file's docs"),
+    }
+}

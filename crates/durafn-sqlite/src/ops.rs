@@ -1,0 +1,638 @@
+//! The SQL of each operation. Write operations run on the writer thread inside the batch's
+//! transaction (each in its own savepoint); `load_instance` is shared with the reader.
+
+use std::collections::HashSet;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, Utc};
+use durafn_core::{
+    EventId, EventKind, ExecutionId, FailureDetails, HistoryEvent, InstanceId, RuntimeStatus,
+};
+use durafn_store::{
+    ActivityCompletion, ActivityId, ActivityWorkItem, FetchRequest, HistoryChange, InstanceFilter,
+    InstanceRecord, LockToken, MessageId, NewActivity, NewInstance, NewMessage,
+    OrchestrationWorkItem, QueuedMessage, StoreError, TurnCommit,
+};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+
+use crate::codec::{
+    self, FilterSql, IMMEDIATE, INSTANCE_COLUMNS, backend, event, event_json, instance_columns,
+    micros, payload, to_json,
+};
+
+/// Makes lock tokens that are unique across processes that open the same file, even one after
+/// another with the same process id: owner, process id, start time of this store, counter.
+pub(crate) struct Tokens {
+    prefix: String,
+    next: u64,
+}
+
+impl Tokens {
+    pub(crate) fn new() -> Self {
+        let started = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        Self {
+            prefix: format!("{}:{started:x}", std::process::id()),
+            next: 0,
+        }
+    }
+
+    fn next(&mut self, owner: &str) -> LockToken {
+        self.next += 1;
+        LockToken(format!("{owner}:{}:{}", self.prefix, self.next))
+    }
+}
+
+/// The end of a lease that starts at `now`, saturating instead of overflowing.
+fn lease_end(r: &FetchRequest) -> i64 {
+    r.now
+        .checked_add_signed(r.lease)
+        .map_or(i64::MAX, codec::micros)
+}
+
+fn limit(max_items: usize) -> i64 {
+    i64::try_from(max_items).unwrap_or(i64::MAX)
+}
+
+/// The instance row, if any.
+pub(crate) fn load_instance(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<InstanceRecord>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(concat!(
+            "SELECT ",
+            instance_columns!(),
+            " FROM instances WHERE instance_id = ?1"
+        ))
+        .map_err(backend)?;
+    let mut rows = stmt.query([id]).map_err(backend)?;
+    match rows.next().map_err(backend)? {
+        Some(row) => codec::record_from_row(row).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn instance_status(conn: &Connection, id: &str) -> Result<Option<RuntimeStatus>, StoreError> {
+    let text: Option<String> = conn
+        .prepare_cached("SELECT status FROM instances WHERE instance_id = ?1")
+        .map_err(backend)?
+        .query_row([id], |row| row.get(0))
+        .optional()
+        .map_err(backend)?;
+    text.as_deref().map(codec::status).transpose()
+}
+
+fn enqueue_raw(
+    conn: &Connection,
+    instance_id: &str,
+    execution_id: Option<&str>,
+    event: &str,
+    visible_at: i64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO messages (instance_id, execution_id, event, visible_at) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .map_err(backend)?
+    .execute(params![instance_id, execution_id, event, visible_at])
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn enqueue(conn: &Connection, m: &NewMessage) -> Result<(), StoreError> {
+    enqueue_raw(
+        conn,
+        m.instance_id.as_str(),
+        m.execution_id.as_ref().map(ExecutionId::as_str),
+        &event_json(&m.event)?,
+        codec::visible_at(m.visible_at),
+    )
+}
+
+/// Deletes an instance's history, queued work and lease (not its row).
+fn remove_instance_data(conn: &Connection, id: &str) -> Result<(), StoreError> {
+    for sql in [
+        "DELETE FROM history WHERE instance_id = ?1",
+        "DELETE FROM messages WHERE instance_id = ?1",
+        "DELETE FROM activities WHERE instance_id = ?1",
+        "DELETE FROM instance_locks WHERE instance_id = ?1",
+    ] {
+        conn.prepare_cached(sql)
+            .map_err(backend)?
+            .execute([id])
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// Creates an instance with its `ExecutionStarted` message, replacing a terminal one.
+pub(crate) fn create(conn: &Connection, ni: &NewInstance) -> Result<(), StoreError> {
+    let id = ni.instance_id.as_str();
+    if let Some(status) = instance_status(conn, id)? {
+        if !status.is_terminal() {
+            return Err(StoreError::InstanceExists {
+                instance_id: ni.instance_id.clone(),
+                status,
+            });
+        }
+    }
+    remove_instance_data(conn, id)?;
+    let parent = ni.parent.as_ref().map(to_json).transpose()?;
+    let created = micros(ni.created_at);
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO instances (instance_id, name, execution_id, status, input, output, \
+         failure, custom_status, created_at, last_updated_at, parent, history_len) \
+         VALUES (?1, ?2, ?3, ?4, ?5, NULL, NULL, NULL, ?6, ?6, ?7, 0)",
+    )
+    .map_err(backend)?
+    .execute(params![
+        id,
+        ni.name,
+        ni.execution_id.as_str(),
+        RuntimeStatus::Pending.as_str(),
+        ni.input.as_json(),
+        created,
+        parent,
+    ])
+    .map_err(backend)?;
+    enqueue_raw(conn, id, None, &event_json(&ni.started_event())?, IMMEDIATE)
+}
+
+/// Enqueues messages sent from outside a turn.
+pub(crate) fn send_messages(conn: &Connection, messages: &[NewMessage]) -> Result<(), StoreError> {
+    messages.iter().try_for_each(|m| enqueue(conn, m))
+}
+
+/// The instances to hand out: oldest visible message first, skipping live leases. Immediately
+/// visible messages and due timers are read from two ordered streams and merged by id.
+fn choose_instances(conn: &Connection, now: i64, max: usize) -> Result<Vec<String>, StoreError> {
+    macro_rules! pick {
+        ($visible:literal) => {
+            concat!(
+                "SELECT m.id, m.instance_id FROM messages AS m ",
+                "LEFT JOIN instance_locks AS l ON l.instance_id = m.instance_id WHERE ",
+                $visible,
+                " AND (l.locked_until IS NULL OR l.locked_until <= ?2) ORDER BY m.id"
+            )
+        };
+    }
+    let mut immediate = conn
+        .prepare_cached(pick!("m.visible_at = ?1"))
+        .map_err(backend)?;
+    let mut due = conn
+        .prepare_cached(pick!("m.visible_at > ?1 AND m.visible_at <= ?2"))
+        .map_err(backend)?;
+    let mut a = immediate.query(params![IMMEDIATE, now]).map_err(backend)?;
+    let mut b = due.query(params![IMMEDIATE, now]).map_err(backend)?;
+    let read = |row: Option<&rusqlite::Row<'_>>| -> Result<Option<(i64, String)>, StoreError> {
+        row.map(|r| Ok((r.get(0)?, r.get(1)?)))
+            .transpose()
+            .map_err(backend)
+    };
+    let mut next_a = read(a.next().map_err(backend)?)?;
+    let mut next_b = read(b.next().map_err(backend)?)?;
+    let mut seen = HashSet::new();
+    let mut chosen = Vec::new();
+    while chosen.len() < max {
+        let take_a = match (&next_a, &next_b) {
+            (Some((ia, _)), Some((ib, _))) => ia < ib,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let candidate = if take_a {
+            std::mem::replace(&mut next_a, read(a.next().map_err(backend)?)?)
+        } else {
+            std::mem::replace(&mut next_b, read(b.next().map_err(backend)?)?)
+        };
+        if let Some((_, instance_id)) = candidate {
+            if seen.insert(instance_id.clone()) {
+                chosen.push(instance_id);
+            }
+        }
+    }
+    Ok(chosen)
+}
+
+/// Locks instances with visible messages and returns them with those messages.
+pub(crate) fn fetch_orchestrations(
+    conn: &Connection,
+    tokens: &mut Tokens,
+    r: &FetchRequest,
+) -> Result<Vec<OrchestrationWorkItem>, StoreError> {
+    if r.max_items == 0 {
+        return Ok(Vec::new());
+    }
+    let now = micros(r.now);
+    let until = lease_end(r);
+    let chosen = choose_instances(conn, now, r.max_items)?;
+    let mut items = Vec::with_capacity(chosen.len());
+    for instance_id in chosen {
+        let lock = tokens.next(&r.owner);
+        conn.prepare_cached(
+            "INSERT INTO instance_locks (instance_id, lock_token, locked_until, owner) \
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (instance_id) DO UPDATE SET \
+             lock_token = excluded.lock_token, locked_until = excluded.locked_until, \
+             owner = excluded.owner",
+        )
+        .map_err(backend)?
+        .execute(params![instance_id, lock.0, until, r.owner])
+        .map_err(backend)?;
+        let mut stmt = conn
+            .prepare_cached(
+                "UPDATE messages SET delivery = delivery + 1 \
+                 WHERE instance_id = ?1 AND visible_at <= ?2 \
+                 RETURNING id, execution_id, event, delivery",
+            )
+            .map_err(backend)?;
+        let mut rows = stmt.query(params![instance_id, now]).map_err(backend)?;
+        let mut messages = Vec::new();
+        while let Some(row) = rows.next().map_err(backend)? {
+            let execution_id: Option<String> = row.get(1).map_err(backend)?;
+            let text: String = row.get(2).map_err(backend)?;
+            messages.push(QueuedMessage {
+                id: MessageId(row.get(0).map_err(backend)?),
+                execution_id: execution_id.map(ExecutionId::new),
+                event: event(&text)?,
+                delivery: codec::delivery(row.get(3).map_err(backend)?)?,
+            });
+        }
+        drop(rows);
+        messages.sort_unstable_by_key(|m| m.id);
+        items.push(OrchestrationWorkItem {
+            instance: load_instance(conn, &instance_id)?,
+            instance_id: InstanceId::from_trusted(instance_id),
+            messages,
+            lock,
+        });
+    }
+    Ok(items)
+}
+
+/// Releases the instance's lease if `lock` is the current one; fails (changing nothing)
+/// otherwise. Turns and abandons release first: they run in a savepoint, so a later failure
+/// restores the lease.
+fn release_instance_lock(conn: &Connection, id: &str, lock: &LockToken) -> Result<(), StoreError> {
+    let released = conn
+        .prepare_cached("DELETE FROM instance_locks WHERE instance_id = ?1 AND lock_token = ?2")
+        .map_err(backend)?
+        .execute(params![id, lock.0])
+        .map_err(backend)?;
+    if released == 0 {
+        return Err(StoreError::LockLost(format!("instance '{id}'")));
+    }
+    Ok(())
+}
+
+fn insert_history(
+    conn: &Connection,
+    id: &str,
+    first_seq: i64,
+    events: &[HistoryEvent],
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = conn
+        .prepare_cached("INSERT INTO history (instance_id, seq, event) VALUES (?1, ?2, ?3)")
+        .map_err(backend)?;
+    for (seq, e) in (first_seq..).zip(events) {
+        stmt.execute(params![id, seq, event_json(e)?])
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
+fn insert_activity(conn: &Connection, a: &NewActivity) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO activities (instance_id, execution_id, task_id, name, input, visible_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .map_err(backend)?
+    .execute(params![
+        a.instance_id.as_str(),
+        a.execution_id.as_str(),
+        a.task_id.0,
+        a.name,
+        a.input.as_json(),
+        IMMEDIATE,
+    ])
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// Creates a sub-orchestration; if an active instance has its id, tells the parent instead.
+fn create_child(conn: &Connection, child: &NewInstance) -> Result<(), StoreError> {
+    match create(conn, child) {
+        Err(StoreError::InstanceExists {
+            instance_id,
+            status,
+        }) => {
+            let Some(parent) = &child.parent else {
+                return Ok(());
+            };
+            let failure = FailureDetails::new(
+                "InstanceExists",
+                format!("an instance with id '{instance_id}' already exists and is {status}"),
+            );
+            enqueue(
+                conn,
+                &NewMessage {
+                    instance_id: parent.instance_id.clone(),
+                    execution_id: Some(parent.execution_id.clone()),
+                    event: HistoryEvent::new(
+                        child.created_at,
+                        EventKind::SubOrchestrationInstanceFailed {
+                            task_scheduled_id: parent.task_scheduled_id,
+                            failure,
+                        },
+                    ),
+                    visible_at: None,
+                },
+            )
+        }
+        other => other,
+    }
+}
+
+/// Applies one turn (the caller wraps it in a savepoint).
+pub(crate) fn commit_turn(conn: &Connection, c: &TurnCommit) -> Result<(), StoreError> {
+    let id = c.instance_id.as_str();
+    release_instance_lock(conn, id, &c.lock)?;
+    if !c.consumed.is_empty() {
+        let mut stmt = conn
+            .prepare_cached("DELETE FROM messages WHERE id = ?1")
+            .map_err(backend)?;
+        for m in &c.consumed {
+            stmt.execute([m.0]).map_err(backend)?;
+        }
+    }
+    let history_len = match &c.history {
+        HistoryChange::Append(events) => {
+            let next: i64 = conn
+                .prepare_cached(
+                    "SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE instance_id = ?1",
+                )
+                .map_err(backend)?
+                .query_row([id], |row| row.get(0))
+                .map_err(backend)?;
+            insert_history(conn, id, next, events)?;
+            next.saturating_add(limit(events.len()))
+        }
+        HistoryChange::Replace(events) => {
+            conn.prepare_cached("DELETE FROM history WHERE instance_id = ?1")
+                .map_err(backend)?
+                .execute([id])
+                .map_err(backend)?;
+            insert_history(conn, id, 0, events)?;
+            limit(events.len())
+        }
+    };
+    if let Some(u) = &c.update {
+        let failure = u.failure.as_ref().map(to_json).transpose()?;
+        conn.prepare_cached(
+            "UPDATE instances SET status = ?2, name = ?3, execution_id = ?4, input = ?5, \
+             output = ?6, failure = ?7, custom_status = ?8, last_updated_at = ?9, \
+             history_len = ?10 WHERE instance_id = ?1",
+        )
+        .map_err(backend)?
+        .execute(params![
+            id,
+            u.status.as_str(),
+            u.name,
+            u.execution_id.as_str(),
+            u.input.as_json(),
+            u.output.as_ref().map(|p| p.as_json()),
+            failure,
+            u.custom_status.as_ref().map(|p| p.as_json()),
+            micros(u.last_updated_at),
+            history_len,
+        ])
+        .map_err(backend)?;
+    }
+    for a in &c.activities {
+        insert_activity(conn, a)?;
+    }
+    for m in &c.messages {
+        enqueue(conn, m)?;
+    }
+    for child in &c.sub_orchestrations {
+        create_child(conn, child)?;
+    }
+    Ok(())
+}
+
+/// Releases an instance's lease; its messages become visible at `retry_at` at the earliest.
+pub(crate) fn abandon_orchestration(
+    conn: &Connection,
+    id: &InstanceId,
+    lock: &LockToken,
+    retry_at: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    let id = id.as_str();
+    release_instance_lock(conn, id, lock)?;
+    if let Some(at) = retry_at {
+        conn.prepare_cached(
+            "UPDATE messages SET visible_at = MAX(visible_at, ?2) WHERE instance_id = ?1",
+        )
+        .map_err(backend)?
+        .execute(params![id, micros(at)])
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// Locks visible, unleased activity work items, oldest first.
+pub(crate) fn fetch_activities(
+    conn: &Connection,
+    tokens: &mut Tokens,
+    r: &FetchRequest,
+) -> Result<Vec<ActivityWorkItem>, StoreError> {
+    if r.max_items == 0 {
+        return Ok(Vec::new());
+    }
+    let now = micros(r.now);
+    let until = lease_end(r);
+    // `+visible_at` keeps the scan in id order instead of sorting the visibility index.
+    let ids: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT id FROM activities WHERE +visible_at <= ?1 \
+             AND (locked_until IS NULL OR locked_until <= ?1) ORDER BY id LIMIT ?2",
+        )
+        .map_err(backend)?
+        .query_map(params![now, limit(r.max_items)], |row| row.get(0))
+        .map_err(backend)?
+        .collect::<Result<_, _>>()
+        .map_err(backend)?;
+    let mut stmt = conn
+        .prepare_cached(
+            "UPDATE activities SET lock_token = ?2, locked_until = ?3, delivery = delivery + 1 \
+             WHERE id = ?1 RETURNING instance_id, execution_id, task_id, name, input, delivery",
+        )
+        .map_err(backend)?;
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        let lock = tokens.next(&r.owner);
+        let mut rows = stmt.query(params![id, lock.0, until]).map_err(backend)?;
+        let Some(row) = rows.next().map_err(backend)? else {
+            continue;
+        };
+        let get_s = |i: usize| row.get::<_, String>(i).map_err(backend);
+        let activity = NewActivity {
+            instance_id: InstanceId::from_trusted(get_s(0)?),
+            execution_id: ExecutionId::new(get_s(1)?),
+            task_id: EventId(row.get(2).map_err(backend)?),
+            name: get_s(3)?,
+            input: payload(get_s(4)?, "activity input")?,
+        };
+        let delivery = codec::delivery(row.get(5).map_err(backend)?)?;
+        drop(rows);
+        items.push(ActivityWorkItem {
+            id: ActivityId(id),
+            activity,
+            delivery,
+            lock,
+        });
+    }
+    Ok(items)
+}
+
+fn lost_activity(id: ActivityId) -> StoreError {
+    StoreError::LockLost(format!("activity work item {}", id.0))
+}
+
+/// Deletes a finished work item and enqueues its result (the caller wraps it in a savepoint).
+pub(crate) fn complete_activity(
+    conn: &Connection,
+    c: &ActivityCompletion,
+) -> Result<(), StoreError> {
+    let deleted = conn
+        .prepare_cached("DELETE FROM activities WHERE id = ?1 AND lock_token = ?2")
+        .map_err(backend)?
+        .execute(params![c.id.0, c.lock.0])
+        .map_err(backend)?;
+    if deleted == 0 {
+        return Err(lost_activity(c.id));
+    }
+    enqueue(conn, &c.result)
+}
+
+/// Releases a work item's lease; it becomes visible again at `retry_at` (or now).
+pub(crate) fn abandon_activity(
+    conn: &Connection,
+    id: ActivityId,
+    lock: &LockToken,
+    retry_at: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    let released = conn
+        .prepare_cached(
+            "UPDATE activities SET lock_token = NULL, locked_until = NULL, \
+             visible_at = COALESCE(?3, visible_at) WHERE id = ?1 AND lock_token = ?2",
+        )
+        .map_err(backend)?
+        .execute(params![id.0, lock.0, retry_at.map(micros)])
+        .map_err(backend)?;
+    if released == 0 {
+        return Err(lost_activity(id));
+    }
+    Ok(())
+}
+
+/// Extends the leases still held; returns the renewed ids.
+pub(crate) fn renew_activity_leases(
+    conn: &Connection,
+    leases: &[(ActivityId, LockToken)],
+    until: DateTime<Utc>,
+) -> Result<Vec<ActivityId>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("UPDATE activities SET locked_until = ?3 WHERE id = ?1 AND lock_token = ?2")
+        .map_err(backend)?;
+    let until = micros(until);
+    let mut renewed = Vec::new();
+    for (id, lock) in leases {
+        if stmt
+            .execute(params![id.0, lock.0, until])
+            .map_err(backend)?
+            > 0
+        {
+            renewed.push(*id);
+        }
+    }
+    Ok(renewed)
+}
+
+fn delete_instance(conn: &Connection, id: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM instances WHERE instance_id = ?1")
+        .map_err(backend)?
+        .execute([id])
+        .map_err(backend)?;
+    remove_instance_data(conn, id)
+}
+
+/// Deletes a terminal instance and everything it owns.
+pub(crate) fn purge_instance(conn: &Connection, id: &InstanceId) -> Result<bool, StoreError> {
+    match instance_status(conn, id.as_str())? {
+        None => Ok(false),
+        Some(status) if !status.is_terminal() => Err(StoreError::NotTerminal {
+            instance_id: id.clone(),
+            status,
+        }),
+        Some(_) => delete_instance(conn, id.as_str()).map(|()| true),
+    }
+}
+
+/// Deletes every terminal instance matching the filter.
+pub(crate) fn purge_instances(
+    conn: &Connection,
+    filter: &InstanceFilter,
+) -> Result<u64, StoreError> {
+    let statuses: Vec<RuntimeStatus> = RuntimeStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_terminal() && (filter.statuses.is_empty() || filter.statuses.contains(s)))
+        .collect();
+    if statuses.is_empty() {
+        return Ok(0);
+    }
+    let sql = FilterSql::new(filter, &statuses, None);
+    let ids: Vec<String> = conn
+        .prepare_cached(&format!(
+            "SELECT instance_id FROM instances WHERE {}",
+            sql.condition
+        ))
+        .map_err(backend)?
+        .query_map(params_from_iter(sql.params.iter()), |row| row.get(0))
+        .map_err(backend)?
+        .collect::<Result<_, _>>()
+        .map_err(backend)?;
+    for id in &ids {
+        delete_instance(conn, id)?;
+    }
+    Ok(ids.len() as u64)
+}
+
+/// Used by the reader: rows of a listing page (one more than the page, to know if more follow).
+pub(crate) fn list_rows(
+    conn: &Connection,
+    sql: &FilterSql,
+    limit_rows: usize,
+) -> Result<Vec<InstanceRecord>, StoreError> {
+    let mut params: Vec<Value> = sql.params.clone();
+    params.push(Value::Integer(limit(limit_rows)));
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {INSTANCE_COLUMNS} FROM instances WHERE {} \
+             ORDER BY created_at, instance_id LIMIT ?",
+            sql.condition
+        ))
+        .map_err(backend)?;
+    let mut rows = stmt
+        .query(params_from_iter(params.iter()))
+        .map_err(backend)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(backend)? {
+        out.push(codec::record_from_row(row)?);
+    }
+    Ok(out)
+}

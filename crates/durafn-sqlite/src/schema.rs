@@ -1,0 +1,180 @@
+//! Connection settings and the schema, with its migrations.
+
+use std::time::Duration;
+
+use durafn_store::StoreError;
+use rusqlite::Connection;
+use rusqlite::config::DbConfig;
+
+use crate::Durability;
+use crate::codec::backend;
+
+/// The schema version this crate writes (`PRAGMA user_version`).
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+/// Statements kept prepared per connection; above the number the hot paths use.
+const STATEMENT_CACHE: usize = 128;
+
+/// Version 1: instances, their history, the two queues and the instance leases.
+const V1: &str = "
+CREATE TABLE instances (
+    instance_id     TEXT PRIMARY KEY NOT NULL,
+    name            TEXT NOT NULL,
+    execution_id    TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    input           TEXT NOT NULL,
+    output          TEXT,
+    failure         TEXT,
+    custom_status   TEXT,
+    created_at      INTEGER NOT NULL,
+    last_updated_at INTEGER NOT NULL,
+    parent          TEXT,
+    history_len     INTEGER NOT NULL
+);
+CREATE INDEX instances_by_created ON instances (created_at, instance_id);
+CREATE INDEX instances_by_status ON instances (status);
+
+CREATE TABLE history (
+    instance_id TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    event       TEXT NOT NULL,
+    PRIMARY KEY (instance_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE messages (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id  TEXT NOT NULL,
+    execution_id TEXT,
+    event        TEXT NOT NULL,
+    visible_at   INTEGER NOT NULL,
+    delivery     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX messages_by_visibility ON messages (visible_at, id);
+CREATE INDEX messages_by_instance ON messages (instance_id, id);
+
+CREATE TABLE activities (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id  TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    task_id      INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    input        TEXT NOT NULL,
+    visible_at   INTEGER NOT NULL,
+    lock_token   TEXT,
+    locked_until INTEGER,
+    delivery     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX activities_by_visibility ON activities (visible_at);
+CREATE INDEX activities_by_instance ON activities (instance_id);
+
+CREATE TABLE instance_locks (
+    instance_id  TEXT PRIMARY KEY NOT NULL,
+    lock_token   TEXT NOT NULL,
+    locked_until INTEGER NOT NULL,
+    owner        TEXT NOT NULL
+) WITHOUT ROWID;
+";
+
+/// The migration steps: entry `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1];
+
+/// Applies the settings every connection of a task hub uses, with a page cache of at most
+/// `cache_kib` KiB.
+pub(crate) fn configure(
+    conn: &Connection,
+    busy_timeout: Duration,
+    cache_kib: u32,
+) -> Result<(), StoreError> {
+    conn.busy_timeout(busy_timeout).map_err(backend)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // Keep the plans chosen at prepare time: otherwise binding a new time to a statement whose
+    // plan looked at the parameter makes SQLite prepare it again on every execution.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(backend)?;
+    conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY;")
+        .map_err(backend)?;
+    // A negative size is in KiB.
+    conn.pragma_update(None, "cache_size", -i64::from(cache_kib))
+        .map_err(backend)
+}
+
+/// Settings of the writing connection: WAL, the durability level, and WAL size limits.
+pub(crate) fn configure_writer(
+    conn: &Connection,
+    durability: Durability,
+) -> Result<(), StoreError> {
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(backend)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::InvalidInput(format!(
+            "the SQLite task hub needs a database file that supports write-ahead logging \
+             (journal mode is {mode:?})"
+        )));
+    }
+    let synchronous = match durability {
+        Durability::Fsync => "FULL",
+        Durability::ProcessCrashSafe => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", synchronous)
+        .map_err(backend)?;
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        crate::checkpoint::WRITER_AUTOCHECKPOINT_PAGES,
+    )
+    .map_err(backend)?;
+    conn.execute_batch("PRAGMA journal_size_limit = 67108864;")
+        .map_err(backend)
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`], one step per transaction.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    loop {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(backend)?;
+        if version == SCHEMA_VERSION {
+            return tx.commit().map_err(backend);
+        }
+        let step = usize::try_from(version)
+            .ok()
+            .and_then(|v| MIGRATIONS.get(v))
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "the task hub schema is version {version}; this build knows versions up to \
+                     {SCHEMA_VERSION}"
+                ))
+            })?;
+        tx.execute_batch(step).map_err(backend)?;
+        tx.pragma_update(None, "user_version", version + 1)
+            .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_refuses_newer_schemas() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("hub.db");
+        let mut conn = Connection::open(&path).expect("open");
+        configure(&conn, Duration::from_secs(1), 1024).expect("configure");
+        configure_writer(&conn, Durability::Fsync).expect("writer");
+        migrate(&mut conn).expect("migrate");
+        migrate(&mut conn).expect("idempotent");
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(v, SCHEMA_VERSION);
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .expect("bump");
+        assert!(matches!(migrate(&mut conn), Err(StoreError::Corrupt(_))));
+    }
+}

@@ -1,0 +1,284 @@
+//! The writer thread: it owns the writing connection and applies requests in group commits.
+//!
+//! The thread blocks for a request, then takes every request already queued (up to the batch
+//! limit) and runs them all in one `BEGIN IMMEDIATE … COMMIT` transaction, each in its own
+//! savepoint so that a request that fails is rolled back alone. Replies are sent only after the
+//! `COMMIT` succeeded; if it fails, every request of the batch gets a retryable error.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender};
+
+use chrono::{DateTime, Utc};
+use durafn_core::InstanceId;
+use durafn_store::{
+    ActivityCompletion, ActivityId, ActivityWorkItem, FetchRequest, InstanceFilter, LockToken,
+    NewInstance, NewMessage, OrchestrationWorkItem, StoreError, TurnCommit,
+};
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::ops::{self, Tokens};
+
+/// Where a request's result goes.
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// A request to the writer thread.
+pub(crate) enum WriteOp {
+    CreateInstance(NewInstance, Reply<()>),
+    SendMessages(Vec<NewMessage>, Reply<()>),
+    FetchOrchestrations(FetchRequest, Reply<Vec<OrchestrationWorkItem>>),
+    CommitTurns(Vec<TurnCommit>, Reply<Vec<Result<(), StoreError>>>),
+    AbandonOrchestration {
+        instance_id: InstanceId,
+        lock: LockToken,
+        retry_at: Option<DateTime<Utc>>,
+        reply: Reply<()>,
+    },
+    FetchActivities(FetchRequest, Reply<Vec<ActivityWorkItem>>),
+    CompleteActivities(Vec<ActivityCompletion>, Reply<Vec<Result<(), StoreError>>>),
+    AbandonActivity {
+        id: ActivityId,
+        lock: LockToken,
+        retry_at: Option<DateTime<Utc>>,
+        reply: Reply<()>,
+    },
+    RenewActivityLeases {
+        leases: Vec<(ActivityId, LockToken)>,
+        until: DateTime<Utc>,
+        reply: Reply<Vec<ActivityId>>,
+    },
+    PurgeInstance(InstanceId, Reply<bool>),
+    PurgeInstances(InstanceFilter, Reply<u64>),
+}
+
+/// Counters of the writer's work, shared with the store handle.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) batches: AtomicU64,
+    pub(crate) requests: AtomicU64,
+    pub(crate) failed_batches: AtomicU64,
+}
+
+/// Sends a request's reply once the outcome of its batch's commit is known.
+type Finisher = Box<dyn FnOnce(Option<&StoreError>)>;
+
+fn finish<T: Send + 'static>(reply: Reply<T>, result: Result<T, StoreError>) -> Finisher {
+    Box::new(move |commit_error: Option<&StoreError>| {
+        let outcome = match commit_error {
+            Some(e) => Err(e.clone()),
+            None => result,
+        };
+        // The caller may have stopped waiting; nothing to do then.
+        let _ = reply.send(outcome);
+    })
+}
+
+impl WriteOp {
+    /// Answers the request with an error without running it.
+    fn fail(self, e: StoreError) {
+        let fin = match self {
+            WriteOp::CreateInstance(_, r) | WriteOp::SendMessages(_, r) => finish(r, Err(e)),
+            WriteOp::FetchOrchestrations(_, r) => finish(r, Err(e)),
+            WriteOp::CommitTurns(_, r) | WriteOp::CompleteActivities(_, r) => finish(r, Err(e)),
+            WriteOp::AbandonOrchestration { reply, .. }
+            | WriteOp::AbandonActivity { reply, .. } => finish(reply, Err(e)),
+            WriteOp::FetchActivities(_, r) => finish(r, Err(e)),
+            WriteOp::RenewActivityLeases { reply, .. } => finish(reply, Err(e)),
+            WriteOp::PurgeInstance(_, r) => finish(r, Err(e)),
+            WriteOp::PurgeInstances(_, r) => finish(r, Err(e)),
+        };
+        fin(None);
+    }
+
+    /// Runs the request inside the open transaction.
+    fn run(self, conn: &Connection, tokens: &mut Tokens) -> Finisher {
+        match self {
+            WriteOp::CreateInstance(ni, r) => finish(r, savepoint(conn, |c| ops::create(c, &ni))),
+            WriteOp::SendMessages(m, r) => {
+                finish(r, savepoint(conn, |c| ops::send_messages(c, &m)))
+            }
+            WriteOp::FetchOrchestrations(req, r) => finish(
+                r,
+                savepoint(conn, |c| ops::fetch_orchestrations(c, tokens, &req)),
+            ),
+            WriteOp::CommitTurns(commits, r) => {
+                let results = commits
+                    .iter()
+                    .map(|t| savepoint(conn, |c| ops::commit_turn(c, t)))
+                    .collect();
+                finish(r, Ok(results))
+            }
+            WriteOp::AbandonOrchestration {
+                instance_id,
+                lock,
+                retry_at,
+                reply,
+            } => finish(
+                reply,
+                savepoint(conn, |c| {
+                    ops::abandon_orchestration(c, &instance_id, &lock, retry_at)
+                }),
+            ),
+            WriteOp::FetchActivities(req, r) => finish(
+                r,
+                savepoint(conn, |c| ops::fetch_activities(c, tokens, &req)),
+            ),
+            WriteOp::CompleteActivities(completions, r) => {
+                let results = completions
+                    .iter()
+                    .map(|a| savepoint(conn, |c| ops::complete_activity(c, a)))
+                    .collect();
+                finish(r, Ok(results))
+            }
+            WriteOp::AbandonActivity {
+                id,
+                lock,
+                retry_at,
+                reply,
+            } => finish(
+                reply,
+                savepoint(conn, |c| ops::abandon_activity(c, id, &lock, retry_at)),
+            ),
+            WriteOp::RenewActivityLeases {
+                leases,
+                until,
+                reply,
+            } => finish(
+                reply,
+                savepoint(conn, |c| ops::renew_activity_leases(c, &leases, until)),
+            ),
+            WriteOp::PurgeInstance(id, r) => {
+                finish(r, savepoint(conn, |c| ops::purge_instance(c, &id)))
+            }
+            WriteOp::PurgeInstances(filter, r) => {
+                finish(r, savepoint(conn, |c| ops::purge_instances(c, &filter)))
+            }
+        }
+    }
+}
+
+fn exec(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+/// Runs `f` in a savepoint: released on success, rolled back on error. Runs nothing if the
+/// batch's transaction is gone (SQLite rolled it back after an earlier error): a savepoint
+/// outside a transaction would commit on its own.
+fn savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    if conn.is_autocommit() {
+        return Err(aborted("the transaction was rolled back by SQLite"));
+    }
+    exec(conn, "SAVEPOINT request").map_err(crate::codec::backend)?;
+    let result = f(conn);
+    let result = match result {
+        Ok(v) => match exec(conn, "RELEASE request") {
+            Ok(()) => return Ok(v),
+            Err(e) => Err(crate::codec::backend(e)),
+        },
+        Err(e) => Err(e),
+    };
+    // If SQLite already rolled the whole transaction back, there is no savepoint left; the
+    // batch notices that (the connection is in autocommit mode again).
+    if !conn.is_autocommit() {
+        let _ = exec(conn, "ROLLBACK TO request");
+        let _ = exec(conn, "RELEASE request");
+    }
+    result
+}
+
+fn aborted(detail: &str) -> StoreError {
+    StoreError::Backend {
+        message: format!("the SQLite transaction of this request was not committed: {detail}"),
+        retryable: true,
+    }
+}
+
+/// Runs one batch in one transaction and replies to every request after the commit. Returns
+/// whether a transaction that changed the database was committed.
+fn run_batch(
+    conn: &Connection,
+    tokens: &mut Tokens,
+    batch: Vec<WriteOp>,
+    counters: &Counters,
+) -> bool {
+    counters
+        .requests
+        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+    let mut pending: Vec<Finisher> = Vec::with_capacity(batch.len());
+    let mut in_transaction = false;
+    let changes_before = conn.total_changes();
+    for op in batch {
+        if !in_transaction {
+            if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
+                let e = crate::codec::backend(e);
+                op.fail(e);
+                continue;
+            }
+            in_transaction = true;
+        }
+        pending.push(op.run(conn, tokens));
+        if conn.is_autocommit() {
+            // SQLite rolled the whole transaction back (I/O error, full disk, ...): nothing of
+            // this batch so far is durable.
+            let e = aborted("the transaction was rolled back by SQLite");
+            for fin in pending.drain(..) {
+                fin(Some(&e));
+            }
+            counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+            in_transaction = false;
+        }
+    }
+    if !in_transaction {
+        return false;
+    }
+    match exec(conn, "COMMIT") {
+        Ok(()) => {
+            counters.batches.fetch_add(1, Ordering::Relaxed);
+            for fin in pending {
+                fin(None);
+            }
+            conn.total_changes() != changes_before
+        }
+        Err(e) => {
+            if !conn.is_autocommit() {
+                let _ = exec(conn, "ROLLBACK");
+            }
+            counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+            let e = aborted(&format!("COMMIT failed: {e}"));
+            for fin in pending {
+                fin(Some(&e));
+            }
+            false
+        }
+    }
+}
+
+/// The writer thread's loop; returns when every sender is gone. After each commit that changed
+/// something it signals the checkpointer (without waiting).
+pub(crate) fn run(
+    conn: Connection,
+    requests: Receiver<WriteOp>,
+    max_batch: usize,
+    counters: &Counters,
+    checkpoints: SyncSender<()>,
+) {
+    let mut tokens = Tokens::new();
+    let max_batch = max_batch.max(1);
+    while let Ok(first) = requests.recv() {
+        let mut batch = Vec::with_capacity(16);
+        batch.push(first);
+        while batch.len() < max_batch {
+            match requests.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        if run_batch(&conn, &mut tokens, batch, counters) {
+            let _ = checkpoints.try_send(());
+        }
+    }
+    drop(conn);
+}
