@@ -21,12 +21,25 @@
 //!     Ok(format!("Hello {city}!"))
 //! }
 //!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
 //! let registry = Registry::builder()
 //!     .orchestrator(hello_cities)
 //!     .activity(say_hello)
-//!     .build()
-//!     .expect("names are unique");
-//! assert_eq!(registry.orchestrator_names(), ["hello_cities"]);
+//!     .build()?;
+//! let store = std::sync::Arc::new(durafn::SqliteStore::open(dir.path().join("hub.db"), Default::default())?);
+//! let runtime = durafn::Runtime::builder(store, std::sync::Arc::new(registry)).start();
+//! let client = runtime.client();
+//! let id = client.start_new("hello_cities", None, &()).await?;
+//! let status = client.wait_for_completion(id.as_str(), std::time::Duration::from_secs(30)).await?;
+//! assert_eq!(
+//!     status.output.map(|o| o.to_value()),
+//!     Some(serde_json::json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"]))
+//! );
+//! runtime.shutdown().await;
+//! # Ok(())
+//! # }
 //! ```
 
 pub use durafn_core::{
@@ -42,6 +55,17 @@ pub use durafn_macros::{activity, orchestrator};
 
 /// The core crate, for the engine, history and testkit modules.
 pub use durafn_core as core;
+/// The runtime: dispatchers and the durable client.
+pub use durafn_runtime as runtime;
+pub use durafn_runtime::{
+    ClientError, DurableClient, InstanceStatus, Runtime, RuntimeOptions, StatusOptions,
+};
+/// The embedded SQLite task hub.
+pub use durafn_sqlite as sqlite;
+pub use durafn_sqlite::{Durability, SqliteOptions, SqliteStore};
+/// The task hub contract and the in-memory task hub.
+pub use durafn_store as store;
+pub use durafn_store::Store;
 
 /// Everything an app needs in scope.
 pub mod prelude {
