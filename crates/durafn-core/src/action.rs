@@ -39,6 +39,44 @@ pub enum Action {
         /// Its input.
         input: Payload,
     },
+    /// Call an entity operation and report back with `EntityOperationCompleted` or `…Failed`.
+    CallEntity {
+        /// The action's sequence number.
+        id: EventId,
+        /// The entity's instance id.
+        entity: InstanceId,
+        /// The operation.
+        operation: String,
+        /// Its input.
+        input: Payload,
+    },
+    /// Signal an entity (one-way), now or at a time.
+    SignalEntity {
+        /// The action's sequence number.
+        id: EventId,
+        /// The entity's instance id.
+        entity: InstanceId,
+        /// The operation.
+        operation: String,
+        /// Its input.
+        input: Payload,
+        /// Not delivered before this time.
+        at: Option<DateTime<Utc>>,
+    },
+    /// Lock entities in order and report back with `EntityLockGranted`.
+    LockEntities {
+        /// The action's sequence number.
+        id: EventId,
+        /// The entities, sorted.
+        lock_set: Vec<InstanceId>,
+    },
+    /// Release the lock on an entity.
+    UnlockEntity {
+        /// The action's sequence number.
+        id: EventId,
+        /// The entity's instance id.
+        entity: InstanceId,
+    },
     /// Raise an event on another instance (one-way).
     SendEvent {
         /// The action's sequence number.
@@ -59,7 +97,11 @@ impl Action {
             Action::ScheduleActivity { id, .. }
             | Action::CreateTimer { id, .. }
             | Action::StartSubOrchestration { id, .. }
-            | Action::SendEvent { id, .. } => *id,
+            | Action::SendEvent { id, .. }
+            | Action::CallEntity { id, .. }
+            | Action::SignalEntity { id, .. }
+            | Action::LockEntities { id, .. }
+            | Action::UnlockEntity { id, .. } => *id,
         }
     }
 
@@ -90,6 +132,32 @@ impl Action {
                 name,
                 input,
             },
+            Action::CallEntity {
+                entity,
+                operation,
+                input,
+                ..
+            } => EventKind::EntityOperationCalled {
+                instance_id: entity,
+                operation,
+                input,
+            },
+            Action::SignalEntity {
+                entity,
+                operation,
+                input,
+                at,
+                ..
+            } => EventKind::EntityOperationSignaled {
+                instance_id: entity,
+                operation,
+                input,
+                scheduled_time: at,
+            },
+            Action::LockEntities { lock_set, .. } => EventKind::EntityLockRequested { lock_set },
+            Action::UnlockEntity { entity, .. } => EventKind::EntityUnlockSent {
+                instance_id: entity,
+            },
         };
         HistoryEvent::scheduled(self.id(), now, kind)
     }
@@ -103,6 +171,14 @@ impl Action {
             Action::SendEvent {
                 name, instance_id, ..
             } => format!("event '{name}' sent to '{instance_id}'"),
+            Action::CallEntity {
+                entity, operation, ..
+            } => format!("call of operation '{operation}' on entity '{entity}'"),
+            Action::SignalEntity {
+                entity, operation, ..
+            } => format!("signal of operation '{operation}' to entity '{entity}'"),
+            Action::LockEntities { .. } => "an entity lock request".to_string(),
+            Action::UnlockEntity { entity, .. } => format!("the release of entity '{entity}'"),
         }
     }
 
@@ -118,6 +194,33 @@ impl Action {
                 EventKind::SubOrchestrationInstanceCreated { name: n, .. },
             ) => name == n,
             (Action::SendEvent { name, .. }, EventKind::EventSent { name: n, .. }) => name == n,
+            (
+                Action::CallEntity {
+                    entity, operation, ..
+                },
+                EventKind::EntityOperationCalled {
+                    instance_id,
+                    operation: o,
+                    ..
+                },
+            )
+            | (
+                Action::SignalEntity {
+                    entity, operation, ..
+                },
+                EventKind::EntityOperationSignaled {
+                    instance_id,
+                    operation: o,
+                    ..
+                },
+            ) => entity == instance_id && operation == o,
+            (
+                Action::LockEntities { lock_set, .. },
+                EventKind::EntityLockRequested { lock_set: l },
+            ) => lock_set == l,
+            (Action::UnlockEntity { entity, .. }, EventKind::EntityUnlockSent { instance_id }) => {
+                entity == instance_id
+            }
             _ => false,
         }
     }
@@ -134,6 +237,20 @@ pub fn describe_recorded(kind: &EventKind) -> String {
         EventKind::EventSent {
             name, instance_id, ..
         } => format!("event '{name}' sent to '{instance_id}'"),
+        EventKind::EntityOperationCalled {
+            instance_id,
+            operation,
+            ..
+        } => format!("call of operation '{operation}' on entity '{instance_id}'"),
+        EventKind::EntityOperationSignaled {
+            instance_id,
+            operation,
+            ..
+        } => format!("signal of operation '{operation}' to entity '{instance_id}'"),
+        EventKind::EntityLockRequested { .. } => "an entity lock request".to_string(),
+        EventKind::EntityUnlockSent { instance_id } => {
+            format!("the release of entity '{instance_id}'")
+        }
         other => other.type_name().to_string(),
     }
 }

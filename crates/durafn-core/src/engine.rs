@@ -267,7 +267,24 @@ impl OrchestrationExecutor {
             EventKind::TaskScheduled { .. }
             | EventKind::TimerCreated { .. }
             | EventKind::SubOrchestrationInstanceCreated { .. }
-            | EventKind::EventSent { .. } => self.match_recorded(event),
+            | EventKind::EventSent { .. }
+            | EventKind::EntityOperationCalled { .. }
+            | EventKind::EntityOperationSignaled { .. }
+            | EventKind::EntityLockRequested { .. }
+            | EventKind::EntityUnlockSent { .. } => self.match_recorded(event),
+            EventKind::EntityOperationCompleted {
+                task_scheduled_id,
+                result,
+            } => self.deliver(task_scheduled_id.0, Ok(result.clone())),
+            EventKind::EntityOperationFailed {
+                task_scheduled_id,
+                failure,
+            } => self.deliver(task_scheduled_id.0, Err(failure.clone())),
+            EventKind::EntityLockGranted {
+                task_scheduled_id,
+                lock_set,
+            } => self.lock_granted(task_scheduled_id.0, lock_set),
+            EventKind::EntityRequest { .. } => {}
             EventKind::TaskCompleted {
                 task_scheduled_id,
                 result,
@@ -343,6 +360,27 @@ impl OrchestrationExecutor {
                 format!("orchestrator function '{name}' is not registered in this function app"),
             ))),
         }
+    }
+
+    /// A grant nobody waits for any more (the lock future was dropped) is answered by releasing
+    /// the locks at once, so entities never stay locked by an orchestration that gave up.
+    fn lock_granted(&mut self, seq: i64, lock_set: &[InstanceId]) {
+        let waiting = self.ctx.with_state(|s| s.tasks.contains_key(&seq));
+        if waiting && self.outcome.is_none() {
+            self.deliver(seq, Ok(Payload::null()));
+            return;
+        }
+        self.ctx.with_state(|s| {
+            for entity in lock_set {
+                s.issue(
+                    |id| Action::UnlockEntity {
+                        id,
+                        entity: entity.clone(),
+                    },
+                    false,
+                );
+            }
+        });
     }
 
     fn deliver(&mut self, seq: i64, result: Result<Payload, FailureDetails>) {
@@ -491,6 +529,9 @@ fn holds_while_suspended(kind: &EventKind) -> bool {
             | EventKind::SubOrchestrationInstanceFailed { .. }
             | EventKind::TimerFired { .. }
             | EventKind::EventRaised { .. }
+            | EventKind::EntityOperationCompleted { .. }
+            | EventKind::EntityOperationFailed { .. }
+            | EventKind::EntityLockGranted { .. }
     )
 }
 

@@ -35,6 +35,19 @@ pub enum TaskError {
         /// What it reported.
         failure: FailureDetails,
     },
+    /// The entity operation failed (its state change was rolled back).
+    #[error("operation '{operation}' on entity '{entity}' failed: {}", failure.message)]
+    EntityOperationFailed {
+        /// The entity.
+        entity: String,
+        /// The operation.
+        operation: String,
+        /// What it reported.
+        failure: FailureDetails,
+    },
+    /// The call broke a rule of critical sections (it was not made).
+    #[error("locking rules violated: {0}")]
+    LockingRules(String),
     /// No event of that name arrived before the timeout.
     #[error("timed out waiting for external event '{name}'")]
     Timeout {
@@ -57,13 +70,17 @@ impl TaskError {
     pub fn to_failure(&self) -> FailureDetails {
         match self {
             TaskError::ActivityFailed { failure, .. }
-            | TaskError::SubOrchestrationFailed { failure, .. } => FailureDetails {
+            | TaskError::SubOrchestrationFailed { failure, .. }
+            | TaskError::EntityOperationFailed { failure, .. } => FailureDetails {
                 error_type: failure.error_type.clone(),
                 message: self.to_string(),
                 details: failure.details.clone(),
             },
             TaskError::Timeout { .. } => FailureDetails::new("TimeoutError", self.to_string()),
             TaskError::Data { .. } => FailureDetails::new("DataError", self.to_string()),
+            TaskError::LockingRules(_) => {
+                FailureDetails::new("LockingRulesViolation", self.to_string())
+            }
         }
     }
 
@@ -71,7 +88,8 @@ impl TaskError {
     pub fn failure(&self) -> Option<&FailureDetails> {
         match self {
             TaskError::ActivityFailed { failure, .. }
-            | TaskError::SubOrchestrationFailed { failure, .. } => Some(failure),
+            | TaskError::SubOrchestrationFailed { failure, .. }
+            | TaskError::EntityOperationFailed { failure, .. } => Some(failure),
             _ => None,
         }
     }

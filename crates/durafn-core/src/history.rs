@@ -277,6 +277,62 @@ pub enum EventKind {
         /// The reason given.
         reason: Option<String>,
     },
+    /// The orchestration called an entity operation and waits for its result.
+    EntityOperationCalled {
+        /// The entity's instance id.
+        instance_id: InstanceId,
+        /// The operation.
+        operation: String,
+        /// Its input.
+        input: Payload,
+    },
+    /// The orchestration signalled an entity (one-way), possibly for a later time.
+    EntityOperationSignaled {
+        /// The entity's instance id.
+        instance_id: InstanceId,
+        /// The operation.
+        operation: String,
+        /// Its input.
+        input: Payload,
+        /// Not delivered before this time.
+        scheduled_time: Option<DateTime<Utc>>,
+    },
+    /// An entity operation returned.
+    EntityOperationCompleted {
+        /// The `EntityOperationCalled` event this answers.
+        task_scheduled_id: EventId,
+        /// What it returned.
+        result: Payload,
+    },
+    /// An entity operation failed.
+    EntityOperationFailed {
+        /// The `EntityOperationCalled` event this answers.
+        task_scheduled_id: EventId,
+        /// Why.
+        failure: FailureDetails,
+    },
+    /// The orchestration asked to lock a set of entities (a critical section).
+    EntityLockRequested {
+        /// The entities, in the order they are locked.
+        lock_set: Vec<InstanceId>,
+    },
+    /// Every entity of a lock request is locked for the orchestration.
+    EntityLockGranted {
+        /// The `EntityLockRequested` event this answers.
+        task_scheduled_id: EventId,
+        /// The entities now held.
+        lock_set: Vec<InstanceId>,
+    },
+    /// The orchestration released its lock on an entity.
+    EntityUnlockSent {
+        /// The entity's instance id.
+        instance_id: InstanceId,
+    },
+    /// A request delivered to an entity (entities keep no history; this is their message kind).
+    EntityRequest {
+        /// The request.
+        request: crate::entity::EntityRequest,
+    },
 }
 
 impl EventKind {
@@ -304,6 +360,14 @@ impl EventKind {
             EventKind::ExecutionSuspended { .. } => "ExecutionSuspended",
             EventKind::ExecutionResumed { .. } => "ExecutionResumed",
             EventKind::ExecutionRewound { .. } => "ExecutionRewound",
+            EventKind::EntityOperationCalled { .. } => "EntityOperationCalled",
+            EventKind::EntityOperationSignaled { .. } => "EntityOperationSignaled",
+            EventKind::EntityOperationCompleted { .. } => "EntityOperationCompleted",
+            EventKind::EntityOperationFailed { .. } => "EntityOperationFailed",
+            EventKind::EntityLockRequested { .. } => "EntityLockRequested",
+            EventKind::EntityLockGranted { .. } => "EntityLockGranted",
+            EventKind::EntityUnlockSent { .. } => "EntityUnlockSent",
+            EventKind::EntityRequest { .. } => "EntityRequest",
         }
     }
 
@@ -316,6 +380,10 @@ impl EventKind {
                 | EventKind::TimerCreated { .. }
                 | EventKind::SubOrchestrationInstanceCreated { .. }
                 | EventKind::EventSent { .. }
+                | EventKind::EntityOperationCalled { .. }
+                | EventKind::EntityOperationSignaled { .. }
+                | EventKind::EntityLockRequested { .. }
+                | EventKind::EntityUnlockSent { .. }
         )
     }
 }

@@ -19,6 +19,7 @@ pub mod action;
 pub mod combinators;
 pub mod context;
 pub mod engine;
+pub mod entity;
 pub mod error;
 pub mod history;
 pub mod ids;
@@ -31,10 +32,14 @@ pub mod testkit;
 pub use action::Action;
 pub use combinators::{AnyResult, WhenAll, WhenAny, when_all, when_any};
 pub use context::{
-    DurableHttpRequest, DurableHttpResponse, EventFuture, EventWithTimeout, OrchestrationContext,
-    ReplaySafeLogger, RetryOptions, TaskFuture, TimerFuture,
+    CriticalSection, DurableHttpRequest, DurableHttpResponse, EventFuture, EventWithTimeout,
+    LockFuture, OrchestrationContext, ReplaySafeLogger, RetryOptions, TaskFuture, TimerFuture,
 };
 pub use engine::{OrchestrationExecutor, Outcome, Turn};
+pub use entity::{
+    Entity, EntityClass, EntityContext, EntityEffect, EntityId, EntityRequest, EntityRequestKind,
+    EntityState, entity_class, entity_fn,
+};
 pub use error::{FunctionError, TaskError};
 pub use history::{EventKind, FailureDetails, HistoryEvent, ParentInstance, RuntimeStatus};
 pub use ids::{EventId, ExecutionId, InstanceId, InvalidInstanceId};

@@ -248,6 +248,7 @@ pub enum RegistryError {
 pub struct Registry {
     orchestrators: HashMap<String, Arc<dyn Orchestrator>>,
     activities: HashMap<String, Arc<dyn Activity>>,
+    entities: HashMap<String, Arc<dyn crate::entity::Entity>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -255,6 +256,7 @@ impl std::fmt::Debug for Registry {
         f.debug_struct("Registry")
             .field("orchestrators", &self.orchestrator_names())
             .field("activities", &self.activity_names())
+            .field("entities", &self.entity_names())
             .finish()
     }
 }
@@ -273,6 +275,16 @@ impl Registry {
     /// The activity of that name (ignoring case).
     pub fn activity(&self, name: &str) -> Option<Arc<dyn Activity>> {
         self.activities.get(&name.to_lowercase()).cloned()
+    }
+
+    /// The entity of that name (ignoring case).
+    pub fn entity(&self, name: &str) -> Option<Arc<dyn crate::entity::Entity>> {
+        self.entities.get(&name.to_lowercase()).cloned()
+    }
+
+    /// Registered entity names, sorted.
+    pub fn entity_names(&self) -> Vec<String> {
+        sorted_names(self.entities.values().map(|e| e.name().to_string()))
     }
 
     /// Registered orchestrator names, sorted.
@@ -297,6 +309,7 @@ fn sorted_names(names: impl Iterator<Item = String>) -> Vec<String> {
 pub struct RegistryBuilder {
     orchestrators: Vec<Arc<dyn Orchestrator>>,
     activities: Vec<Arc<dyn Activity>>,
+    entities: Vec<Arc<dyn crate::entity::Entity>>,
 }
 
 impl RegistryBuilder {
@@ -312,11 +325,27 @@ impl RegistryBuilder {
         self
     }
 
+    /// Adds an entity (from `#[entity]`, [`entity_class`](crate::entity_class) or
+    /// [`entity_fn`](crate::entity_fn)).
+    pub fn entity(mut self, entity: impl crate::entity::Entity) -> Self {
+        self.entities.push(Arc::new(entity));
+        self
+    }
+
     /// Checks that names are valid and unique.
     pub fn build(self) -> Result<Registry, RegistryError> {
+        for e in &self.entities {
+            if e.name().contains('@') {
+                return Err(RegistryError::InvalidName {
+                    kind: "entity",
+                    name: e.name().to_string(),
+                });
+            }
+        }
         Ok(Registry {
             orchestrators: index("orchestrator", self.orchestrators, |o| o.name())?,
             activities: index("activity", self.activities, |a| a.name())?,
+            entities: index("entity", self.entities, |e| e.name())?,
         })
     }
 }

@@ -10,8 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use durafn_core::testkit::{TestOrchestration, msg};
 use durafn_core::{
-    Action, FunctionError, OrchestrationContext, Registry, RetryOptions, TaskError, engine,
-    orchestrator_fn, when_all, when_any,
+    Action, EntityId, FunctionError, OrchestrationContext, Registry, RetryOptions, TaskError,
+    engine, orchestrator_fn, when_all, when_any,
 };
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,9 @@ enum Step {
     Guid,
     Status(u8),
     Send(u8),
+    CallEntity(u8),
+    SignalEntity(u8),
+    Critical(u8),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -46,6 +49,9 @@ fn step() -> impl Strategy<Value = Step> {
         Just(Step::Guid),
         any::<u8>().prop_map(Step::Status),
         any::<u8>().prop_map(Step::Send),
+        (0u8..4).prop_map(Step::CallEntity),
+        (0u8..4).prop_map(Step::SignalEntity),
+        (0u8..4).prop_map(Step::Critical),
     ]
 }
 
@@ -129,6 +135,30 @@ async fn interpret(
                 ctx.send_event(&ctx.instance_id(), "self", &n);
                 json!("sent")
             }
+            Step::CallEntity(k) => {
+                match ctx
+                    .call_entity::<Value>(&EntityId::new("counter", k.to_string()), "add", &1)
+                    .await
+                {
+                    Ok(v) => v,
+                    Err(e) => json!(format!("error: {e}")),
+                }
+            }
+            Step::SignalEntity(k) => {
+                ctx.signal_entity(&EntityId::new("counter", k.to_string()), "add", &1)?;
+                json!("signalled")
+            }
+            Step::Critical(k) => {
+                let a = EntityId::new("account", k.to_string());
+                let b = EntityId::new("account", (k + 1).to_string());
+                let section = ctx.lock_entities(&[b, a.clone()]).await?;
+                let v = ctx
+                    .call_entity::<Value>(&a, "get", &())
+                    .await
+                    .unwrap_or(json!(null));
+                section.release();
+                v
+            }
         };
         out.push(value);
     }
@@ -157,6 +187,8 @@ enum Pending {
     Activity,
     Sub,
     Timer(DateTime<Utc>),
+    Entity,
+    Lock(Vec<durafn_core::InstanceId>),
 }
 
 fn registry() -> Registry {
@@ -182,7 +214,13 @@ fn drive(program: Vec<Step>, seed: u64) {
                 Action::CreateTimer { id, fire_at } => {
                     pending.insert(id.0, Pending::Timer(*fire_at))
                 }
-                Action::SendEvent { .. } => None,
+                Action::CallEntity { id, .. } => pending.insert(id.0, Pending::Entity),
+                Action::LockEntities { id, lock_set } => {
+                    pending.insert(id.0, Pending::Lock(lock_set.clone()))
+                }
+                Action::SendEvent { .. }
+                | Action::SignalEntity { .. }
+                | Action::UnlockEntity { .. } => None,
             };
         }
         // Deliver a random subset of the outstanding work, in random order, plus random events.
@@ -204,6 +242,27 @@ fn drive(program: Vec<Step>, seed: u64) {
                     now,
                 ),
                 Some(Pending::Sub) => msg::sub_completed(id, rng.below(100), now),
+                Some(Pending::Entity) if rng.below(5) == 0 => durafn_core::HistoryEvent::new(
+                    now,
+                    durafn_core::EventKind::EntityOperationFailed {
+                        task_scheduled_id: durafn_core::EventId(id),
+                        failure: durafn_core::FailureDetails::new("E", "entity said no"),
+                    },
+                ),
+                Some(Pending::Entity) => durafn_core::HistoryEvent::new(
+                    now,
+                    durafn_core::EventKind::EntityOperationCompleted {
+                        task_scheduled_id: durafn_core::EventId(id),
+                        result: durafn_core::Payload::encode(&rng.below(10)).expect("json"),
+                    },
+                ),
+                Some(Pending::Lock(lock_set)) => durafn_core::HistoryEvent::new(
+                    now,
+                    durafn_core::EventKind::EntityLockGranted {
+                        task_scheduled_id: durafn_core::EventId(id),
+                        lock_set,
+                    },
+                ),
                 Some(Pending::Timer(fire_at)) => {
                     if fire_at > now {
                         t.advance((fire_at - now).to_std().unwrap_or_default());

@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use durafn_core::{
-    EventKind, ExecutionId, FailureDetails, HistoryEvent, InstanceId, Payload, Registry,
-    RuntimeStatus,
+    EntityId, EntityRequest, EventKind, ExecutionId, FailureDetails, HistoryEvent, InstanceId,
+    Payload, Registry, RuntimeStatus,
 };
 use durafn_store::{
     InstanceFilter, InstancePage, InstanceRecord, NewInstance, NewMessage, Store, StoreError,
 };
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::ClientError;
@@ -80,6 +81,28 @@ impl InstanceStatus {
             history: None,
         }
     }
+}
+
+/// An entity as listed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityMetadata {
+    /// The entity.
+    pub entity_id: EntityId,
+    /// When its last operation ran.
+    pub last_operation_time: DateTime<Utc>,
+    /// Its state, if it holds any.
+    pub state: Option<Payload>,
+    /// The orchestration holding its lock, if any.
+    pub locked_by: Option<InstanceId>,
+}
+
+/// One page of entities.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityPage {
+    /// The entities.
+    pub entities: Vec<EntityMetadata>,
+    /// Pass back for the next page.
+    pub continuation: Option<String>,
 }
 
 /// Starts and manages orchestration instances in a task hub.
@@ -410,6 +433,107 @@ impl DurableClient {
     /// Deletes every finished instance matching the filter; returns how many.
     pub async fn purge_where(&self, filter: &InstanceFilter) -> Result<u64, ClientError> {
         Ok(self.store.purge_instances(filter).await?)
+    }
+
+    /// Signals an entity operation (one-way); the entity is created by its first operation.
+    pub async fn signal_entity(
+        &self,
+        entity: &EntityId,
+        operation: &str,
+        input: &impl Serialize,
+    ) -> Result<(), ClientError> {
+        let input = Payload::encode(input).map_err(|e| ClientError::InvalidInput(e.to_string()))?;
+        self.signal_entity_payload(entity, operation, input).await
+    }
+
+    /// Signals an entity operation whose input is already JSON.
+    pub async fn signal_entity_payload(
+        &self,
+        entity: &EntityId,
+        operation: &str,
+        input: Payload,
+    ) -> Result<(), ClientError> {
+        let request = EntityRequest::signal(operation, input, None);
+        let message =
+            crate::entities::request_message(entity.instance_id(), request, self.clock.now(), None);
+        self.store.send_messages(vec![message]).await?;
+        self.wake();
+        Ok(())
+    }
+
+    /// An entity's state, or `None` if it holds none (or never existed).
+    pub async fn read_entity_state<T: DeserializeOwned>(
+        &self,
+        entity: &EntityId,
+    ) -> Result<Option<T>, ClientError> {
+        match self.read_entity_state_payload(entity).await? {
+            None => Ok(None),
+            Some(p) => p
+                .decode()
+                .map(Some)
+                .map_err(|e| ClientError::InvalidInput(e.to_string())),
+        }
+    }
+
+    /// An entity's state as JSON.
+    pub async fn read_entity_state_payload(
+        &self,
+        entity: &EntityId,
+    ) -> Result<Option<Payload>, ClientError> {
+        Ok(self
+            .store
+            .get_instance(&entity.instance_id())
+            .await?
+            .and_then(|r| r.output))
+    }
+
+    /// Lists entities (of one entity function, or all), one page at a time, ordered by when
+    /// they were first used. Entities that hold no state are listed too (with `state: None`).
+    pub async fn list_entities(
+        &self,
+        name: Option<&str>,
+        page_size: usize,
+        continuation: Option<&str>,
+    ) -> Result<EntityPage, ClientError> {
+        let prefix = match name {
+            Some(name) => format!("@{}@", name.to_lowercase()),
+            None => "@".to_string(),
+        };
+        let filter = InstanceFilter {
+            instance_id_prefix: Some(prefix),
+            ..Default::default()
+        };
+        let page = self
+            .store
+            .list_instances(&filter, page_size, continuation)
+            .await?;
+        let entities = page
+            .instances
+            .into_iter()
+            .filter_map(|r| {
+                Some(EntityMetadata {
+                    entity_id: EntityId::from_instance_id(&r.instance_id)?,
+                    last_operation_time: r.last_updated_at,
+                    state: r.output,
+                    locked_by: crate::entities::Scheduler::from_row(Some(&r.input)).lock_owner,
+                })
+            })
+            .collect();
+        Ok(EntityPage {
+            entities,
+            continuation: page.continuation,
+        })
+    }
+
+    /// Deletes the records of entities that hold no state and are neither locked nor waited on;
+    /// returns how many.
+    pub async fn clean_entity_storage(&self) -> Result<u64, ClientError> {
+        let filter = InstanceFilter {
+            instance_id_prefix: Some("@".into()),
+            statuses: vec![RuntimeStatus::Completed],
+            ..Default::default()
+        };
+        Ok(self.store.purge_instances(&filter).await?)
     }
 
     /// Lists instances, one page at a time.

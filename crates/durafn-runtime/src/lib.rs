@@ -19,6 +19,7 @@ mod activities;
 mod cache;
 mod client;
 mod clock;
+mod entities;
 mod error;
 mod http_activity;
 mod ids;
@@ -27,7 +28,7 @@ mod options;
 mod runtime;
 mod turn;
 
-pub use client::{DurableClient, InstanceStatus, StatusOptions};
+pub use client::{DurableClient, EntityMetadata, EntityPage, InstanceStatus, StatusOptions};
 pub use clock::{Clock, SystemClock};
 pub use error::ClientError;
 pub use ids::new_id;

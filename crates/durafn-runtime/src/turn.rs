@@ -7,10 +7,12 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use durafn_core::entity::EntityReplyTo;
 use durafn_core::rewind::rewind;
 use durafn_core::{
-    Action, EventKind, ExecutionId, FailureDetails, HistoryEvent, OrchestrationExecutor, Outcome,
-    ParentInstance, Registry, RuntimeStatus,
+    Action, EntityId, EntityRequest, EntityRequestKind, EventKind, ExecutionId, FailureDetails,
+    HistoryEvent, InstanceId, OrchestrationExecutor, Outcome, ParentInstance, Registry,
+    RuntimeStatus,
 };
 use durafn_store::{
     HistoryChange, InstanceRecord, InstanceUpdate, NewActivity, NewInstance, NewMessage,
@@ -18,6 +20,7 @@ use durafn_store::{
 };
 
 use crate::cache::InstanceCache;
+use crate::entities::request_message;
 use crate::ids::new_id;
 use crate::metrics::Metrics;
 
@@ -43,7 +46,7 @@ pub(crate) struct TurnContext<'a> {
     pub(crate) now: DateTime<Utc>,
 }
 
-fn consume_only(item: &OrchestrationWorkItem) -> PreparedTurn {
+pub(crate) fn consume_only(item: &OrchestrationWorkItem) -> PreparedTurn {
     PreparedTurn {
         commit: TurnCommit {
             instance_id: item.instance_id.clone(),
@@ -80,8 +83,16 @@ pub(crate) async fn prepare(
     cx: &mut TurnContext<'_>,
     item: OrchestrationWorkItem,
 ) -> Result<PreparedTurn, StoreError> {
+    if let Some(entity) = EntityId::from_instance_id(&item.instance_id) {
+        return Ok(crate::entities::prepare_entity(
+            cx.registry,
+            &item,
+            entity,
+            cx.now,
+        ));
+    }
     let Some(row) = item.instance.clone() else {
-        return Ok(consume_only(&item));
+        return Ok(release_orphan_locks(&item, cx.now));
     };
     if row.status.is_terminal() {
         let rewind_reason = item.messages.iter().find_map(|m| match &m.event.kind {
@@ -92,7 +103,7 @@ pub(crate) async fn prepare(
             Some(reason) if row.status == RuntimeStatus::Failed => {
                 rewind_instance(cx, &item, &row, reason).await
             }
-            _ => Ok(consume_only(&item)),
+            _ => Ok(release_orphan_locks(&item, cx.now)),
         };
     }
     if item.messages.iter().any(|m| m.delivery > cx.max_deliveries) {
@@ -193,6 +204,66 @@ pub(crate) async fn prepare(
                 }),
                 created_at: cx.now,
             }),
+            Action::CallEntity {
+                id,
+                entity,
+                operation,
+                input,
+            } => c.messages.push(request_message(
+                entity,
+                EntityRequest {
+                    kind: EntityRequestKind::Call,
+                    operation: Some(operation),
+                    input,
+                    sender: Some(me.clone()),
+                    reply_to: Some(EntityReplyTo {
+                        instance_id: me.clone(),
+                        execution_id: execution_id.clone(),
+                        task_scheduled_id: id,
+                    }),
+                    lock_set: Vec::new(),
+                    position: 0,
+                },
+                cx.now,
+                None,
+            )),
+            Action::SignalEntity {
+                entity,
+                operation,
+                input,
+                at,
+                ..
+            } => c.messages.push(request_message(
+                entity,
+                EntityRequest::signal(&operation, input, Some(me.clone())),
+                cx.now,
+                at,
+            )),
+            Action::LockEntities { id, lock_set } => {
+                if let Some(first) = lock_set.first().cloned() {
+                    c.messages.push(request_message(
+                        first,
+                        EntityRequest {
+                            kind: EntityRequestKind::Lock,
+                            operation: None,
+                            input: durafn_core::Payload::null(),
+                            sender: Some(me.clone()),
+                            reply_to: Some(EntityReplyTo {
+                                instance_id: me.clone(),
+                                execution_id: execution_id.clone(),
+                                task_scheduled_id: id,
+                            }),
+                            lock_set,
+                            position: 0,
+                        },
+                        cx.now,
+                        None,
+                    ));
+                }
+            }
+            Action::UnlockEntity { entity, .. } => {
+                c.messages.push(unlock_message(entity, &me, cx.now))
+            }
             Action::SendEvent {
                 instance_id,
                 name,
@@ -258,6 +329,42 @@ pub(crate) async fn prepare(
     prepared.sent_messages =
         c.messages.iter().any(|m| m.visible_at.is_none()) || !c.sub_orchestrations.is_empty();
     Ok(prepared)
+}
+
+fn unlock_message(entity: InstanceId, owner: &InstanceId, now: DateTime<Utc>) -> NewMessage {
+    request_message(
+        entity,
+        EntityRequest {
+            kind: EntityRequestKind::Unlock,
+            operation: None,
+            input: durafn_core::Payload::null(),
+            sender: Some(owner.clone()),
+            reply_to: None,
+            lock_set: Vec::new(),
+            position: 0,
+        },
+        now,
+        None,
+    )
+}
+
+/// Consumes messages to a finished (or unknown) instance. A lock grant among them is answered by
+/// releasing the locks, so entities never stay locked by an orchestration that ended.
+fn release_orphan_locks(item: &OrchestrationWorkItem, now: DateTime<Utc>) -> PreparedTurn {
+    let mut prepared = consume_only(item);
+    for m in &item.messages {
+        if let EventKind::EntityLockGranted { lock_set, .. } = &m.event.kind {
+            for entity in lock_set {
+                prepared.commit.messages.push(unlock_message(
+                    entity.clone(),
+                    &item.instance_id,
+                    now,
+                ));
+            }
+        }
+    }
+    prepared.sent_messages = !prepared.commit.messages.is_empty();
+    prepared
 }
 
 fn report_to_parent(parent: &ParentInstance, outcome: &Outcome, now: DateTime<Utc>) -> NewMessage {
@@ -379,7 +486,7 @@ async fn rewind_instance(
                 }),
                 created_at: cx.now,
             }),
-            Action::CreateTimer { .. } | Action::SendEvent { .. } => {}
+            _ => {}
         }
     }
     c.messages

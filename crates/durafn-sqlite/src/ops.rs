@@ -392,10 +392,16 @@ pub(crate) fn commit_turn(conn: &Connection, c: &TurnCommit) -> Result<(), Store
     };
     if let Some(u) = &c.update {
         let failure = u.failure.as_ref().map(to_json).transpose()?;
+        // An upsert: an entity's row is created by its first turn.
         conn.prepare_cached(
-            "UPDATE instances SET status = ?2, name = ?3, execution_id = ?4, input = ?5, \
-             output = ?6, failure = ?7, custom_status = ?8, last_updated_at = ?9, \
-             history_len = ?10 WHERE instance_id = ?1",
+            "INSERT INTO instances (instance_id, status, name, execution_id, input, output, \
+             failure, custom_status, created_at, last_updated_at, parent, history_len) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, NULL, ?10) \
+             ON CONFLICT(instance_id) DO UPDATE SET status = excluded.status, \
+             name = excluded.name, execution_id = excluded.execution_id, input = excluded.input, \
+             output = excluded.output, failure = excluded.failure, \
+             custom_status = excluded.custom_status, last_updated_at = excluded.last_updated_at, \
+             history_len = excluded.history_len",
         )
         .map_err(backend)?
         .execute(params![

@@ -983,6 +983,43 @@ pub async fn messages_to_unknown_instances(store: Arc<dyn Store>) {
             .expect("get")
             .is_none()
     );
+
+    // A commit with an update creates the missing row (entities are made this way).
+    store
+        .send_messages(vec![raised("@counter@a", "x", 1, at(3))])
+        .await
+        .expect("send");
+    let item = fetch_one(store.as_ref(), at(4)).await;
+    let c = TurnCommit {
+        instance_id: item.instance_id.clone(),
+        lock: item.lock.clone(),
+        consumed: item.messages.iter().map(|m| m.id).collect(),
+        history: HistoryChange::Append(Vec::new()),
+        update: Some(InstanceUpdate {
+            status: RuntimeStatus::Running,
+            name: "counter".into(),
+            execution_id: ExecutionId::new(""),
+            input: Payload::null(),
+            output: Some(Payload::encode(&5).expect("json")),
+            failure: None,
+            custom_status: None,
+            last_updated_at: at(4),
+        }),
+        activities: Vec::new(),
+        messages: Vec::new(),
+        sub_orchestrations: Vec::new(),
+    };
+    commit_ok(store.as_ref(), c).await;
+    let row = store
+        .get_instance(&id("@counter@a"))
+        .await
+        .expect("get")
+        .expect("created");
+    assert_eq!(
+        (row.name.as_str(), row.status, row.created_at),
+        ("counter", RuntimeStatus::Running, at(4))
+    );
+    assert_eq!(row.output, Some(Payload::encode(&5).expect("json")));
 }
 
 /// In a group commit, a turn with a lost lease fails alone.

@@ -154,7 +154,25 @@ impl Inner {
         }
         let history_len = history.len() as u64;
         if let Some(u) = c.update {
-            if let Some(row) = self.instances.get_mut(&c.instance_id) {
+            // An upsert: an entity's row is created by its first turn.
+            let row = self
+                .instances
+                .entry(c.instance_id.clone())
+                .or_insert_with(|| InstanceRecord {
+                    instance_id: c.instance_id.clone(),
+                    name: u.name.clone(),
+                    execution_id: u.execution_id.clone(),
+                    status: u.status,
+                    input: u.input.clone(),
+                    output: None,
+                    failure: None,
+                    custom_status: None,
+                    created_at: u.last_updated_at,
+                    last_updated_at: u.last_updated_at,
+                    parent: None,
+                    history_len: 0,
+                });
+            {
                 row.status = u.status;
                 row.name = u.name;
                 row.execution_id = u.execution_id;

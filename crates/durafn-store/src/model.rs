@@ -195,7 +195,8 @@ pub struct TurnCommit {
     /// The history change.
     pub history: HistoryChange,
     /// The new instance row; `None` leaves the row as it is (messages to a finished or missing
-    /// instance are only consumed).
+    /// instance are only consumed). A row that does not exist is created, with its creation time
+    /// set to `last_updated_at` (an entity's row is made by its first turn).
     pub update: Option<InstanceUpdate>,
     /// Activities to enqueue.
     pub activities: Vec<NewActivity>,

@@ -4,6 +4,7 @@
 //! reconstructs the orchestration's local state exactly. Durable calls are recorded as actions when
 //! they are made and resolve when the engine applies the matching history event.
 
+mod entities;
 mod http;
 mod logger;
 mod retry;
@@ -19,6 +20,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+pub use self::entities::{CriticalSection, LockFuture};
 pub use self::http::{DurableHttpRequest, DurableHttpResponse, HTTP_ACTIVITY_NAME};
 pub use self::logger::ReplaySafeLogger;
 pub use self::retry::{RetryOptions, RetryPredicate};
@@ -180,6 +182,9 @@ impl OrchestrationContext {
         instance_id: Option<&str>,
         input: &impl Serialize,
     ) -> TaskFuture<O> {
+        if let Some(refusal) = self.locking_refusal_for_sub_orchestration() {
+            return TaskFuture::failed(self.clone(), refusal);
+        }
         let input = match encode_input(name, input) {
             Ok(input) => input,
             Err(e) => return TaskFuture::failed(self.clone(), e),

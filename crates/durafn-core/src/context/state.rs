@@ -59,6 +59,16 @@ pub(crate) struct State {
     pub(crate) custom_status: Option<Payload>,
     pub(crate) continue_as_new: Option<(Payload, bool)>,
     pub(crate) guid_counter: u64,
+    /// The critical section: entities requested or held by this orchestration.
+    pub(crate) locks: Locks,
+}
+
+/// Where the orchestration stands with entity locks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Locks {
+    None,
+    Requested(Vec<InstanceId>),
+    Held(Vec<InstanceId>),
 }
 
 /// Event names match ignoring case, as in Durable Functions.
@@ -84,6 +94,7 @@ impl State {
             custom_status: None,
             continue_as_new: None,
             guid_counter: 0,
+            locks: Locks::None,
         }
     }
 

@@ -26,12 +26,17 @@ pub(crate) enum TaskTarget {
         name: String,
         instance_id: InstanceId,
     },
+    Entity {
+        entity: String,
+        operation: String,
+    },
 }
 
 impl TaskTarget {
     fn name(&self) -> &str {
         match self {
             TaskTarget::Activity { name } | TaskTarget::SubOrchestration { name, .. } => name,
+            TaskTarget::Entity { operation, .. } => operation,
         }
     }
 }
@@ -106,6 +111,11 @@ impl<T: DeserializeOwned> Future for TaskFuture<T> {
                         failure,
                     }
                 }
+                TaskTarget::Entity { entity, operation } => TaskError::EntityOperationFailed {
+                    entity,
+                    operation,
+                    failure,
+                },
             })),
         }
     }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{EventKind, FailureDetails, HistoryEvent, ParentInstance, RuntimeStatus};
+use crate::entity::EntityRequest;
 use crate::ids::{EventId, ExecutionId, InstanceId};
 use crate::payload::Payload;
 
@@ -45,6 +46,14 @@ struct WireOut<'a> {
     reason: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     details: Option<&'a Payload>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    operation: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scheduled_time: Option<&'a DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lock_set: Option<&'a [InstanceId]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<&'a EntityRequest>,
 }
 
 #[derive(Deserialize)]
@@ -70,6 +79,10 @@ struct WireIn {
     reason: Option<String>,
     #[serde(default, deserialize_with = "present")]
     details: Option<Payload>,
+    operation: Option<String>,
+    scheduled_time: Option<DateTime<Utc>>,
+    lock_set: Option<Vec<InstanceId>>,
+    request: Option<EntityRequest>,
 }
 
 /// A payload field that is present is `Some`, even when it holds JSON `null` (serde would
@@ -98,6 +111,10 @@ impl Serialize for HistoryEvent {
             error_type: None,
             reason: None,
             details: None,
+            operation: None,
+            scheduled_time: None,
+            lock_set: None,
+            request: None,
         };
         match &self.kind {
             EventKind::ExecutionStarted {
@@ -184,6 +201,52 @@ impl Serialize for HistoryEvent {
             EventKind::ExecutionSuspended { reason }
             | EventKind::ExecutionResumed { reason }
             | EventKind::ExecutionRewound { reason } => w.reason = reason.as_deref(),
+            EventKind::EntityOperationCalled {
+                instance_id,
+                operation,
+                input,
+            } => {
+                w.instance_id = Some(instance_id);
+                w.operation = Some(operation);
+                w.input = Some(input);
+            }
+            EventKind::EntityOperationSignaled {
+                instance_id,
+                operation,
+                input,
+                scheduled_time,
+            } => {
+                w.instance_id = Some(instance_id);
+                w.operation = Some(operation);
+                w.input = Some(input);
+                w.scheduled_time = scheduled_time.as_ref();
+            }
+            EventKind::EntityOperationCompleted {
+                task_scheduled_id,
+                result,
+            } => {
+                w.task_scheduled_id = Some(*task_scheduled_id);
+                w.result = Some(result);
+            }
+            EventKind::EntityOperationFailed {
+                task_scheduled_id,
+                failure,
+            } => {
+                w.task_scheduled_id = Some(*task_scheduled_id);
+                w.error_type = Some(&failure.error_type);
+                w.reason = Some(&failure.message);
+                w.details = failure.details.as_ref();
+            }
+            EventKind::EntityLockRequested { lock_set } => w.lock_set = Some(lock_set),
+            EventKind::EntityLockGranted {
+                task_scheduled_id,
+                lock_set,
+            } => {
+                w.task_scheduled_id = Some(*task_scheduled_id);
+                w.lock_set = Some(lock_set);
+            }
+            EventKind::EntityUnlockSent { instance_id } => w.instance_id = Some(instance_id),
+            EventKind::EntityRequest { request } => w.request = Some(request),
         }
         w.serialize(serializer)
     }
@@ -284,6 +347,38 @@ impl WireIn {
             },
             "ExecutionRewound" => EventKind::ExecutionRewound {
                 reason: self.reason.clone(),
+            },
+            "EntityOperationCalled" => EventKind::EntityOperationCalled {
+                instance_id: need(self.instance_id.clone(), t, "InstanceId")?,
+                operation: need(self.operation.clone(), t, "Operation")?,
+                input: input()?,
+            },
+            "EntityOperationSignaled" => EventKind::EntityOperationSignaled {
+                instance_id: need(self.instance_id.clone(), t, "InstanceId")?,
+                operation: need(self.operation.clone(), t, "Operation")?,
+                input: input()?,
+                scheduled_time: self.scheduled_time,
+            },
+            "EntityOperationCompleted" => EventKind::EntityOperationCompleted {
+                task_scheduled_id: task()?,
+                result: need(self.result.clone(), t, "Result")?,
+            },
+            "EntityOperationFailed" => EventKind::EntityOperationFailed {
+                task_scheduled_id: task()?,
+                failure: failure()?,
+            },
+            "EntityLockRequested" => EventKind::EntityLockRequested {
+                lock_set: need(self.lock_set.clone(), t, "LockSet")?,
+            },
+            "EntityLockGranted" => EventKind::EntityLockGranted {
+                task_scheduled_id: task()?,
+                lock_set: self.lock_set.clone().unwrap_or_default(),
+            },
+            "EntityUnlockSent" => EventKind::EntityUnlockSent {
+                instance_id: need(self.instance_id.clone(), t, "InstanceId")?,
+            },
+            "EntityRequest" => EventKind::EntityRequest {
+                request: need(self.request.clone(), t, "Request")?,
             },
             other => return Err(format!("unknown history event type '{other}'")),
         })
