@@ -4,6 +4,7 @@
 //! cargo run --release -p durafn-bench --bin hub -- throughput [--instances 10000] [--runs 3] [--no-fsync]
 //! cargo run --release -p durafn-bench --bin hub -- latency [--samples 300]
 //! cargo run --release -p durafn-bench --bin hub -- memory [--instances 100000]
+//! cargo run --release -p durafn-bench --bin hub -- entities [--operations 20000] [--entities 10]
 //! ```
 //!
 //! `throughput` runs "hello cities" (an orchestrator calling 5 sequential activities) over N
@@ -15,8 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use durafn_core::{
-    ActivityContext, FunctionError, OrchestrationContext, Registry, RuntimeStatus, activity_fn,
-    orchestrator_fn,
+    ActivityContext, EntityContext, EntityId, FunctionError, OrchestrationContext, Registry,
+    RuntimeStatus, activity_fn, entity_fn, orchestrator_fn,
 };
 use durafn_runtime::{Runtime, RuntimeOptions};
 use durafn_sqlite::{Durability, SqliteOptions, SqliteStore};
@@ -60,6 +61,21 @@ fn registry() -> Arc<Registry> {
                     Ok::<_, FunctionError>(ctx.wait_for_external_event::<u32>("go").await?)
                 },
             ))
+            .orchestrator(orchestrator_fn(
+                "signaller",
+                |ctx: OrchestrationContext, (entities, n): (u32, u32)| async move {
+                    for i in 0..n {
+                        let counter = EntityId::new("counter", (i % entities).to_string());
+                        ctx.signal_entity(&counter, "add", &1)?;
+                    }
+                    Ok::<_, FunctionError>(())
+                },
+            ))
+            .entity(entity_fn("counter", |ctx: &mut EntityContext| {
+                let value: u64 = ctx.get_state()?.unwrap_or(0);
+                ctx.set_state(&(value + ctx.input::<u64>()?))?;
+                Ok(())
+            }))
             .activity(activity_fn(
                 "say_hello",
                 |_: ActivityContext, city: String| async move {
@@ -220,12 +236,69 @@ async fn memory() {
     runtime.shutdown().await;
 }
 
+/// Entity operations per second: 20 orchestrations signal `--entities` counters, and the clock
+/// stops when every signal has been applied.
+async fn entities() {
+    let operations: u32 = arg("--operations", 20_000);
+    let entities: u32 = arg("--entities", 10);
+    let runs: usize = arg("--runs", 3);
+    let fsync = !flag("--no-fsync");
+    let senders = 20u32;
+    let mut rates = Vec::new();
+    for run in 1..=runs {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path(), fsync);
+        let runtime = Runtime::builder(store, registry()).start();
+        let client = runtime.client();
+        let started = Instant::now();
+        for _ in 0..senders {
+            client
+                .start_new("signaller", None, &(entities, operations / senders))
+                .await
+                .expect("start");
+        }
+        loop {
+            let mut applied = 0u64;
+            for e in 0..entities {
+                let v: Option<u64> = client
+                    .read_entity_state(&EntityId::new("counter", e.to_string()))
+                    .await
+                    .expect("read");
+                applied += v.unwrap_or(0);
+            }
+            if applied >= u64::from(operations / senders * senders) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let rate = f64::from(operations) / secs;
+        eprintln!(
+            "run {run}: {operations} entity operations on {entities} entities in {secs:.2} s = {rate:.0}/s"
+        );
+        rates.push(rate);
+        runtime.shutdown().await;
+    }
+    println!(
+        "entities ({operations} signals from {senders} orchestrations to {entities} counters, SQLite, {}): median {:.0} operations/s over {runs} runs",
+        if fsync {
+            "fsync per commit batch"
+        } else {
+            "no fsync"
+        },
+        median(rates)
+    );
+}
+
 #[tokio::main]
 async fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("throughput") => throughput().await,
         Some("latency") => latency().await,
         Some("memory") => memory().await,
-        _ => eprintln!("usage: hub throughput|latency|memory [options]; see the file's docs"),
+        Some("entities") => entities().await,
+        _ => eprintln!(
+            "usage: hub throughput|latency|memory|entities [options]; see the file's docs"
+        ),
     }
 }

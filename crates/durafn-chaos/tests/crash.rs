@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use durafn_chaos::expected_output;
+use durafn_chaos::kill::{Rng, kill_repeatedly, run_to_completion, seed};
 use durafn_core::{EventKind, InstanceId, RuntimeStatus};
 use durafn_sqlite::{SqliteOptions, SqliteStore};
 use durafn_store::Store;
@@ -20,31 +20,11 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// A small deterministic PRNG (splitmix64), seeded from the clock and printed, so a failing
-/// schedule can be replayed with `DURAFN_CRASH_SEED`.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 #[test]
 fn kill_nine_loses_nothing() {
     let instances = env_or("DURAFN_CRASH_INSTANCES", 500);
     let kills = env_or("DURAFN_CRASH_KILLS", 10);
-    let seed = env_or(
-        "DURAFN_CRASH_SEED",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1),
-    );
+    let seed = seed();
     println!("crash test: {instances} instances, {kills} kills, seed {seed}");
     let mut rng = Rng(seed);
     let dir = tempfile::tempdir().expect("temp dir");
@@ -66,42 +46,22 @@ fn kill_nine_loses_nothing() {
             .expect("the app starts")
     };
 
-    let mut killed = 0;
-    let mut early_exits = 0;
-    while killed < kills {
-        let mut child = spawn();
-        let wait = Duration::from_millis(80 + rng.next() % 400);
-        let started = Instant::now();
-        // Kill at a random moment; if the app finished all the work before, start over is
-        // pointless, so the run ends early (and the test says so).
-        while started.elapsed() < wait {
-            if let Some(status) = child.try_wait().expect("try_wait") {
-                assert!(status.success(), "the app failed on its own: {status}");
-                early_exits += 1;
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        if early_exits > 0 {
-            break;
-        }
-        child.kill().expect("SIGKILL");
-        child.wait().expect("reaped");
-        killed += 1;
-    }
+    let killed = kill_repeatedly(spawn, kills, &mut rng);
     assert!(
         killed >= kills,
         "the app finished all work after only {killed} kills; raise DURAFN_CRASH_INSTANCES"
     );
-
-    let child = spawn();
-    let output = child.wait_with_output().expect("final run");
-    assert!(
-        output.status.success(),
-        "final run failed: {}",
-        output.status
-    );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("ALL DONE"));
+    run_to_completion({
+        let mut c = Command::new(app);
+        c.args([
+            "--db",
+            db.to_str().expect("utf-8 path"),
+            "--log",
+            log.to_str().expect("utf-8 path"),
+        ])
+        .args(["--instances", &instances.to_string()]);
+        c
+    });
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

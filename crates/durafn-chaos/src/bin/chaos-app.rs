@@ -1,7 +1,9 @@
 //! The crash-test app: starts `--instances N` chaos orchestrations on a SQLite task hub (idempotently),
 //! raises their events, and exits with status 0 once all are completed. It is meant to be killed.
 //!
-//! Usage: `chaos-app --db PATH --log PATH --instances N`
+//! Usage: `chaos-app --db PATH --log PATH --instances N`, or `chaos-app --db PATH --entities` for
+//! the entity workload (50 orchestrations signalling a counter 20 times each, and transfers between
+//! accounts under locks).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +27,9 @@ fn arg(name: &str) -> Option<String> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let db = arg("--db").ok_or("--db PATH is required")?;
+    if std::env::args().any(|a| a == "--entities") {
+        return entities(&db).await;
+    }
     let log = arg("--log").ok_or("--log PATH is required")?;
     let n: u64 = arg("--instances").unwrap_or_else(|| "500".into()).parse()?;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db, SqliteOptions::default())?);
@@ -77,6 +82,74 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         if completed >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    runtime.shutdown().await;
+    println!("ALL DONE");
+    Ok(())
+}
+
+/// Starts `name` under `id` unless an instance with that id exists (a finished one included).
+async fn start_once(
+    client: &durafn_runtime::DurableClient,
+    name: &str,
+    id: &str,
+    input: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if client
+        .get_status(id, StatusOptions::default())
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    match client.start_new(name, Some(id), &input).await {
+        Ok(_) | Err(ClientError::InstanceExists { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn entities(db: &str) -> Result<(), Box<dyn std::error::Error>> {
+    use durafn_chaos::{SIGNALLERS, SIGNALS_PER_SIGNALLER, TRANSFERS};
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db, SqliteOptions::default())?);
+    let options = RuntimeOptions {
+        lease: Duration::from_secs(2),
+        max_poll_interval: Duration::from_millis(200),
+        ..Default::default()
+    };
+    let runtime = Runtime::builder(store.clone(), registry())
+        .options(options)
+        .start();
+    let client = runtime.client();
+    for i in 0..SIGNALLERS {
+        start_once(
+            &client,
+            "signaller",
+            &format!("signaller-{i}"),
+            SIGNALS_PER_SIGNALLER,
+        )
+        .await?;
+    }
+    start_once(&client, "fund", "fund", 0).await?;
+    let funded = client
+        .wait_for_completion("fund", Duration::from_secs(600))
+        .await?;
+    if funded.runtime_status != RuntimeStatus::Completed {
+        return Err(format!("funding the accounts failed: {:?}", funded.failure).into());
+    }
+    for t in 0..TRANSFERS {
+        start_once(&client, "transfer", &format!("transfer-{t}"), t).await?;
+    }
+    for t in 0..TRANSFERS {
+        client
+            .wait_for_completion(&format!("transfer-{t}"), Duration::from_secs(600))
+            .await?;
+    }
+    loop {
+        let value: Option<u64> = client.read_entity_state(&durafn_chaos::counter()).await?;
+        if value == Some(SIGNALLERS * SIGNALS_PER_SIGNALLER) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
