@@ -214,10 +214,13 @@ impl SqliteStore {
             counters: Arc::clone(&counters),
             path,
         };
+        let fsync = options.durability == Durability::Fsync;
         let max_batch = options.max_batch;
         let writer_thread = std::thread::Builder::new()
             .name("durafn-sqlite-writer".into())
-            .spawn(move || writer::run(write_conn, write_rx, max_batch, &counters, commit_tx))
+            .spawn(move || {
+                writer::run(write_conn, write_rx, max_batch, fsync, &counters, commit_tx)
+            })
             .map_err(thread_error)?;
         store.writer = Some(write_tx);
         store.threads.push(writer_thread);
