@@ -5,6 +5,10 @@
 //! registry builder: `Registry::builder().orchestrator(hello_cities)`. The function body is kept
 //! unchanged inside the generated `start`/`run` method. A `name = "…"` argument registers the
 //! function under a name that is not a Rust identifier, such as `"orchestrator-function"`.
+//! `#[entity]` on an `impl` block makes its public methods the operations of a class-style entity;
+//! on a function of `&mut EntityContext` it registers a function-style entity.
+
+mod entity;
 
 use proc_macro::TokenStream;
 use proc_macro2::Span;
@@ -38,6 +42,47 @@ pub fn orchestrator(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn activity(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(Kind::Activity, args, item).unwrap_or_else(|e| e.to_compile_error().into())
+}
+
+/// Makes an entity: on an `impl` block, each public method is an operation (at most one input,
+/// optionally `ctx: &mut EntityContext`; the struct's fields are the state, so it must be
+/// `Default + Serialize + Deserialize`), registered with `Type::entity()`; on a function of
+/// `&mut EntityContext`, a function-style entity registered like an activity.
+///
+/// ```ignore
+/// #[derive(Default, serde::Serialize, serde::Deserialize)]
+/// struct Counter { value: i64 }
+///
+/// #[durafn::entity]
+/// impl Counter {
+///     pub fn add(&mut self, amount: i64) { self.value += amount; }
+///     pub fn get(&self) -> i64 { self.value }
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn entity(args: TokenStream, item: TokenStream) -> TokenStream {
+    let result = (|| {
+        let name = parse_optional_name(args)?;
+        let item2: proc_macro2::TokenStream = item.into();
+        if let Ok(imp) = syn::parse2::<syn::ItemImpl>(item2.clone()) {
+            return entity::expand_impl(imp, name);
+        }
+        let func: syn::ItemFn = syn::parse2(item2).map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "#[entity] goes on an `impl` block or on a function",
+            )
+        })?;
+        entity::expand_fn(func, name)
+    })();
+    result.unwrap_or_else(|e| e.to_compile_error()).into()
+}
+
+fn parse_optional_name(args: TokenStream) -> syn::Result<Option<LitStr>> {
+    if args.is_empty() {
+        return Ok(None);
+    }
+    parse_name(args, String::new()).map(Some)
 }
 
 #[derive(Clone, Copy, PartialEq)]

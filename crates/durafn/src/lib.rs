@@ -51,7 +51,11 @@ pub use durafn_core::{
     TaskFuture, TimerFuture, Turn, WhenAll, WhenAny, activity_fn, orchestrator_fn, when_all,
     when_any,
 };
-pub use durafn_macros::{activity, orchestrator};
+pub use durafn_core::{
+    CriticalSection, Entity, EntityClass, EntityContext, EntityId, EntityState, LockFuture,
+    entity_class, entity_fn,
+};
+pub use durafn_macros::{activity, entity, orchestrator};
 
 /// The core crate, for the engine, history and testkit modules.
 pub use durafn_core as core;
@@ -70,8 +74,8 @@ pub use durafn_store::Store;
 /// Everything an app needs in scope.
 pub mod prelude {
     pub use crate::{
-        ActivityContext, FunctionError, OrchestrationContext, Registry, RetryOptions, TaskError,
-        activity, orchestrator, when_all, when_any,
+        ActivityContext, EntityContext, EntityId, FunctionError, OrchestrationContext, Registry,
+        RetryOptions, TaskError, activity, entity, orchestrator, when_all, when_any,
     };
 }
 
@@ -79,4 +83,19 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use durafn_core::registry::start_typed;
+
+    /// Converts an operation's error.
+    pub fn into_function_error<E: Into<durafn_core::FunctionError>>(
+        error: E,
+    ) -> durafn_core::FunctionError {
+        error.into()
+    }
+
+    /// Encodes an operation's return value.
+    pub fn encode_operation_output<T: serde::Serialize>(
+        value: T,
+    ) -> Result<durafn_core::Payload, durafn_core::FunctionError> {
+        durafn_core::Payload::encode(&value)
+            .map_err(|e| durafn_core::FunctionError::msg(e.to_string()))
+    }
 }
