@@ -183,7 +183,8 @@ impl Runtime {
     /// Stops fetching work, lets in-flight turns commit and running activities finish (up to the
     /// drain timeout; then their leases are abandoned for another host), and returns.
     pub async fn shutdown(self) {
-        let _ = self.shared.shutdown.send(true);
+        // `send` would do nothing while no dispatcher happens to be subscribed; the flag must stick.
+        self.shared.shutdown.send_replace(true);
         self.shared.orchestration_work.notify_waiters();
         self.shared.activity_work.notify_waiters();
         for task in self.tasks {

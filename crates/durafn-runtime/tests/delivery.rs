@@ -148,3 +148,13 @@ async fn shutdown_lets_running_activities_finish_and_commit() {
     assert_eq!(s.output.expect("out").to_value(), serde_json::json!(4));
     h.runtime.shutdown().await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn shutdown_right_after_start_returns() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let h = common::start(store, RuntimeOptions::default());
+    h.client.start_new("hello", None, &()).await.expect("start");
+    tokio::time::timeout(Duration::from_secs(20), h.runtime.shutdown())
+        .await
+        .expect("shutdown returns even when no dispatcher was waiting at that moment");
+}

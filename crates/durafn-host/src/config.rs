@@ -1,0 +1,595 @@
+//! The function app's configuration, in the shape Azure Functions uses.
+//!
+//! `host.json` (in the app root) configures the host and its extensions:
+//!
+//! ```json
+//! {
+//!   "version": "2.0",
+//!   "logging": { "logLevel": { "default": "Information" } },
+//!   "extensions": {
+//!     "http": { "routePrefix": "api", "maxRequestBodySize": 10485760 },
+//!     "durableTask": {
+//!       "hubName": "TestHubName",
+//!       "storageProvider": { "type": "sqlite", "path": ".durafn/TestHubName.db" },
+//!       "maxConcurrentActivityFunctions": 10,
+//!       "maxConcurrentOrchestratorFunctions": 10,
+//!       "instanceCacheSize": 1000
+//!     }
+//!   }
+//! }
+//! ```
+//!
+//! - `extensions.durableTask.hubName`: the task hub (letters and digits, starting with a letter,
+//!   3 to 45 characters; `%SETTING%` takes it from an app setting). Default `TestHubName`.
+//! - `extensions.durableTask.storageProvider`: `{"type":"sqlite","path":…,"durability":…}` (the
+//!   default; `path` defaults to `<data dir>/<hub>.db`, a relative path is under the app root,
+//!   `durability` is `processCrashSafe` (default) or `fsync`), `{"type":"memory"}` (nothing
+//!   survives a restart), or `{"type":"postgres","connectionStringName":…}` (not available in
+//!   this build: start-up fails saying so).
+//! - `maxConcurrentActivityFunctions`, `maxConcurrentOrchestratorFunctions`: as in Durable
+//!   Functions.
+//! - `instanceCacheSize`: a durafn setting: how many live orchestrations are kept in memory
+//!   between turns, so a turn does not replay history (0 disables the cache).
+//! - `extensions.http.routePrefix`: the prefix of HTTP-triggered functions' routes (default
+//!   `api`; empty for none). `extensions.http.maxRequestBodySize`: a durafn setting, the largest
+//!   request body in bytes (default 10 MiB; larger bodies get 413).
+//! - `logging`, `extensionBundle` and `$schema` are accepted and ignored.
+//!
+//! Every other key is an error that names the file and the key, so a typo is caught at start-up
+//! instead of silently ignored. Listen address, port and data directory come from flags or app
+//! settings (see [`crate::settings`]).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use durafn_runtime::RuntimeOptions;
+use durafn_sqlite::Durability;
+use serde_json::{Map, Value};
+
+use crate::settings::{AppSettings, HostArgs, parse_port};
+
+/// The host configuration file, in the app root.
+pub const HOST_JSON: &str = "host.json";
+
+/// The default task hub name (the one Functions tooling uses locally).
+pub const DEFAULT_HUB_NAME: &str = "TestHubName";
+
+/// The default largest request body: 10 MiB.
+pub const DEFAULT_MAX_BODY: usize = 10 * 1024 * 1024;
+
+/// Why the configuration was refused. Every message starts with the file (or `environment`,
+/// `command line`) and names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A key the host does not know (usually a typo).
+    #[error("{source_name}: unknown key {key}")]
+    UnknownKey {
+        /// The file or source.
+        source_name: String,
+        /// The full key path, such as `extensions.durableTask.hubName`.
+        key: String,
+    },
+    /// A key with a value of the wrong shape.
+    #[error("{source_name}: {key}: {message}")]
+    Invalid {
+        /// The file or source.
+        source_name: String,
+        /// The full key path.
+        key: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// The source as a whole could not be read (invalid JSON, not an object, unknown flag).
+    #[error("{source_name}: {message}")]
+    Malformed {
+        /// The file or source.
+        source_name: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// The file exists but could not be read.
+    #[error("{source_name}: could not be read: {source}")]
+    Io {
+        /// The file.
+        source_name: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(source_name: &str, key: &str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            source_name: source_name.into(),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Where the task hub is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageProvider {
+    /// An embedded SQLite file (the default).
+    Sqlite {
+        /// The database file; `None` means `<data dir>/<hub>.db`.
+        path: Option<PathBuf>,
+        /// How far commits survive crashes.
+        durability: Durability,
+    },
+    /// In memory: everything is lost when the process exits (tests, demos).
+    Memory,
+}
+
+/// Everything the host needs to start, from `host.json`, app settings and flags.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// The app root (where `host.json` is).
+    pub root: PathBuf,
+    /// Where the task hub and `keys.json` are kept.
+    pub data_dir: PathBuf,
+    /// The address to listen on.
+    pub listen_host: String,
+    /// The port to listen on; 0 picks a free one.
+    pub port: u16,
+    /// The task hub name.
+    pub hub_name: String,
+    /// The task hub backend.
+    pub storage: StorageProvider,
+    /// The prefix of HTTP-triggered functions' routes, without slashes (may be empty).
+    pub route_prefix: String,
+    /// The largest request body accepted, in bytes.
+    pub max_request_body_bytes: usize,
+    /// The runtime's scheduling options.
+    pub runtime: RuntimeOptions,
+    /// The app settings.
+    pub settings: AppSettings,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        Self {
+            root: PathBuf::from("."),
+            data_dir: PathBuf::from(".durafn"),
+            listen_host: "127.0.0.1".into(),
+            port: 7071,
+            hub_name: DEFAULT_HUB_NAME.into(),
+            storage: StorageProvider::Sqlite {
+                path: None,
+                durability: Durability::default(),
+            },
+            route_prefix: "api".into(),
+            max_request_body_bytes: DEFAULT_MAX_BODY,
+            runtime: RuntimeOptions::default(),
+            settings: AppSettings::default(),
+        }
+    }
+}
+
+impl HostConfig {
+    /// A configuration for tests and embedding: defaults, the given data directory, an
+    /// in-memory task hub and port 0.
+    pub fn in_memory(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            port: 0,
+            storage: StorageProvider::Memory,
+            ..Self::default()
+        }
+    }
+
+    /// Reads the configuration as `App::run` does: flags, then the process environment and
+    /// `local.settings.json`, then `host.json`.
+    pub fn from_process(args: &HostArgs) -> Result<Self, ConfigError> {
+        Self::load(args, std::env::vars())
+    }
+
+    /// Reads the configuration from the given flags and environment.
+    pub fn load(
+        args: &HostArgs,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let root = args.root.clone().unwrap_or_else(|| PathBuf::from("."));
+        let settings = AppSettings::load(&root, env)?;
+        let host_json = match std::fs::read_to_string(root.join(HOST_JSON)) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(ConfigError::Io {
+                    source_name: HOST_JSON.into(),
+                    source: e,
+                });
+            }
+        };
+        Self::from_parts(root, args, settings, host_json.as_deref())
+    }
+
+    /// Builds the configuration from already-read parts (`host_json` is the file's text, if
+    /// there is one).
+    pub fn from_parts(
+        root: PathBuf,
+        args: &HostArgs,
+        settings: AppSettings,
+        host_json: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        let mut config = HostConfig {
+            root: root.clone(),
+            data_dir: root.join(".durafn"),
+            ..HostConfig::default()
+        };
+        if let Some(text) = host_json {
+            apply_host_json(&mut config, &settings, text)?;
+        }
+        config.port = match (args.port, settings.get("DURAFN_PORT")) {
+            (Some(p), _) => p,
+            (None, Some(v)) => parse_port(v).map_err(|m| settings.invalid("DURAFN_PORT", m))?,
+            (None, None) => settings.local_http_port().unwrap_or(7071),
+        };
+        if let Some(h) = args
+            .host
+            .clone()
+            .or(settings.get("DURAFN_HOST").map(String::from))
+        {
+            if h.trim().is_empty() {
+                return Err(settings.invalid("DURAFN_HOST", "must not be empty"));
+            }
+            config.listen_host = h;
+        }
+        if let Some(d) = &args.data_dir {
+            config.data_dir = d.clone();
+        } else if let Some(d) = settings.get("DURAFN_DATA_DIR") {
+            if d.trim().is_empty() {
+                return Err(settings.invalid("DURAFN_DATA_DIR", "must not be empty"));
+            }
+            config.data_dir = root.join(d);
+        }
+        for name in ["DURAFN_MASTER_KEY", "DURAFN_SYSTEM_KEY"] {
+            if let Some(key) = settings.get(name) {
+                crate::keys::validate_value(key).map_err(|m| settings.invalid(name, m))?;
+            }
+        }
+        if let Some(level) = settings.get("DURAFN_LOG") {
+            crate::log::parse_level(level).map_err(|m| settings.invalid("DURAFN_LOG", m))?;
+        }
+        config.settings = settings;
+        Ok(config)
+    }
+
+    /// The SQLite file of the task hub, if it is kept in one.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        match &self.storage {
+            StorageProvider::Sqlite { path: Some(p), .. } => Some(self.root.join(p)),
+            StorageProvider::Sqlite { path: None, .. } => {
+                Some(self.data_dir.join(format!("{}.db", self.hub_name)))
+            }
+            StorageProvider::Memory => None,
+        }
+    }
+}
+
+/// Reads a JSON object key by key, so that unknown keys can be reported with their full path.
+/// Keys match ignoring ASCII case, as the Functions host's configuration binding does.
+struct Section<'a> {
+    path: String,
+    map: &'a Map<String, Value>,
+    seen: Vec<&'a str>,
+}
+
+impl<'a> Section<'a> {
+    fn new(path: &str, map: &'a Map<String, Value>) -> Self {
+        Self {
+            path: path.into(),
+            map,
+            seen: Vec::new(),
+        }
+    }
+
+    fn key(&self, name: &str) -> String {
+        if self.path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.path)
+        }
+    }
+
+    fn take(&mut self, name: &str) -> Option<&'a Value> {
+        let (k, v) = self
+            .map
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))?;
+        self.seen.push(k.as_str());
+        Some(v)
+    }
+
+    fn object(&mut self, name: &str) -> Result<Option<Section<'a>>, ConfigError> {
+        match self.take(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Object(m)) => Ok(Some(Section::new(&self.key(name), m))),
+            Some(_) => Err(invalid(&self.key(name), "expected an object")),
+        }
+    }
+
+    fn string(&mut self, name: &str) -> Result<Option<&'a str>, ConfigError> {
+        match self.take(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(invalid(
+                &self.key(name),
+                format!("expected a string, found {other}"),
+            )),
+        }
+    }
+
+    fn count(&mut self, name: &str, min: u64) -> Result<Option<u64>, ConfigError> {
+        match self.take(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => match v.as_u64() {
+                Some(n) if n >= min => Ok(Some(n)),
+                _ => Err(invalid(
+                    &self.key(name),
+                    format!("expected an integer of at least {min}, found {v}"),
+                )),
+            },
+        }
+    }
+
+    fn finish(self) -> Result<(), ConfigError> {
+        match self.map.keys().find(|k| !self.seen.contains(&k.as_str())) {
+            Some(k) => Err(ConfigError::UnknownKey {
+                source_name: HOST_JSON.into(),
+                key: self.key(k),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::invalid(HOST_JSON, key, message)
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+fn apply_host_json(
+    config: &mut HostConfig,
+    settings: &AppSettings,
+    text: &str,
+) -> Result<(), ConfigError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::Malformed {
+        source_name: HOST_JSON.into(),
+        message: format!("invalid JSON: {e}"),
+    })?;
+    let Value::Object(map) = value else {
+        return Err(ConfigError::Malformed {
+            source_name: HOST_JSON.into(),
+            message: "expected a JSON object".into(),
+        });
+    };
+    let mut root = Section::new("", &map);
+    if let Some(version) = root.string("version")?
+        && version != "2.0"
+    {
+        return Err(invalid(
+            "version",
+            format!("expected \"2.0\", found {version:?}"),
+        ));
+    }
+    for tolerated in ["logging", "extensionBundle", "$schema"] {
+        root.take(tolerated);
+    }
+    if let Some(mut extensions) = root.object("extensions")? {
+        if let Some(mut http) = extensions.object("http")? {
+            if let Some(prefix) = http.string("routePrefix")? {
+                let prefix = prefix.trim_matches('/');
+                if prefix
+                    .chars()
+                    .any(|c| "{}?#\\ ".contains(c) || c.is_control())
+                {
+                    return Err(invalid(
+                        &http.key("routePrefix"),
+                        format!("{prefix:?} is not a valid route prefix"),
+                    ));
+                }
+                config.route_prefix = prefix.to_string();
+            }
+            if let Some(n) = http.count("maxRequestBodySize", 1)? {
+                config.max_request_body_bytes = to_usize(n);
+            }
+            http.finish()?;
+        }
+        if let Some(mut durable) = extensions.object("durableTask")? {
+            apply_durable_task(config, settings, &mut durable)?;
+            durable.finish()?;
+        }
+        extensions.finish()?;
+    }
+    root.finish()
+}
+
+fn apply_durable_task(
+    config: &mut HostConfig,
+    settings: &AppSettings,
+    durable: &mut Section<'_>,
+) -> Result<(), ConfigError> {
+    if let Some(hub) = durable.string("hubName")? {
+        let key = durable.key("hubName");
+        let hub = settings.resolve(hub).map_err(|m| invalid(&key, m))?;
+        validate_hub_name(&hub).map_err(|m| invalid(&key, m))?;
+        config.hub_name = hub;
+    }
+    if let Some(n) = durable.count("maxConcurrentActivityFunctions", 1)? {
+        config.runtime.max_concurrent_activities = to_usize(n);
+    }
+    if let Some(n) = durable.count("maxConcurrentOrchestratorFunctions", 1)? {
+        config.runtime.max_concurrent_orchestrations = to_usize(n);
+    }
+    if let Some(n) = durable.count("instanceCacheSize", 0)? {
+        config.runtime.instance_cache_size = to_usize(n);
+    }
+    if let Some(mut provider) = durable.object("storageProvider")? {
+        let type_key = provider.key("type");
+        let kind = provider.string("type")?.unwrap_or("sqlite");
+        config.storage = match kind.to_ascii_lowercase().as_str() {
+            "sqlite" => {
+                let path = provider.string("path")?.map(PathBuf::from);
+                let durability = match provider.string("durability")? {
+                    None => Durability::default(),
+                    Some(d) if d.eq_ignore_ascii_case("fsync") => Durability::Fsync,
+                    Some(d) if d.eq_ignore_ascii_case("processCrashSafe") => {
+                        Durability::ProcessCrashSafe
+                    }
+                    Some(d) => {
+                        return Err(invalid(
+                            &provider.key("durability"),
+                            format!("expected \"processCrashSafe\" or \"fsync\", found {d:?}"),
+                        ));
+                    }
+                };
+                StorageProvider::Sqlite { path, durability }
+            }
+            "memory" => StorageProvider::Memory,
+            "postgres" => {
+                provider.string("connectionStringName")?;
+                return Err(invalid(
+                    &type_key,
+                    "the postgres storage provider is not available in this build",
+                ));
+            }
+            other => {
+                return Err(invalid(
+                    &type_key,
+                    format!(
+                        "unknown storage provider {other:?} (expected \"sqlite\", \"memory\" or \"postgres\")"
+                    ),
+                ));
+            }
+        };
+        provider.finish()?;
+    }
+    Ok(())
+}
+
+/// The task hub naming rule of Durable Functions: 3 to 45 ASCII letters and digits, starting
+/// with a letter (hub names become table and file names).
+pub fn validate_hub_name(name: &str) -> Result<(), String> {
+    let ok = (3..=45).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a valid task hub name (3 to 45 letters and digits, starting with a letter)"
+        ))
+    }
+}
+
+/// How long `App::run` waits for in-flight requests after a shutdown signal before it stops
+/// the runtime regardless.
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<HostConfig, ConfigError> {
+        HostConfig::from_parts(
+            PathBuf::from("app"),
+            &HostArgs::default(),
+            AppSettings::new(),
+            Some(json),
+        )
+    }
+
+    #[test]
+    fn full_host_json() {
+        let c = parse(
+            r#"{"version":"2.0","logging":{"x":1},"extensions":{"http":{"routePrefix":"/v1/"},
+            "durableTask":{"hubName":"MyHub","storageProvider":{"type":"memory"},
+            "maxConcurrentActivityFunctions":3,"maxConcurrentOrchestratorFunctions":4,"instanceCacheSize":0}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.route_prefix, "v1");
+        assert_eq!(c.hub_name, "MyHub");
+        assert_eq!(c.storage, StorageProvider::Memory);
+        assert_eq!(c.runtime.max_concurrent_activities, 3);
+        assert_eq!(c.runtime.max_concurrent_orchestrations, 4);
+        assert_eq!(c.runtime.instance_cache_size, 0);
+        assert_eq!(c.data_dir, PathBuf::from("app/.durafn"));
+        assert_eq!(c.port, 7071);
+        let d = parse("{}").unwrap();
+        assert_eq!(
+            d.sqlite_path(),
+            Some(PathBuf::from("app/.durafn/TestHubName.db"))
+        );
+    }
+
+    #[test]
+    fn errors_name_file_and_key() {
+        for (json, expected) in [
+            (
+                r#"{"extensions":{"durableTask":{"maxConcurrentActivityFunctionz":1}}}"#,
+                "host.json: unknown key extensions.durableTask.maxConcurrentActivityFunctionz",
+            ),
+            (
+                r#"{"extensions":{"durableTask":{"maxConcurrentActivityFunctions":"ten"}}}"#,
+                "host.json: extensions.durableTask.maxConcurrentActivityFunctions: expected an integer of at least 1, found \"ten\"",
+            ),
+            (
+                r#"{"extensions":{"durableTask":{"storageProvider":{"type":"postgres","connectionStringName":"PG"}}}}"#,
+                "host.json: extensions.durableTask.storageProvider.type: the postgres storage provider is not available in this build",
+            ),
+            (
+                r#"{"extensions":{"durableTask":{"hubName":"a-b"}}}"#,
+                "host.json: extensions.durableTask.hubName: \"a-b\" is not a valid task hub name",
+            ),
+            (
+                r#"{"version":"1.0"}"#,
+                "host.json: version: expected \"2.0\"",
+            ),
+            (r#"{"extensionz":{}}"#, "host.json: unknown key extensionz"),
+            ("{", "host.json: invalid JSON"),
+            ("[]", "host.json: expected a JSON object"),
+        ] {
+            let e = parse(json).unwrap_err().to_string();
+            assert!(e.starts_with(expected), "{json}: {e}");
+        }
+    }
+
+    #[test]
+    fn flags_beat_settings_and_settings_are_checked() {
+        let args = HostArgs {
+            port: Some(9000),
+            ..HostArgs::default()
+        };
+        let settings = AppSettings::new()
+            .with("DURAFN_PORT", "9001")
+            .with("DURAFN_HOST", "0.0.0.0")
+            .with("DURAFN_DATA_DIR", "data")
+            .with("Hub", "FromSetting");
+        let c = HostConfig::from_parts(
+            PathBuf::from("r"),
+            &args,
+            settings.clone(),
+            Some(r#"{"extensions":{"durableTask":{"hubName":"%Hub%"}}}"#),
+        )
+        .unwrap();
+        assert_eq!(c.port, 9000);
+        assert_eq!(c.listen_host, "0.0.0.0");
+        assert_eq!(c.data_dir, PathBuf::from("r/data"));
+        assert_eq!(c.hub_name, "FromSetting");
+        let c = HostConfig::from_parts(PathBuf::from("r"), &HostArgs::default(), settings, None)
+            .unwrap();
+        assert_eq!(c.port, 9001);
+        let bad = AppSettings::new().with("DURAFN_PORT", "http");
+        let e = HostConfig::from_parts(PathBuf::from("r"), &HostArgs::default(), bad, None)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "app settings: DURAFN_PORT: expected a port number (0-65535), found \"http\""
+        );
+    }
+}

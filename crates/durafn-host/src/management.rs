@@ -1,0 +1,412 @@
+//! The Durable Functions management API under `/runtime/webhooks/durabletask`.
+//!
+//! Status codes, headers and bodies follow the Durable Functions extension, so its clients
+//! (and scripts written against it) work unchanged. Where the extension answers an unknown or
+//! finished instance with an empty 404 or 410, so does this API. Entities are not implemented
+//! yet: their routes answer 404 with `{"Message":"entities are not enabled in this function
+//! app"}`.
+
+use std::time::Duration;
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use durafn_core::{InstanceId, RuntimeStatus};
+use durafn_runtime::{ClientError, StatusOptions};
+use durafn_store::InstanceFilter;
+use serde::Serialize;
+
+use crate::durable_http::{check_status_response, finished_response};
+use crate::error::{ApiError, empty, json_response};
+use crate::request::Call;
+use crate::state::HostState;
+use crate::status_json::StatusJson;
+
+/// The default page size of instance listings; `top` may ask for up to [`MAX_PAGE`].
+pub const DEFAULT_PAGE: usize = 100;
+/// The largest page of an instance listing.
+pub const MAX_PAGE: usize = 1000;
+
+/// The longest wait a start request may ask for with `timeout`, in seconds (longer ones are
+/// cut to this).
+pub const MAX_WAIT_SECS: u64 = 3600;
+
+/// The continuation header of listings.
+pub const CONTINUATION_HEADER: &str = "x-ms-continuation-token";
+
+type Answer = Result<Response, ApiError>;
+
+/// Refuses a `taskHub` other than this host's (hub names ignore case, as in Azure Storage).
+fn check_hub(s: &HostState, call: &Call) -> Result<(), ApiError> {
+    match call.query.get("taskHub") {
+        Some(h) if !h.is_empty() && !h.eq_ignore_ascii_case(&s.hub) => Err(ApiError::not_found(
+            format!("The task hub {h:?} is not served by this host."),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn instance_id(call: &Call) -> Result<InstanceId, ApiError> {
+    InstanceId::parse(call.param("instanceId"))
+        .map_err(|e| ApiError::bad_request(format!("Invalid instance id: {e}.")))
+}
+
+/// Answers an operation on one instance that did not succeed: an unknown instance is an empty
+/// 404 and a finished one an empty 410, as in Durable Functions; the rest are explained.
+fn op_error(e: ClientError) -> Response {
+    match e {
+        ClientError::NotFound(_) => empty(StatusCode::NOT_FOUND),
+        ClientError::Finished { .. } => empty(StatusCode::GONE),
+        other => ApiError::from_client(other).into_response(),
+    }
+}
+
+fn http(r: crate::request::HttpResponse) -> Response {
+    r.into_response()
+}
+
+/// POST `orchestrators/{functionName}[/{instanceId}]`.
+pub(crate) async fn start(s: HostState, call: Call) -> Answer {
+    check_hub(&s, &call)?;
+    let name = call.param("functionName").to_string();
+    let id = match call.param("instanceId") {
+        "" => None,
+        raw => Some(InstanceId::parse(raw).map_err(|e| ApiError::bad_argument(e.to_string()))?),
+    };
+    let input = call.json_payload()?;
+    let timeout = call.query.number("timeout")?;
+    let polling = call.query.number("pollingInterval")?;
+    let id = s
+        .client
+        .start_with_payload(&name, id, input)
+        .await
+        .map_err(ApiError::from_client)?;
+    let origin = s.origin_of(&call.headers);
+    if let (Some(timeout), Some(_)) = (timeout, polling) {
+        match s
+            .client
+            .wait_for_completion(id.as_str(), Duration::from_secs(timeout.min(MAX_WAIT_SECS)))
+            .await
+        {
+            Ok(status) => return Ok(http(finished_response(&status, true))),
+            Err(ClientError::Timeout(_)) => {}
+            Err(e) => return Err(ApiError::from_client(e)),
+        }
+    }
+    Ok(http(check_status_response(&s.urls(origin), id.as_str())))
+}
+
+/// Parses a time filter: RFC 3339, a date and time without zone (UTC), or a date.
+fn parse_time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
+    let v = value.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(t) = NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%.f") {
+        return Ok(t.and_utc());
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        && let Some(t) = d.and_hms_opt(0, 0, 0)
+    {
+        return Ok(t.and_utc());
+    }
+    Err(ApiError::bad_request(format!(
+        "The query parameter {name} is not an ISO 8601 date and time: {value:?}."
+    )))
+}
+
+fn filter_of(call: &Call) -> Result<InstanceFilter, ApiError> {
+    let mut filter = InstanceFilter::default();
+    if let Some(v) = call.query.get("createdTimeFrom").filter(|v| !v.is_empty()) {
+        filter.created_from = Some(parse_time("createdTimeFrom", v)?);
+    }
+    if let Some(v) = call.query.get("createdTimeTo").filter(|v| !v.is_empty()) {
+        filter.created_to = Some(parse_time("createdTimeTo", v)?);
+    }
+    for csv in call.query.all("runtimeStatus") {
+        for part in csv.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let status = RuntimeStatus::parse(part).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "Unknown runtimeStatus {part:?} (expected Pending, Running, Completed, ContinuedAsNew, Failed, Terminated or Suspended)."
+                ))
+            })?;
+            if !filter.statuses.contains(&status) {
+                filter.statuses.push(status);
+            }
+        }
+    }
+    if let Some(p) = call.query.get("instanceIdPrefix").filter(|p| !p.is_empty()) {
+        filter.instance_id_prefix = Some(p.to_string());
+    }
+    Ok(filter)
+}
+
+/// GET `instances`: one page of status objects.
+pub(crate) async fn list(s: HostState, call: Call) -> Answer {
+    check_hub(&s, &call)?;
+    let filter = filter_of(&call)?;
+    let show_input = call.query.bool("showInput", false)?;
+    let top = match call.query.number("top")? {
+        None => DEFAULT_PAGE,
+        Some(0) => {
+            return Err(ApiError::bad_request(
+                "The query parameter top must be at least 1.",
+            ));
+        }
+        Some(n) => usize::try_from(n).unwrap_or(MAX_PAGE).min(MAX_PAGE),
+    };
+    let token = call
+        .headers
+        .get(CONTINUATION_HEADER)
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| ApiError::bad_request("The continuation token is not valid."))
+        })
+        .transpose()?
+        .filter(|t| !t.is_empty());
+    let page = s
+        .client
+        .list(&filter, top, token)
+        .await
+        .map_err(ApiError::from_client)?;
+    let body: Vec<StatusJson<'_>> = page
+        .instances
+        .iter()
+        .map(|r| StatusJson::from_record(r, show_input))
+        .collect();
+    let mut response = json_response(StatusCode::OK, &body);
+    if let Some(next) = page.continuation
+        && let Ok(v) = next.parse()
+    {
+        response.headers_mut().insert(CONTINUATION_HEADER, v);
+    }
+    Ok(response)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Purged {
+    instances_deleted: u64,
+}
+
+/// DELETE `instances`: purge finished instances by filter; `createdTimeFrom` is required.
+pub(crate) async fn purge_many(s: HostState, call: Call) -> Answer {
+    check_hub(&s, &call)?;
+    if call.query.get("createdTimeFrom").is_none_or(str::is_empty) {
+        return Err(ApiError::bad_request(
+            "The query parameter createdTimeFrom is required to purge instances.",
+        ));
+    }
+    let filter = filter_of(&call)?;
+    let n = s
+        .client
+        .purge_where(&filter)
+        .await
+        .map_err(ApiError::from_client)?;
+    if n == 0 {
+        return Ok(empty(StatusCode::NOT_FOUND));
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &Purged {
+            instances_deleted: n,
+        },
+    ))
+}
+
+/// GET `instances/{instanceId}`.
+pub(crate) async fn status(s: HostState, call: Call) -> Answer {
+    check_hub(&s, &call)?;
+    let id = instance_id(&call)?;
+    let show_history = call.query.bool("showHistory", false)?;
+    let show_history_output = call.query.bool("showHistoryOutput", false)?;
+    let show_input = call.query.bool("showInput", true)?;
+    let fail_500 = call
+        .query
+        .bool("returnInternalServerErrorOnFailure", false)?;
+    let options = StatusOptions {
+        show_history,
+        show_input,
+    };
+    let Some(status) = s
+        .client
+        .get_status(id.as_str(), options)
+        .await
+        .map_err(ApiError::from_client)?
+    else {
+        return Ok(empty(StatusCode::NOT_FOUND));
+    };
+    let code = match status.runtime_status {
+        RuntimeStatus::Pending
+        | RuntimeStatus::Running
+        | RuntimeStatus::ContinuedAsNew
+        | RuntimeStatus::Suspended => StatusCode::ACCEPTED,
+        RuntimeStatus::Failed if fail_500 => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::OK,
+    };
+    let mut response = json_response(code, &StatusJson::from_status(&status, show_history_output));
+    if code == StatusCode::ACCEPTED {
+        let origin = s.origin_of(&call.headers);
+        let location = format!(
+            "{origin}{}",
+            call.uri.path_and_query().map(|p| p.as_str()).unwrap_or("")
+        );
+        if let Ok(v) = location.parse() {
+            response.headers_mut().insert(header::LOCATION, v);
+        }
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    }
+    Ok(response)
+}
+
+/// DELETE `instances/{instanceId}`.
+pub(crate) async fn purge_one(s: HostState, call: Call) -> Answer {
+    check_hub(&s, &call)?;
+    let id = instance_id(&call)?;
+    match s.client.purge(id.as_str()).await {
+        Ok(true) => Ok(json_response(
+            StatusCode::OK,
+            &Purged {
+                instances_deleted: 1,
+            },
+        )),
+        Ok(false) => Ok(empty(StatusCode::NOT_FOUND)),
+        Err(e) => Err(ApiError::from_client(e)),
+    }
+}
+
+fn reason(call: &Call) -> Option<&str> {
+    call.query.get("reason")
+}
+
+/// POST `instances/{instanceId}/terminate`.
+pub(crate) async fn terminate(s: HostState, call: Call) -> Answer {
+    check_hub(&s, &call)?;
+    let id = instance_id(&call)?;
+    Ok(
+        match s
+            .client
+            .terminate(id.as_str(), reason(&call).unwrap_or(""))
+            .await
+        {
+            Ok(()) => empty(StatusCode::ACCEPTED),
+            Err(e) => op_error(e),
+        },
+    )
+}
+
+/// POST `instances/{instanceId}/suspend`.
+pub(crate) async fn suspend(s: HostState, call: Call) -> Answer {
+    check_hub(&s, &call)?;
+    let id = instance_id(&call)?;
+    Ok(match s.client.suspend(id.as_str(), reason(&call)).await {
+        Ok(()) => empty(StatusCode::ACCEPTED),
+        Err(e) => op_error(e),
+    })
+}
+
+/// POST `instances/{instanceId}/resume`.
+pub(crate) async fn resume(s: HostState, call: Call) -> Answer {
+    check_hub(&s, &call)?;
+    let id = instance_id(&call)?;
+    Ok(match s.client.resume(id.as_str(), reason(&call)).await {
+        Ok(()) => empty(StatusCode::ACCEPTED),
+        Err(e) => op_error(e),
+    })
+}
+
+/// POST `instances/{instanceId}/rewind`: a Failed instance is rewound; Completed and Terminated
+/// ones are gone (410); one that is still active is left alone (202), as in Durable Functions.
+pub(crate) async fn rewind(s: HostState, call: Call) -> Answer {
+    check_hub(&s, &call)?;
+    let id = instance_id(&call)?;
+    Ok(match s.client.rewind(id.as_str(), reason(&call)).await {
+        Ok(()) => empty(StatusCode::ACCEPTED),
+        Err(ClientError::NotFailed { status, .. }) if status.is_terminal() => {
+            empty(StatusCode::GONE)
+        }
+        Err(ClientError::NotFailed { .. }) => empty(StatusCode::ACCEPTED),
+        Err(e) => op_error(e),
+    })
+}
+
+/// POST `instances/{instanceId}/restart`: the same orchestrator and input, under a new id
+/// unless `restartWithNewInstanceId=false`.
+pub(crate) async fn restart(s: HostState, call: Call) -> Answer {
+    check_hub(&s, &call)?;
+    let id = instance_id(&call)?;
+    let new_id = call.query.bool("restartWithNewInstanceId", true)?;
+    match s.client.restart(id.as_str(), new_id).await {
+        Ok(started) => {
+            let origin = s.origin_of(&call.headers);
+            Ok(http(check_status_response(
+                &s.urls(origin),
+                started.as_str(),
+            )))
+        }
+        Err(ClientError::NotFound(_)) => Ok(empty(StatusCode::NOT_FOUND)),
+        Err(e) => Err(ApiError::from_client(e)),
+    }
+}
+
+/// POST `instances/{instanceId}/raiseEvent/{eventName}`: the body is the event data and must
+/// be JSON with `Content-Type: application/json`.
+pub(crate) async fn raise_event(s: HostState, call: Call) -> Answer {
+    check_hub(&s, &call)?;
+    let id = instance_id(&call)?;
+    let is_json = call
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::bad_request(
+            "The event data must be sent with Content-Type: application/json.",
+        ));
+    }
+    let data = call.json_payload()?;
+    let name = call.param("eventName");
+    if name.is_empty() {
+        return Err(ApiError::bad_request("The event name must not be empty."));
+    }
+    Ok(
+        match s.client.raise_event_payload(id.as_str(), name, data).await {
+            Ok(()) => empty(StatusCode::ACCEPTED),
+            Err(e) => op_error(e),
+        },
+    )
+}
+
+/// Every entity route: entities are not implemented yet.
+pub(crate) async fn entities(_: HostState, _: Call) -> Answer {
+    Err(ApiError::not_found(
+        "entities are not enabled in this function app",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_filters() {
+        let t = parse_time("x", "2021-10-12T10:00:00Z").unwrap();
+        assert_eq!(t.to_rfc3339(), "2021-10-12T10:00:00+00:00");
+        assert_eq!(
+            parse_time("x", "2021-10-12T10:00:00.5")
+                .unwrap()
+                .timestamp_subsec_millis(),
+            500
+        );
+        assert_eq!(
+            parse_time("x", "2021-10-12").unwrap(),
+            t - chrono::TimeDelta::hours(10)
+        );
+        let e = parse_time("createdTimeFrom", "yesterday").unwrap_err();
+        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+        assert!(e.message().contains("createdTimeFrom"));
+    }
+}

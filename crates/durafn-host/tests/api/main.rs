@@ -1,0 +1,9 @@
+//! The host through its router, without a socket: the management API, HTTP functions, the admin
+//! API, the auth matrix and the OpenAPI document.
+
+mod admin;
+mod auth;
+mod common;
+mod functions;
+mod management;
+mod openapi;
