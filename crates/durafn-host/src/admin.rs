@@ -51,6 +51,15 @@ fn function_json(s: &HostState, origin: &str) -> Vec<Value> {
             ]},
         }));
     }
+    for name in s.registry.entity_names() {
+        out.push(json!({
+            "name": name, "language": "rust", "isDisabled": false,
+            "href": format!("{origin}/admin/functions/{name}"),
+            "config": {"bindings": [
+                {"type": "entityTrigger", "direction": "in", "name": "context"},
+            ]},
+        }));
+    }
     for name in s.registry.activity_names() {
         out.push(json!({
             "name": name, "language": "rust", "isDisabled": false,

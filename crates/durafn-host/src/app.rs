@@ -55,6 +55,7 @@ pub struct App {
     functions: Vec<Arc<dyn HttpHandler>>,
     orchestrators: Vec<Arc<dyn Orchestrator>>,
     activities: Vec<Arc<dyn Activity>>,
+    entities: Vec<Arc<dyn durafn_core::Entity>>,
     app_data: AppData,
     config: Option<HostConfig>,
     store: Option<Arc<dyn Store>>,
@@ -73,6 +74,7 @@ impl std::fmt::Debug for App {
             )
             .field("orchestrators", &self.orchestrators.len())
             .field("activities", &self.activities.len())
+            .field("entities", &self.entities.len())
             .finish()
     }
 }
@@ -87,6 +89,21 @@ impl Orchestrator for SharedOrchestrator {
 
     fn start(&self, ctx: OrchestrationContext, input: Payload) -> FunctionFuture {
         self.0.start(ctx, input)
+    }
+}
+
+struct SharedEntity(Arc<dyn durafn_core::Entity>);
+
+impl durafn_core::Entity for SharedEntity {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn run(
+        &self,
+        ctx: &mut durafn_core::EntityContext,
+    ) -> Result<Payload, durafn_core::FunctionError> {
+        self.0.run(ctx)
     }
 }
 
@@ -127,8 +144,19 @@ impl App {
         self
     }
 
-    /// Adds every orchestrator and activity of a registry.
+    /// Adds an entity.
+    pub fn entity(mut self, entity: impl durafn_core::Entity) -> Self {
+        self.entities.push(Arc::new(entity));
+        self
+    }
+
+    /// Adds every orchestrator, activity and entity of a registry.
     pub fn registry(mut self, registry: &Registry) -> Self {
+        for name in registry.entity_names() {
+            if let Some(e) = registry.entity(&name) {
+                self.entities.push(e);
+            }
+        }
         for name in registry.orchestrator_names() {
             if let Some(o) = registry.orchestrator(&name) {
                 self.orchestrators.push(o);
@@ -174,6 +202,9 @@ impl App {
         }
         for a in self.activities {
             builder = builder.activity(SharedActivity(a));
+        }
+        for e in self.entities {
+            builder = builder.entity(SharedEntity(e));
         }
         let registry = builder
             .build()

@@ -2,9 +2,8 @@
 //!
 //! Status codes, headers and bodies follow the Durable Functions extension, so its clients
 //! (and scripts written against it) work unchanged. Where the extension answers an unknown or
-//! finished instance with an empty 404 or 410, so does this API. Entities are not implemented
-//! yet: their routes answer 404 with `{"Message":"entities are not enabled in this function
-//! app"}`.
+//! finished instance with an empty 404 or 410, so does this API. Entities (instances whose ids
+//! start with `@`) have their own routes and are left out of instance listings.
 
 use std::time::Duration;
 
@@ -172,6 +171,7 @@ pub(crate) async fn list(s: HostState, call: Call) -> Answer {
     let body: Vec<StatusJson<'_>> = page
         .instances
         .iter()
+        .filter(|r| !r.instance_id.as_str().starts_with('@'))
         .map(|r| StatusJson::from_record(r, show_input))
         .collect();
     let mut response = json_response(StatusCode::OK, &body);
@@ -380,11 +380,145 @@ pub(crate) async fn raise_event(s: HostState, call: Call) -> Answer {
     )
 }
 
-/// Every entity route: entities are not implemented yet.
-pub(crate) async fn entities(_: HostState, _: Call) -> Answer {
-    Err(ApiError::not_found(
-        "entities are not enabled in this function app",
-    ))
+fn entity_id(call: &Call) -> Result<durafn_core::EntityId, ApiError> {
+    durafn_core::EntityId::parse(call.param("entityName"), call.param("entityKey"))
+        .map_err(|e| ApiError::bad_request(format!("Invalid entity id: {e}.")))
+}
+
+/// GET `entities/{entityName}/{entityKey}`: the entity's state, or 404 if it holds none.
+pub(crate) async fn get_entity(s: HostState, call: Call) -> Answer {
+    check_hub(&s, &call)?;
+    let id = entity_id(&call)?;
+    let state = s
+        .client
+        .read_entity_state_payload(&id)
+        .await
+        .map_err(ApiError::from_client)?;
+    Ok(match state {
+        Some(state) => Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(axum::body::Body::from(state.as_json().to_string()))
+            .unwrap_or_else(|_| empty(StatusCode::INTERNAL_SERVER_ERROR)),
+        None => ApiError::not_found(format!("The entity {id} holds no state.")).into_response(),
+    })
+}
+
+#[derive(Serialize)]
+struct EntityIdJson<'a> {
+    name: &'a str,
+    key: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EntityJson<'a> {
+    entity_id: EntityIdJson<'a>,
+    last_operation_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<serde_json::Value>,
+}
+
+/// GET `entities/{entityName?}`: entities, one page at a time (`top`, the continuation header),
+/// filtered by `lastOperationTimeFrom`/`To` within the page; states only with `fetchState=true`.
+pub(crate) async fn list_entities(s: HostState, call: Call) -> Answer {
+    check_hub(&s, &call)?;
+    let name = Some(call.param("entityName")).filter(|n| !n.is_empty());
+    let fetch_state = call.query.bool("fetchState", false)?;
+    let from = call
+        .query
+        .get("lastOperationTimeFrom")
+        .map(|v| parse_time("lastOperationTimeFrom", v))
+        .transpose()?;
+    let to = call
+        .query
+        .get("lastOperationTimeTo")
+        .map(|v| parse_time("lastOperationTimeTo", v))
+        .transpose()?;
+    let top = match call.query.number("top")? {
+        None => DEFAULT_PAGE,
+        Some(0) => {
+            return Err(ApiError::bad_request(
+                "The query parameter top must be at least 1.",
+            ));
+        }
+        Some(n) => usize::try_from(n).unwrap_or(MAX_PAGE).min(MAX_PAGE),
+    };
+    let token = call
+        .headers
+        .get(CONTINUATION_HEADER)
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| ApiError::bad_request("The continuation token is not valid."))
+        })
+        .transpose()?
+        .filter(|t| !t.is_empty());
+    let page = s
+        .client
+        .list_entities(name, top, token)
+        .await
+        .map_err(ApiError::from_client)?;
+    let body: Vec<EntityJson<'_>> = page
+        .entities
+        .iter()
+        .filter(|e| {
+            from.is_none_or(|f| e.last_operation_time >= f)
+                && to.is_none_or(|t| e.last_operation_time <= t)
+        })
+        .map(|e| EntityJson {
+            entity_id: EntityIdJson {
+                name: &e.entity_id.name,
+                key: &e.entity_id.key,
+            },
+            last_operation_time: e
+                .last_operation_time
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            state: if fetch_state {
+                e.state.as_ref().map(|p| p.to_value())
+            } else {
+                None
+            },
+        })
+        .collect();
+    let mut response = json_response(StatusCode::OK, &body);
+    if let Some(next) = page.continuation
+        && let Ok(v) = next.parse()
+    {
+        response.headers_mut().insert(CONTINUATION_HEADER, v);
+    }
+    Ok(response)
+}
+
+/// POST `entities/{entityName}/{entityKey}?op=…`: signals the operation (one-way) with the
+/// JSON body as its input.
+pub(crate) async fn signal_entity(s: HostState, call: Call) -> Answer {
+    check_hub(&s, &call)?;
+    let id = entity_id(&call)?;
+    let op = call
+        .query
+        .get("op")
+        .filter(|op| !op.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request("The query parameter op (the operation) is required.")
+        })?
+        .to_string();
+    let input = call.json_payload()?;
+    s.client
+        .signal_entity_payload(&id, &op, input)
+        .await
+        .map_err(ApiError::from_client)?;
+    Ok(empty(StatusCode::ACCEPTED))
+}
+
+/// DELETE `entities/{entityName}/{entityKey}`: signals the built-in `delete` operation.
+pub(crate) async fn delete_entity(s: HostState, call: Call) -> Answer {
+    check_hub(&s, &call)?;
+    let id = entity_id(&call)?;
+    s.client
+        .signal_entity_payload(&id, "delete", durafn_core::Payload::null())
+        .await
+        .map_err(ApiError::from_client)?;
+    Ok(empty(StatusCode::ACCEPTED))
 }
 
 #[cfg(test)]

@@ -384,41 +384,62 @@ fn management_routes() -> Vec<RouteEntry> {
             "application/json",
         ),
     ]);
-    let not_enabled = vec![(404, "Entities are not enabled (JSON message).")];
-    for (method, path, summary) in [
-        (Method::GET, "/entities", "List entities (not enabled)"),
-        (
+    routes.extend([
+        route(
             Method::GET,
-            "/entities/{entityName}",
-            "List entities of a name (not enabled)",
-        ),
-        (
-            Method::GET,
-            "/entities/{entityName}/{entityKey}",
-            "Get an entity (not enabled)",
-        ),
-        (
-            Method::POST,
-            "/entities/{entityName}/{entityKey}",
-            "Signal an entity (not enabled)",
-        ),
-        (
-            Method::DELETE,
-            "/entities/{entityName}/{entityKey}",
-            "Delete an entity (not enabled)",
-        ),
-    ] {
-        routes.push(route(
-            method,
-            &m(path),
+            &m("/entities"),
             sys(),
             t,
-            summary,
+            "List entities",
             hub(),
-            not_enabled.clone(),
-            handler(management::entities),
-        ));
-    }
+            vec![(200, "[{\"entityId\": {\"name\", \"key\"}, \"lastOperationTime\", \"state\"}]; more pages: x-ms-continuation-token.")],
+            handler(management::list_entities),
+        ),
+        route(
+            Method::GET,
+            &m("/entities/{entityName}"),
+            sys(),
+            t,
+            "List the entities of one entity function",
+            hub(),
+            vec![(200, "The entities (as for all entities).")],
+            handler(management::list_entities),
+        ),
+        route(
+            Method::GET,
+            &m("/entities/{entityName}/{entityKey}"),
+            sys(),
+            t,
+            "Get an entity's state",
+            hub(),
+            vec![
+                (200, "The entity's state as JSON."),
+                (400, "Invalid entity id."),
+                (404, "The entity holds no state (JSON message)."),
+            ],
+            handler(management::get_entity),
+        ),
+        route(
+            Method::POST,
+            &m("/entities/{entityName}/{entityKey}"),
+            sys(),
+            t,
+            "Signal an entity operation (op), the JSON body as input",
+            hub(),
+            vec![(202, "Signalled (one-way)."), (400, "No op, invalid id or invalid JSON.")],
+            handler(management::signal_entity),
+        ),
+        route(
+            Method::DELETE,
+            &m("/entities/{entityName}/{entityKey}"),
+            sys(),
+            t,
+            "Delete an entity's state (signals the delete operation)",
+            hub(),
+            vec![(202, "Signalled."), (400, "Invalid entity id.")],
+            handler(management::delete_entity),
+        ),
+    ]);
     routes
 }
 

@@ -9,6 +9,7 @@
 //! on a function of `&mut EntityContext` it registers a function-style entity.
 
 mod entity;
+mod http_trigger;
 
 use proc_macro::TokenStream;
 use proc_macro2::Span;
@@ -76,6 +77,21 @@ pub fn entity(args: TokenStream, item: TokenStream) -> TokenStream {
         entity::expand_fn(func, name)
     })();
     result.unwrap_or_else(|e| e.to_compile_error()).into()
+}
+
+/// Serves an `async fn(req: HttpRequest, client: DurableHttpClient) -> HttpResponse` (or a
+/// `Result` of one) on a route: `#[http_trigger(route = "status/{id}", methods = ["GET"],
+/// auth = "anonymous", name = "get-status-function")]`. The name defaults to the function's name
+/// with `-` for `_`, the route to the name, the methods to all, the auth level to `function`.
+/// Register it with `App::new().function(get_status_function)`.
+#[proc_macro_attribute]
+pub fn http_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
+    match syn::parse::<syn::ItemFn>(item) {
+        Ok(func) => http_trigger::expand(args, func)
+            .unwrap_or_else(|e| e.to_compile_error())
+            .into(),
+        Err(e) => e.to_compile_error().into(),
+    }
 }
 
 fn parse_optional_name(args: TokenStream) -> syn::Result<Option<LitStr>> {

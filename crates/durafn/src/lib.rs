@@ -55,7 +55,11 @@ pub use durafn_core::{
     CriticalSection, Entity, EntityClass, EntityContext, EntityId, EntityState, LockFuture,
     entity_class, entity_fn,
 };
-pub use durafn_macros::{activity, entity, orchestrator};
+pub use durafn_macros::{activity, entity, http_trigger, orchestrator};
+
+/// The function-app host: HTTP functions, keys and the Durable Functions management API.
+pub use durafn_host as host;
+pub use durafn_host::{App, AuthLevel, DurableHttpClient, HttpFunction, HttpRequest, HttpResponse};
 
 /// The core crate, for the engine, history and testkit modules.
 pub use durafn_core as core;
@@ -74,8 +78,9 @@ pub use durafn_store::Store;
 /// Everything an app needs in scope.
 pub mod prelude {
     pub use crate::{
-        ActivityContext, EntityContext, EntityId, FunctionError, OrchestrationContext, Registry,
-        RetryOptions, TaskError, activity, entity, orchestrator, when_all, when_any,
+        ActivityContext, App, AuthLevel, DurableHttpClient, EntityContext, EntityId, FunctionError,
+        HttpFunction, HttpRequest, HttpResponse, OrchestrationContext, Registry, RetryOptions,
+        TaskError, activity, entity, http_trigger, orchestrator, when_all, when_any,
     };
 }
 

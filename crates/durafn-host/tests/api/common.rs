@@ -36,6 +36,19 @@ pub(crate) fn app(flaky: Arc<Flaky>) -> App {
                 ctx.call_activity::<String>("greet", &name).await
             },
         ))
+        .entity(durafn_core::entity_fn(
+            "counter",
+            |ctx: &mut durafn_core::EntityContext| {
+                let value: i64 = ctx.get_state()?.unwrap_or(0);
+                if ctx.operation() == "delete" {
+                    ctx.delete_state();
+                    return Ok(0);
+                }
+                let next = value + ctx.input::<i64>()?;
+                ctx.set_state(&next)?;
+                Ok(next)
+            },
+        ))
         .activity(activity_fn("greet", |_ctx, name: String| async move {
             Ok::<_, FunctionError>(format!("Hello {name}!"))
         }))

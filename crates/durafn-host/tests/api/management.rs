@@ -709,22 +709,94 @@ async fn entities_unknown_routes_and_limits() {
         c
     })
     .await;
-    for (method, path) in [
-        ("GET", "/entities"),
-        ("GET", "/entities/counter"),
-        ("GET", "/entities/counter/k"),
-        ("POST", "/entities/counter/k?op=add"),
-        ("DELETE", "/entities/counter/k"),
-    ] {
-        let r = req(method, &format!("{M}{path}"))
+    // Entities: signal, read, list, delete.
+    let r = req("POST", &format!("{M}/entities/counter/k?op=add"))
+        .key(&t.system)
+        .json("5")
+        .send(&t.router)
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let r = req("GET", &format!("{M}/entities/counter/k"))
             .key(&t.system)
             .send(&t.router)
             .await;
-        assert_eq!(r.status, StatusCode::NOT_FOUND, "{method} {path}");
-        assert_eq!(
-            r.json()["Message"],
-            "entities are not enabled in this function app"
+        if r.status == StatusCode::OK {
+            assert_eq!(r.json(), serde_json::json!(5));
+            break;
+        }
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the signal was never applied"
         );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    for path in ["/entities", "/entities/counter"] {
+        let r = req("GET", &format!("{M}{path}?fetchState=true"))
+            .key(&t.system)
+            .send(&t.router)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        let list = r.json();
+        assert_eq!(
+            list[0]["entityId"],
+            serde_json::json!({"name": "counter", "key": "k"}),
+            "{path}"
+        );
+        assert_eq!(list[0]["state"], serde_json::json!(5));
+    }
+    let r = req("GET", &format!("{M}/instances"))
+        .key(&t.system)
+        .send(&t.router)
+        .await;
+    assert!(
+        r.json()
+            .as_array()
+            .expect("array")
+            .iter()
+            .all(|i| !i["instanceId"].as_str().unwrap_or("").starts_with('@')),
+        "entities are not listed as instances"
+    );
+    let r = req("POST", &format!("{M}/entities/counter/k"))
+        .key(&t.system)
+        .send(&t.router)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "op is required");
+    let r = req("GET", &format!("{M}/entities/counter@x/k"))
+        .key(&t.system)
+        .send(&t.router)
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "an entity name may not contain @"
+    );
+    let r = req("DELETE", &format!("{M}/entities/counter/k"))
+        .key(&t.system)
+        .send(&t.router)
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    loop {
+        let r = req("GET", &format!("{M}/entities/counter/k"))
+            .key(&t.system)
+            .send(&t.router)
+            .await;
+        if r.status == StatusCode::NOT_FOUND {
+            assert!(
+                r.json()["Message"]
+                    .as_str()
+                    .expect("message")
+                    .contains("holds no state")
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the delete was never applied"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     for (method, path) in [
         ("GET", format!("{M}/nope")),
