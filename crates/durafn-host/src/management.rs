@@ -145,6 +145,23 @@ pub(crate) async fn list(s: HostState, call: Call) -> Answer {
     check_hub(&s, &call)?;
     let filter = filter_of(&call)?;
     let show_input = call.query.bool("showInput", false)?;
+    let (top, token) = page_request(&call)?;
+    let page = s
+        .client
+        .list(&filter, top, token)
+        .await
+        .map_err(ApiError::from_client)?;
+    let body: Vec<StatusJson<'_>> = page
+        .instances
+        .iter()
+        .filter(|r| !r.instance_id.as_str().starts_with('@'))
+        .map(|r| StatusJson::from_record(r, show_input))
+        .collect();
+    Ok(page_response(&body, page.continuation))
+}
+
+/// The page size (`top`) and the continuation token of a listing request.
+fn page_request(call: &Call) -> Result<(usize, Option<&str>), ApiError> {
     let top = match call.query.number("top")? {
         None => DEFAULT_PAGE,
         Some(0) => {
@@ -163,24 +180,18 @@ pub(crate) async fn list(s: HostState, call: Call) -> Answer {
         })
         .transpose()?
         .filter(|t| !t.is_empty());
-    let page = s
-        .client
-        .list(&filter, top, token)
-        .await
-        .map_err(ApiError::from_client)?;
-    let body: Vec<StatusJson<'_>> = page
-        .instances
-        .iter()
-        .filter(|r| !r.instance_id.as_str().starts_with('@'))
-        .map(|r| StatusJson::from_record(r, show_input))
-        .collect();
-    let mut response = json_response(StatusCode::OK, &body);
-    if let Some(next) = page.continuation
+    Ok((top, token))
+}
+
+/// A 200 listing, with the continuation header when more pages exist.
+fn page_response(body: &impl Serialize, continuation: Option<String>) -> Response {
+    let mut response = json_response(StatusCode::OK, body);
+    if let Some(next) = continuation
         && let Ok(v) = next.parse()
     {
         response.headers_mut().insert(CONTINUATION_HEADER, v);
     }
-    Ok(response)
+    response
 }
 
 #[derive(Serialize)]
@@ -435,24 +446,7 @@ pub(crate) async fn list_entities(s: HostState, call: Call) -> Answer {
         .get("lastOperationTimeTo")
         .map(|v| parse_time("lastOperationTimeTo", v))
         .transpose()?;
-    let top = match call.query.number("top")? {
-        None => DEFAULT_PAGE,
-        Some(0) => {
-            return Err(ApiError::bad_request(
-                "The query parameter top must be at least 1.",
-            ));
-        }
-        Some(n) => usize::try_from(n).unwrap_or(MAX_PAGE).min(MAX_PAGE),
-    };
-    let token = call
-        .headers
-        .get(CONTINUATION_HEADER)
-        .map(|v| {
-            v.to_str()
-                .map_err(|_| ApiError::bad_request("The continuation token is not valid."))
-        })
-        .transpose()?
-        .filter(|t| !t.is_empty());
+    let (top, token) = page_request(&call)?;
     let page = s
         .client
         .list_entities(name, top, token)
@@ -480,13 +474,7 @@ pub(crate) async fn list_entities(s: HostState, call: Call) -> Answer {
             },
         })
         .collect();
-    let mut response = json_response(StatusCode::OK, &body);
-    if let Some(next) = page.continuation
-        && let Ok(v) = next.parse()
-    {
-        response.headers_mut().insert(CONTINUATION_HEADER, v);
-    }
-    Ok(response)
+    Ok(page_response(&body, page.continuation))
 }
 
 /// POST `entities/{entityName}/{entityKey}?op=…`: signals the operation (one-way) with the
