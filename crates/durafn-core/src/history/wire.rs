@@ -153,6 +153,10 @@ impl Serialize for HistoryEvent {
             | EventKind::SubOrchestrationInstanceCompleted {
                 task_scheduled_id,
                 result,
+            }
+            | EventKind::EntityOperationCompleted {
+                task_scheduled_id,
+                result,
             } => {
                 w.task_scheduled_id = Some(*task_scheduled_id);
                 w.result = Some(result);
@@ -162,6 +166,10 @@ impl Serialize for HistoryEvent {
                 failure,
             }
             | EventKind::SubOrchestrationInstanceFailed {
+                task_scheduled_id,
+                failure,
+            }
+            | EventKind::EntityOperationFailed {
                 task_scheduled_id,
                 failure,
             } => {
@@ -220,22 +228,6 @@ impl Serialize for HistoryEvent {
                 w.operation = Some(operation);
                 w.input = Some(input);
                 w.scheduled_time = scheduled_time.as_ref();
-            }
-            EventKind::EntityOperationCompleted {
-                task_scheduled_id,
-                result,
-            } => {
-                w.task_scheduled_id = Some(*task_scheduled_id);
-                w.result = Some(result);
-            }
-            EventKind::EntityOperationFailed {
-                task_scheduled_id,
-                failure,
-            } => {
-                w.task_scheduled_id = Some(*task_scheduled_id);
-                w.error_type = Some(&failure.error_type);
-                w.reason = Some(&failure.message);
-                w.details = failure.details.as_ref();
             }
             EventKind::EntityLockRequested { lock_set } => w.lock_set = Some(lock_set),
             EventKind::EntityLockGranted {
