@@ -31,7 +31,7 @@ pub fn seed() -> u64 {
         })
 }
 
-/// Starts `spawn()` and kills it after a random 80–480 ms, `kills` times. Returns how many
+/// Starts `spawn()` and kills it after a random 40–240 ms, `kills` times. Returns how many
 /// kills happened; fewer means the app finished all its work before being killed enough.
 ///
 /// # Panics
@@ -40,7 +40,7 @@ pub fn kill_repeatedly(mut spawn: impl FnMut() -> Child, kills: u64, rng: &mut R
     let mut killed = 0;
     while killed < kills {
         let mut child = spawn();
-        let wait = Duration::from_millis(80 + rng.next_u64() % 400);
+        let wait = Duration::from_millis(40 + rng.next_u64() % 200);
         let started = Instant::now();
         while started.elapsed() < wait {
             if let Some(status) = child.try_wait().expect("try_wait") {

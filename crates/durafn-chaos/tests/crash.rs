@@ -1,7 +1,7 @@
 //! kill -9 loses nothing: the chaos app is killed with SIGKILL at random moments and restarted,
 //! and at the end every instance is Completed exactly once with the right output.
 //!
-//! `DURAFN_CRASH_INSTANCES` (default 500) and `DURAFN_CRASH_KILLS` (default 10) size the run.
+//! `DURAFN_CRASH_INSTANCES` (default 1,000) and `DURAFN_CRASH_KILLS` (default 10) size the run.
 
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
@@ -22,7 +22,7 @@ fn env_or(name: &str, default: u64) -> u64 {
 
 #[test]
 fn kill_nine_loses_nothing() {
-    let instances = env_or("DURAFN_CRASH_INSTANCES", 500);
+    let instances = env_or("DURAFN_CRASH_INSTANCES", 1000);
     let kills = env_or("DURAFN_CRASH_KILLS", 10);
     let seed = seed();
     println!("crash test: {instances} instances, {kills} kills, seed {seed}");

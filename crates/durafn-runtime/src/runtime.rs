@@ -119,6 +119,19 @@ impl RuntimeBuilder {
             metrics: Metrics::default(),
             shutdown,
         });
+        // Work from other hosts wakes the dispatchers too, where the store can tell (the
+        // waker holds the runtime weakly, so a dropped runtime is not kept alive by its store).
+        let weak = Arc::downgrade(&shared);
+        shared.store.watch_work(Arc::new(move |kind| {
+            if let Some(shared) = weak.upgrade() {
+                match kind {
+                    durafn_store::WorkKind::Orchestrations => {
+                        shared.orchestration_work.notify_one()
+                    }
+                    durafn_store::WorkKind::Activities => shared.activity_work.notify_one(),
+                }
+            }
+        }));
         let mut tasks = Vec::new();
         if shared.options.run_orchestrations {
             for _ in 0..shared.options.orchestration_dispatchers.max(1) {

@@ -54,6 +54,18 @@ pub use model::{
     OrchestrationWorkItem, QueuedMessage, TurnCommit,
 };
 
+/// Which kind of work a store saw become available.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkKind {
+    /// Orchestration (or entity) messages.
+    Orchestrations,
+    /// Activity work items.
+    Activities,
+}
+
+/// What a store calls when work becomes available from elsewhere (another host).
+pub type WorkWaker = std::sync::Arc<dyn Fn(WorkKind) + Send + Sync>;
+
 /// The future every store method returns (boxed, so stores can be used as `dyn Store`).
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
@@ -177,6 +189,11 @@ pub trait AdminStore: Send + Sync {
 
     /// How many instances are in each status (for metrics).
     fn count_by_status(&self) -> StoreFuture<'_, Vec<(RuntimeStatus, u64)>>;
+
+    /// Asks to be told when work becomes available from another host, so dispatchers need not
+    /// poll for it. Stores that cannot tell ignore this (the default) and the runtime polls with
+    /// backoff; work made in-process wakes the dispatchers directly either way.
+    fn watch_work(&self, _wake: WorkWaker) {}
 }
 
 /// A complete task hub backend.

@@ -1,0 +1,195 @@
+//! The activity queue: work items leased with `FOR UPDATE SKIP LOCKED`, completed in batches.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use durafn_core::{EventId, ExecutionId, InstanceId};
+use durafn_store::{
+    ActivityCompletion, ActivityId, ActivityWorkItem, FetchRequest, LockToken, NewActivity,
+    StoreError,
+};
+
+use crate::batch::{Message, begin, commit, lock_order, query};
+use crate::codec::{self, Tokens, get, lease_end, limit, micros, payload};
+use crate::error::backend;
+use crate::notify::Wake;
+use crate::pipeline::pipeline;
+use crate::pool::Conn;
+
+/// Leases up to `max_items` ready work items (one statement), in id order.
+pub(crate) async fn fetch(
+    conn: &mut Conn<'_>,
+    tokens: &Tokens,
+    r: &FetchRequest,
+) -> Result<Vec<ActivityWorkItem>, StoreError> {
+    if r.max_items == 0 {
+        return Ok(Vec::new());
+    }
+    let lock = tokens.next(&r.owner);
+    let st = conn.statements();
+    let rows = conn
+        .client()
+        .query(
+            &st.fetch_activities,
+            &[
+                &micros(r.now),
+                &limit(r.max_items),
+                &lock.0,
+                &lease_end(r),
+                &r.owner,
+            ],
+        )
+        .await
+        .map_err(backend)?;
+    let mut items = rows
+        .iter()
+        .map(|row| {
+            Ok(ActivityWorkItem {
+                id: ActivityId(get(row, 0)?),
+                activity: NewActivity {
+                    instance_id: InstanceId::from_trusted(get::<String>(row, 1)?),
+                    execution_id: ExecutionId::new(get::<String>(row, 2)?),
+                    task_id: EventId(get(row, 3)?),
+                    name: get(row, 4)?,
+                    input: payload(get(row, 5)?, "activity input")?,
+                },
+                delivery: codec::delivery(get(row, 6)?)?,
+                lock: lock.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    items.sort_unstable_by_key(|i| i.id);
+    Ok(items)
+}
+
+fn lost(id: ActivityId) -> StoreError {
+    StoreError::LockLost(format!("activity work item {}", id.0))
+}
+
+/// Deletes finished work items still leased and enqueues their results: one transaction, one
+/// round trip. A completion whose lease was lost fails alone.
+pub(crate) async fn complete(
+    conn: &mut Conn<'_>,
+    completions: &[ActivityCompletion],
+) -> Result<(Vec<Result<(), StoreError>>, Wake), StoreError> {
+    let mut results: Vec<Result<(), StoreError>> = Vec::with_capacity(completions.len());
+    let mut seen: HashSet<(i64, &str)> = HashSet::new();
+    let (mut ids, mut tokens) = (Vec::new(), Vec::new());
+    let (mut instances, mut executions, mut events, mut visible) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut pending = Vec::new();
+    for (i, c) in completions.iter().enumerate() {
+        // The same lease twice: like sequential completions, only the first can succeed.
+        if !seen.insert((c.id.0, c.lock.0.as_str())) {
+            results.push(Err(lost(c.id)));
+            continue;
+        }
+        match Message::encode(&c.result) {
+            Err(e) => results.push(Err(e)),
+            Ok(m) => {
+                results.push(Ok(()));
+                pending.push(i);
+                ids.push(c.id.0);
+                tokens.push(c.lock.0.clone());
+                instances.push(m.instance_id);
+                executions.push(m.execution_id);
+                events.push(m.event);
+                visible.push(m.visible_at);
+            }
+        }
+    }
+    if pending.is_empty() {
+        return Ok((results, Wake::default()));
+    }
+    let targets = lock_order(instances.clone());
+    let st = conn.statements();
+    conn.begin();
+    let client = conn.client();
+    let replies = pipeline(vec![
+        begin(client),
+        query(client, &st.lock, vec![&targets]),
+        query(
+            client,
+            &st.complete_activities,
+            vec![&ids, &tokens, &instances, &executions, &events, &visible],
+        ),
+        commit(client),
+    ])
+    .await
+    .map_err(backend)?;
+    conn.end();
+    let mut done: HashSet<(i64, String)> = HashSet::new();
+    for row in &replies[2] {
+        done.insert((get(row, 0)?, get(row, 1)?));
+    }
+    let mut any = false;
+    for (k, &i) in pending.iter().enumerate() {
+        if done.contains(&(ids[k], tokens[k].clone())) {
+            any = true;
+        } else {
+            results[i] = Err(lost(completions[i].id));
+        }
+    }
+    Ok((
+        results,
+        if any {
+            Wake::ORCHESTRATIONS
+        } else {
+            Wake::default()
+        },
+    ))
+}
+
+/// Releases a work item's lease; it becomes visible again at `retry_at` (or now).
+pub(crate) async fn abandon(
+    conn: &mut Conn<'_>,
+    id: ActivityId,
+    lock: &LockToken,
+    retry_at: Option<DateTime<Utc>>,
+) -> Result<Wake, StoreError> {
+    let st = conn.statements();
+    let released = conn
+        .client()
+        .execute(
+            &st.abandon_activity,
+            &[&id.0, &lock.0, &retry_at.map(micros)],
+        )
+        .await
+        .map_err(backend)?;
+    if released == 0 {
+        return Err(lost(id));
+    }
+    Ok(if retry_at.is_none() {
+        Wake::ACTIVITIES
+    } else {
+        Wake::default()
+    })
+}
+
+/// Extends the leases still held; returns the renewed ids, in the order asked.
+pub(crate) async fn renew(
+    conn: &mut Conn<'_>,
+    leases: &[(ActivityId, LockToken)],
+    until: DateTime<Utc>,
+) -> Result<Vec<ActivityId>, StoreError> {
+    if leases.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = leases.iter().map(|(id, _)| id.0).collect();
+    let tokens: Vec<&str> = leases.iter().map(|(_, t)| t.0.as_str()).collect();
+    let st = conn.statements();
+    let rows = conn
+        .client()
+        .query(&st.renew_activities, &[&ids, &tokens, &micros(until)])
+        .await
+        .map_err(backend)?;
+    let mut renewed: HashSet<(i64, String)> = HashSet::new();
+    for row in &rows {
+        renewed.insert((get(row, 0)?, get(row, 1)?));
+    }
+    Ok(leases
+        .iter()
+        .filter(|(id, t)| renewed.contains(&(id.0, t.0.clone())))
+        .map(|(id, _)| *id)
+        .collect())
+}

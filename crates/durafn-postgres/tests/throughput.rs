@@ -1,0 +1,168 @@
+//! Throughput of "hello cities" (an orchestrator calling five activities one after the other)
+//! through the runtime on the PostgreSQL task hub, with one host and with two hosts sharing the
+//! hub (two runtimes, each with its own store and connections). Ignored by default; run with
+//!
+//! ```text
+//! DURAFN_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test \
+//!   cargo test --release -p durafn-postgres --test throughput -- --ignored --nocapture
+//! ```
+//!
+//! `DURAFN_BENCH_INSTANCES` (default 10000), `DURAFN_BENCH_RUNS` (default 3) and
+//! `DURAFN_BENCH_HOSTS` (default "1,2") shape it; the median of the runs is reported.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use durafn_core::{
+    ActivityContext, FunctionError, OrchestrationContext, Registry, RuntimeStatus, activity_fn,
+    orchestrator_fn,
+};
+use durafn_postgres::{PostgresOptions, PostgresStore};
+use durafn_runtime::{Runtime, RuntimeOptions};
+use durafn_store::Store;
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn registry() -> Arc<Registry> {
+    Arc::new(
+        Registry::builder()
+            .orchestrator(orchestrator_fn(
+                "hello_cities",
+                |ctx: OrchestrationContext, _: ()| async move {
+                    let mut out = Vec::with_capacity(5);
+                    for city in ["Tokyo", "Seattle", "London", "Cairo", "Lima"] {
+                        out.push(ctx.call_activity::<String>("say_hello", &city).await?);
+                    }
+                    Ok::<_, FunctionError>(out)
+                },
+            ))
+            .activity(activity_fn(
+                "say_hello",
+                |_: ActivityContext, city: String| async move {
+                    Ok::<_, FunctionError>(format!("Hello {city}!"))
+                },
+            ))
+            .build()
+            .expect("unique names"),
+    )
+}
+
+async fn completed(store: &Arc<dyn Store>) -> u64 {
+    match store.count_by_status().await {
+        Ok(counts) => counts
+            .iter()
+            .find(|(s, _)| *s == RuntimeStatus::Completed)
+            .map_or(0, |(_, n)| *n),
+        Err(_) => 0,
+    }
+}
+
+/// One run: `hosts` runtimes on a fresh hub, `n` instances started at once; orchestrations/s.
+async fn run(url: &str, hosts: usize, n: usize) -> f64 {
+    let hub = common::TestHub::new(url, "bench", PostgresOptions::default()).await;
+    let mut stores: Vec<Arc<dyn Store>> = Vec::new();
+    for h in 0..hosts {
+        let store = PostgresStore::connect(
+            url,
+            PostgresOptions {
+                schema: hub.store.schema().to_string(),
+                application_name: format!("durafn-bench-{h}"),
+                ..PostgresOptions::default()
+            },
+        )
+        .await
+        .expect("connect");
+        stores.push(Arc::new(store));
+    }
+    let runtimes: Vec<Runtime> = stores
+        .iter()
+        .enumerate()
+        .map(|(h, store)| {
+            Runtime::builder(store.clone(), registry())
+                .options(RuntimeOptions {
+                    host_id: format!("bench-{h}"),
+                    ..RuntimeOptions::default()
+                })
+                .start()
+        })
+        .collect();
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let client = runtimes[i % hosts].client();
+        set.spawn(async move {
+            client
+                .start_new("hello_cities", None, &())
+                .await
+                .expect("start")
+        });
+        if set.len() >= 512 {
+            set.join_next().await;
+        }
+    }
+    while set.join_next().await.is_some() {}
+    let starts = started.elapsed().as_secs_f64();
+    let mut last = Instant::now();
+    loop {
+        let done = completed(&stores[0]).await;
+        if done >= n as u64 {
+            break;
+        }
+        if last.elapsed() > Duration::from_secs(2) {
+            eprintln!("  {done}/{n} completed");
+            last = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let rate = n as f64 / secs;
+    let turns: u64 = runtimes
+        .iter()
+        .map(|r| r.metrics().turns.load(std::sync::atomic::Ordering::Relaxed))
+        .sum();
+    eprintln!(
+        "  {hosts} host(s): {n} orchestrations in {secs:.2} s = {rate:.0}/s \
+         (starts took {starts:.2} s; {turns} turns)"
+    );
+    for r in runtimes {
+        r.shutdown().await;
+    }
+    rate
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a benchmark: run with --release -- --ignored --nocapture"]
+async fn hello_cities_throughput() {
+    let Some(url) = common::url() else { return };
+    let n = env_or("DURAFN_BENCH_INSTANCES", 10_000);
+    let runs = env_or("DURAFN_BENCH_RUNS", 3).max(1);
+    let hosts: Vec<usize> = std::env::var("DURAFN_BENCH_HOSTS")
+        .unwrap_or_else(|_| "1,2".into())
+        .split(',')
+        .filter_map(|h| h.trim().parse().ok())
+        .collect();
+    for h in hosts {
+        let mut rates = Vec::new();
+        for _ in 0..runs {
+            rates.push(run(&url, h, n).await);
+        }
+        rates.sort_by(f64::total_cmp);
+        println!(
+            "throughput (hello cities, 5 sequential activities, PostgreSQL, {h} host(s)): \
+             median {:.0} orchestrations/s over {runs} runs of {n} (runs: {})",
+            rates[rates.len() / 2],
+            rates
+                .iter()
+                .map(|r| format!("{r:.0}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+}
