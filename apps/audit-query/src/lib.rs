@@ -22,7 +22,8 @@ pub mod demo;
 pub mod functions;
 pub mod pyjson;
 pub mod query;
-pub mod secrets;
+/// Key Vault references, resolved by the host's secret providers.
+pub use durafn_host::secrets;
 pub mod settings;
 pub mod status;
 pub mod submit;

@@ -39,9 +39,6 @@ App settings (environment or local.settings.json Values):
 /// The example from the article's Test section.
 const EXAMPLE_QUERY: &str = "/api/submit/query?s=10/10/2021&e=10/12/2021";
 
-/// Directory of local Key Vault secrets, under the app root.
-const SECRETS_DIR: &str = "secrets";
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -62,7 +59,7 @@ async fn main() -> ExitCode {
 /// them.
 fn configure(host_args: &HostArgs) -> Result<(HostConfig, AuditSettings), String> {
     let config = HostConfig::from_process(host_args).map_err(|e| e.to_string())?;
-    let resolver = SecretResolver::local(config.root.join(SECRETS_DIR));
+    let resolver = SecretResolver::local(config.root.join(durafn_host::SECRETS_DIR));
     let settings = AuditSettings::read(
         |name| config.settings.get(name).map(str::to_owned),
         &resolver,

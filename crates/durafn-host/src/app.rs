@@ -215,7 +215,7 @@ impl App {
 
         let (store, storage): (Arc<dyn Store>, &'static str) = match self.store {
             Some(store) => (store, "custom"),
-            None => open_store(&config)?,
+            None => open_store(&config).await?,
         };
         let function_level: Vec<String> = functions
             .iter()
@@ -316,8 +316,36 @@ fn bracket(host: &str) -> String {
     }
 }
 
-fn open_store(config: &HostConfig) -> Result<(Arc<dyn Store>, &'static str), HostError> {
+/// Where the host looks for local Key Vault secrets, under the app root.
+pub const SECRETS_DIR: &str = "secrets";
+
+async fn open_store(config: &HostConfig) -> Result<(Arc<dyn Store>, &'static str), HostError> {
     match &config.storage {
+        StorageProvider::Postgres {
+            connection_string_name,
+        } => {
+            let raw = config.settings.get(connection_string_name).ok_or_else(|| {
+                HostError::Functions(format!(
+                    "the app setting {connection_string_name} (the PostgreSQL connection string named in host.json) is not set"
+                ))
+            })?;
+            let resolver = crate::secrets::SecretResolver::local(config.root.join(SECRETS_DIR));
+            let secret = resolver
+                .resolve(connection_string_name, raw)
+                .map_err(|e| HostError::Functions(e.to_string()))?;
+            let options = durafn_postgres::PostgresOptions {
+                schema: config.hub_name.to_lowercase(),
+                ..durafn_postgres::PostgresOptions::default()
+            };
+            let store = durafn_postgres::PostgresStore::connect(secret.expose(), options)
+                .await
+                .map_err(|e| {
+                    HostError::Functions(format!(
+                        "could not open the PostgreSQL task hub (setting {connection_string_name}): {e}"
+                    ))
+                })?;
+            Ok((Arc::new(store), "postgres"))
+        }
         StorageProvider::Memory => Ok((Arc::new(MemoryStore::new()), "memory")),
         StorageProvider::Sqlite { durability, .. } => {
             let path = config

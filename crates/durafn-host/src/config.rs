@@ -24,8 +24,9 @@
 //! - `extensions.durableTask.storageProvider`: `{"type":"sqlite","path":…,"durability":…}` (the
 //!   default; `path` defaults to `<data dir>/<hub>.db`, a relative path is under the app root,
 //!   `durability` is `processCrashSafe` (default) or `fsync`), `{"type":"memory"}` (nothing
-//!   survives a restart), or `{"type":"postgres","connectionStringName":…}` (not available in
-//!   this build: start-up fails saying so).
+//!   survives a restart), or `{"type":"postgres","connectionStringName":…}` (the app setting
+//!   holding the connection string, which may be a Key Vault reference; the task hub is the
+//!   schema named after the hub, lower-cased).
 //! - `maxConcurrentActivityFunctions`, `maxConcurrentOrchestratorFunctions`: as in Durable
 //!   Functions.
 //! - `instanceCacheSize`: a durafn setting: how many live orchestrations are kept in memory
@@ -120,6 +121,11 @@ pub enum StorageProvider {
     },
     /// In memory: everything is lost when the process exits (tests, demos).
     Memory,
+    /// A PostgreSQL task hub shared by many hosts (one schema per task hub, named after it).
+    Postgres {
+        /// The app setting that holds the connection string (it may be a Key Vault reference).
+        connection_string_name: String,
+    },
 }
 
 /// Everything the host needs to start, from `host.json`, app settings and flags.
@@ -263,7 +269,7 @@ impl HostConfig {
             StorageProvider::Sqlite { path: None, .. } => {
                 Some(self.data_dir.join(format!("{}.db", self.hub_name)))
             }
-            StorageProvider::Memory => None,
+            StorageProvider::Memory | StorageProvider::Postgres { .. } => None,
         }
     }
 }
@@ -452,11 +458,19 @@ fn apply_durable_task(
             }
             "memory" => StorageProvider::Memory,
             "postgres" => {
-                provider.string("connectionStringName")?;
-                return Err(invalid(
-                    &type_key,
-                    "the postgres storage provider is not available in this build",
-                ));
+                let name_key = provider.key("connectionStringName");
+                let name = provider
+                    .string("connectionStringName")?
+                    .filter(|n| !n.is_empty())
+                    .ok_or_else(|| {
+                        invalid(
+                            &name_key,
+                            "the name of the app setting holding the connection string is required",
+                        )
+                    })?;
+                StorageProvider::Postgres {
+                    connection_string_name: name.to_string(),
+                }
             }
             other => {
                 return Err(invalid(
@@ -539,8 +553,8 @@ mod tests {
                 "host.json: extensions.durableTask.maxConcurrentActivityFunctions: expected an integer of at least 1, found \"ten\"",
             ),
             (
-                r#"{"extensions":{"durableTask":{"storageProvider":{"type":"postgres","connectionStringName":"PG"}}}}"#,
-                "host.json: extensions.durableTask.storageProvider.type: the postgres storage provider is not available in this build",
+                r#"{"extensions":{"durableTask":{"storageProvider":{"type":"postgres"}}}}"#,
+                "host.json: extensions.durableTask.storageProvider.connectionStringName: the name of the app setting holding the connection string is required",
             ),
             (
                 r#"{"extensions":{"durableTask":{"hubName":"a-b"}}}"#,

@@ -99,11 +99,12 @@ mod openapi;
 mod request;
 mod router;
 mod routes;
+pub mod secrets;
 pub mod settings;
 mod state;
 mod status_json;
 
-pub use app::{App, Host, listen, shutdown_signal};
+pub use app::{App, Host, SECRETS_DIR, listen, shutdown_signal};
 pub use config::{ConfigError, HostConfig, StorageProvider};
 pub use durable_http::{DurableHttpClient, HttpManagementPayload, MANAGEMENT_BASE};
 pub use error::{ApiError, HostError};

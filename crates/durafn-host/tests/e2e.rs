@@ -459,11 +459,9 @@ fn configuration_errors_name_the_file_and_the_key() {
         &[],
     );
     assert!(
-        e.contains("the postgres storage provider is not available in this build"),
-        "{e}"
-    );
-    assert!(
-        e.contains("host.json: extensions.durableTask.storageProvider.type"),
+        e.contains(
+            "the app setting PG (the PostgreSQL connection string named in host.json) is not set"
+        ),
         "{e}"
     );
     let e = refused(Some("{\"version\": \"2.0\",}"), None, &[], &[]);

@@ -2,7 +2,7 @@
 //!
 //! The article keeps the table's connection string out of the app: an app
 //! setting holds a *reference* to a secret in Azure Key Vault, and the
-//! platform swaps in the secret's value. This app accepts the same two
+//! platform swaps in the secret's value. The host (and its apps) accept the same two
 //! reference forms:
 //!
 //! ```text
