@@ -6,7 +6,14 @@
 #
 # Other options (--runs N, --only ID,.., --no-install) are passed on; see README.md beside this.
 # Results go to bench/results/ (latest.* or smoke.*); peers and logs to the cache directory.
+# The smoke run uses a debug build, which reuses what `cargo test` built; the full run, release.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-nice -n 10 cargo build --release --quiet -p durafn-bench --bin compare
-exec target/release/compare "$@"
+profile=release
+for arg in "$@"; do
+  if [ "$arg" = "--smoke" ]; then profile=dev; fi
+done
+nice -n 10 cargo build --quiet --profile "$profile" -p durafn-bench --bin compare
+dir=release
+if [ "$profile" = dev ]; then dir=debug; fi
+exec "target/$dir/compare" "$@"

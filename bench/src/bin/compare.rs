@@ -906,6 +906,18 @@ impl Harness {
         {
             map.insert("ms".into(), secs * 1000.0);
         }
+        // Memory per parked instance, so that systems that parked different numbers compare.
+        if let (Some(rss), Some(before), Some(reached)) = (
+            map.get("worker_rss_mb").copied(),
+            map.get("worker_rss_before_mb").copied(),
+            map.get("reached").copied(),
+        ) && reached > 0.0
+        {
+            map.insert(
+                "worker_kb_per_instance".into(),
+                (rss - before) * 1024.0 / reached,
+            );
+        }
         Ok(map)
     }
 }
@@ -963,6 +975,12 @@ const METRICS: &[Metric] = &[
         workload: "w5",
         key: "worker_rss_mb",
         header: "W5 worker MB",
+        higher_is_better: false,
+    },
+    Metric {
+        workload: "w5",
+        key: "worker_kb_per_instance",
+        header: "W5 worker KB/instance",
         higher_is_better: false,
     },
     Metric {
@@ -1208,12 +1226,14 @@ impl Report<'_> {
             md,
             "Each peer is divided into the durafn variant with the same kind of store and the same \
              durability (named in the second column), run by run. Above 1 is better for durafn in \
-             W1, below 1 in the other columns; **bold** marks where durafn is behind.\n"
+             W1, below 1 in the other columns; **bold** marks where durafn is behind. Memory is \
+             compared per parked instance (RSS growth ÷ instances parked), since the slower \
+             systems parked fewer within the cap.\n"
         );
         let _ = write!(md, "| peer | durafn variant |");
         let ratio_metrics: Vec<&Metric> = METRICS
             .iter()
-            .filter(|m| m.key != "server_rss_mb")
+            .filter(|m| m.key != "server_rss_mb" && m.key != "worker_rss_mb")
             .collect();
         for m in &ratio_metrics {
             let _ = write!(md, " {} |", m.header);
