@@ -1362,7 +1362,7 @@ impl Report<'_> {
             ),
             (
                 label_w + panel_w + gap,
-                "W3: start-to-completed ms, p50 dark, p99 light (lower is better)",
+                "W3: latency ms (dark p50, light p99; lower is better)",
                 vec![(p50, "#2f855a"), (p99, "#9ae6b4")],
             ),
         ];
@@ -1595,12 +1595,20 @@ fn runner(options: Options) -> i32 {
         Err("not asked for".into())
     };
     let mut installed: BTreeMap<&str, Result<(), String>> = BTreeMap::new();
+    let pg_named = ["DURAFN_BENCH_POSTGRES_URL", "DURAFN_TEST_POSTGRES_URL"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|u| !u.trim().is_empty()));
+    let mut durafn_unavailable = Vec::new();
     let mut ran = Vec::new();
     let mut skipped = Vec::new();
     for s in wanted {
         if s.backend == Backend::Postgres
             && let Err(e) = &pg
         {
+            // A database that was named but cannot be reached fails durafn's own run.
+            if s.engine == Engine::Durafn && pg_named {
+                durafn_unavailable.push(format!("{}: {e}", s.id));
+            }
             skipped.push((s, anonymize(e)));
             continue;
         }
@@ -1697,7 +1705,7 @@ fn runner(options: Options) -> i32 {
         "wrote bench/results/{stem}.md, .csv and .svg in {:.0} s",
         clock.elapsed().as_secs_f64()
     );
-    let durafn_failed: Vec<String> = records
+    let mut durafn_failed: Vec<String> = records
         .iter()
         .filter(|r| r.system.engine == Engine::Durafn)
         .filter_map(|r| {
@@ -1707,6 +1715,7 @@ fn runner(options: Options) -> i32 {
                 .map(|e| format!("{} {}: {e}", r.system.id, r.workload))
         })
         .collect();
+    durafn_failed.extend(durafn_unavailable);
     if !durafn_failed.is_empty() {
         eprintln!("durafn failed: {}", durafn_failed.join("; "));
         return 1;
