@@ -13,6 +13,7 @@ import logging
 import os
 import platform
 import signal
+import traceback
 from typing import Optional
 
 from . import PROTOCOL_VERSION, __version__, logs, speedups
@@ -266,7 +267,11 @@ def main() -> int:
 
 
 async def _serve_and_exit() -> int:
-    code = await _serve()
+    try:
+        code = await _serve()
+    except BaseException:  # noqa: BLE001 - a bug in the worker itself: say so, then exit
+        logs.console_error("durafn_worker: internal error\n" + traceback.format_exc())
+        code = 70
     # Threads of the pools may still run user code that will never finish; waiting for them
     # (as interpreter shutdown does) could hang the exit, and their results have nowhere to go.
     os._exit(code)

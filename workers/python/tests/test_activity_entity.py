@@ -14,15 +14,15 @@ AZURITE_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K
                "KBHBeksoGMGw==")
 
 
-def azurite_connection_string() -> str:
-    value = require_env("DURAFN_TEST_AZURITE", "the seed activity against Azurite")
+def azurite_connection_string(purpose: str) -> str:
+    value = require_env("DURAFN_TEST_AZURITE", purpose)
     endpoint = value if value.startswith("http") else "http://127.0.0.1:10002/devstoreaccount1"
     return (f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
             f"AccountKey={AZURITE_KEY};TableEndpoint={endpoint};")
 
 
 def test_the_seed_activity_counts_distinct_ids_in_azurite():
-    connection = azurite_connection_string()
+    connection = azurite_connection_string("the seed activity against Azurite")
     from azure.data.tables import TableServiceClient
     table = TableServiceClient.from_connection_string(connection).create_table_if_not_exists(
         "audit")

@@ -88,7 +88,7 @@ def test_continue_as_new_until_done(probe):
 
 
 def test_the_seed_orchestration_against_azurite():
-    connection = azurite_connection_string()
+    connection = azurite_connection_string("the seed orchestration against Azurite")
     from azure.data.tables import TableServiceClient
     table = TableServiceClient.from_connection_string(connection).create_table_if_not_exists(
         "audit")
