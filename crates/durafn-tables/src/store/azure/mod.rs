@@ -3,9 +3,11 @@
 //!
 //! # Protocol
 //!
-//! * Every request is signed with the account key (SharedKey: HMAC-SHA256
-//!   over verb, content type, `x-ms-date` and the canonicalized resource)
-//!   and sends `x-ms-version: 2019-02-02` and `DataServiceVersion: 3.0`.
+//! * Every request is signed with the account key (SharedKey, the table
+//!   service's rules: HMAC-SHA256 over verb, content type, `x-ms-date` and
+//!   the canonicalized resource; [`durafn_azure::signing`] holds the one
+//!   implementation tables and queues share) and sends
+//!   `x-ms-version: 2019-02-02` and `DataServiceVersion: 3.0`.
 //! * Queries (`GET /{table}()`) send `$filter` (the bound filter printed
 //!   back), `$select` and `$top`, and follow the
 //!   `x-ms-continuation-NextPartitionKey` / `-NextRowKey` headers. They ask
@@ -35,7 +37,6 @@
 //! feature".
 
 mod batch;
-mod config;
 
 use std::fmt;
 use std::sync::Arc;
@@ -50,7 +51,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-pub use config::{AccountConfig, DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, DEV_TABLE_ENDPOINT, Endpoint};
+pub use durafn_azure::{
+    AccountConfig, DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, DEV_TABLE_ENDPOINT, Endpoint,
+};
+use durafn_azure::{Scheme, Service};
 
 use super::{
     BoxFuture, Continuation, Page, Query, StoreError, TableStore, codec, validate_entity,
@@ -93,7 +97,7 @@ impl fmt::Debug for AzureStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AzureStore")
             .field("account", &self.inner.config.account)
-            .field("endpoint", &self.inner.config.endpoint.url())
+            .field("endpoint", &self.inner.config.table_endpoint.url())
             .field("timeout", &self.inner.timeout)
             .finish_non_exhaustive()
     }
@@ -110,7 +114,7 @@ impl AzureStore {
     /// A store for the account. Fails with [`StoreError::TlsNotSupported`]
     /// for an https endpoint. Does no I/O.
     pub fn new(config: AccountConfig) -> Result<AzureStore, StoreError> {
-        if config.endpoint.scheme != "http" {
+        if config.table_endpoint.scheme != "http" {
             return Err(StoreError::TlsNotSupported);
         }
         let client = Client::builder(TokioExecutor::new()).build_http();
@@ -189,7 +193,7 @@ impl Inner {
         content_type: &str,
         body: Bytes,
     ) -> Result<Response, StoreError> {
-        let endpoint = &self.config.endpoint;
+        let endpoint = &self.config.table_endpoint;
         let mut uri = format!("{}{}", endpoint.url(), resource_path);
         if !query.is_empty() {
             uri.push('?');
@@ -198,9 +202,6 @@ impl Inner {
         let date = DateTime::<Utc>::from(SystemTime::now())
             .format("%a, %d %b %Y %H:%M:%S GMT")
             .to_string();
-        let authorization =
-            self.config
-                .authorization(method.as_str(), content_type, &date, resource_path)?;
         let mut builder = Request::builder()
             .method(method)
             .uri(&uri)
@@ -208,16 +209,17 @@ impl Inner {
             .header("x-ms-version", API_VERSION)
             .header("Accept", accept)
             .header("DataServiceVersion", "3.0")
-            .header("MaxDataServiceVersion", "3.0;NetFx")
-            .header("Authorization", authorization);
+            .header("MaxDataServiceVersion", "3.0;NetFx");
         if !content_type.is_empty() {
             builder = builder
                 .header("Content-Type", content_type)
                 .header("Prefer", "return-no-content");
         }
-        let request = builder
+        let mut request = builder
             .body(Full::new(body))
             .map_err(|e| StoreError::Protocol(format!("cannot build the request: {e}")))?;
+        self.config
+            .sign(Service::Table, Scheme::SharedKey, &mut request);
         let exchange = async {
             let response = self
                 .client
@@ -273,7 +275,7 @@ impl Inner {
         let batch_boundary = batch::boundary("batch");
         let changeset_boundary = batch::boundary("changeset");
         let body = batch::batch_body(
-            &self.config.endpoint.url(),
+            &self.config.table_endpoint.url(),
             table,
             &batch,
             &batch_boundary,
@@ -500,12 +502,8 @@ mod tests {
 
     #[test]
     fn https_needs_tls() {
-        let config = AccountConfig::new(
-            "acct",
-            "c2VjcmV0LWtleS1kby1ub3QtbGVhaw==",
-            "https://acct.table.core.windows.net",
-        )
-        .expect("valid config");
+        let config =
+            AccountConfig::new("acct", "c2VjcmV0LWtleS1kby1ub3QtbGVhaw==").expect("valid config");
         let err = AzureStore::new(config).expect_err("https refused");
         assert_eq!(
             err.to_string(),
