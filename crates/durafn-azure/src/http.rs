@@ -2,6 +2,7 @@
 //! plain HTTP, a timeout per attempt, and retries with exponential back-off
 //! for the failures that may pass.
 
+use std::fmt;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -58,31 +59,52 @@ impl RetryPolicy {
 
 /// A response read in full.
 #[derive(Debug)]
-pub(crate) struct Response {
-    pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Bytes,
+pub struct Response {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The whole body.
+    pub body: Bytes,
 }
 
 /// Why no response arrived.
-#[derive(Debug)]
-pub(crate) enum SendError {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
     /// Connection refused or reset, DNS failure, ...: the chain of causes.
     Unreachable(String),
     /// The attempt took longer than the timeout.
     Timeout(Duration),
 }
 
-/// A pooled plain-HTTP client. Cloning shares the pool.
+/// A pooled plain-HTTP client with a timeout per attempt and a retry
+/// policy. Cloning shares the pool. Needs a Tokio runtime with timers.
 #[derive(Clone)]
-pub(crate) struct Transport {
+pub struct Transport {
     client: Client<HttpConnector, Full<Bytes>>,
-    pub(crate) timeout: Duration,
-    pub(crate) retry: RetryPolicy,
+    timeout: Duration,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Transport {
+    fn default() -> Self {
+        Transport::new()
+    }
 }
 
 impl Transport {
-    pub(crate) fn new() -> Transport {
+    /// A client with [`DEFAULT_TIMEOUT`] and the default [`RetryPolicy`].
+    /// Does no I/O.
+    pub fn new() -> Transport {
         Transport {
             client: Client::builder(TokioExecutor::new()).build_http(),
             timeout: DEFAULT_TIMEOUT,
@@ -90,11 +112,35 @@ impl Transport {
         }
     }
 
+    /// The same client (sharing the pool) with another timeout per attempt.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Transport {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The same client (sharing the pool) with another retry policy.
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Transport {
+        self.retry = retry;
+        self
+    }
+
+    /// The timeout per attempt.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The retry policy.
+    pub fn retry(&self) -> RetryPolicy {
+        self.retry
+    }
+
     /// Sends the request `build` makes, again for each attempt (so each is
     /// signed with its own date), until it gets a response that is not a
     /// transient status or the attempts run out. Returns the last response,
     /// whatever its status, or why none arrived.
-    pub(crate) async fn send(
+    pub async fn send(
         &self,
         build: impl Fn() -> Request<Full<Bytes>>,
     ) -> Result<Response, SendError> {
@@ -139,8 +185,8 @@ impl Transport {
     }
 }
 
-/// The `x-ms-date` value for now.
-pub(crate) fn x_ms_date() -> String {
+/// The `x-ms-date` header value for now (RFC 1123, GMT).
+pub fn x_ms_date() -> String {
     chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
         .format("%a, %d %b %Y %H:%M:%S GMT")
         .to_string()
@@ -148,7 +194,7 @@ pub(crate) fn x_ms_date() -> String {
 
 /// An error and its sources on one line (hyper's top-level messages alone
 /// say little: "client error (Connect)").
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

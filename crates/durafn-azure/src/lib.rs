@@ -19,11 +19,12 @@
 //!   update and delete messages; clear; the poison queue move — with
 //!   message bodies encoded as the Functions host does (`messageEncoding`
 //!   base64 or none).
-//! * [`http`] (feature `queue`): the pooled HTTP client with per-attempt
-//!   timeouts and the retry policy.
+//! * [`http`] (feature `http`, part of `queue`): the pooled HTTP client
+//!   with per-attempt timeouts and the retry policy, which the table store
+//!   uses too.
 
 pub mod account;
-#[cfg(feature = "queue")]
+#[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "queue")]
 pub mod queue;

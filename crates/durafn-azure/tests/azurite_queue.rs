@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use common::{drop_queue, eventually, fresh_queue, service};
+use common::{
+    assert_stale_receipt, delete, drop_queue, eventually, fresh_queue, receive_one, send, service,
+};
 use durafn_azure::queue::{
     MAX_BASE64_BODY_BYTES, MAX_MESSAGE_TEXT_BYTES, MessageEncoding, QueueError, SendOptions,
     TimeToLive, codes,
@@ -55,10 +57,7 @@ async fn create_and_delete_are_idempotent() {
 async fn send_peek_receive_delete() {
     let Some(service) = service() else { return };
     let queue = fresh_queue(&service, "roundtrip").await;
-    let sent = queue
-        .send(b"hello", &SendOptions::default())
-        .await
-        .expect("sends");
+    let sent = send(&queue, b"hello").await;
     assert!(!sent.id.is_empty() && !sent.pop_receipt.is_empty());
     assert!(near(sent.next_visible_time, sent.insertion_time));
     assert!(near(
@@ -91,10 +90,7 @@ async fn send_peek_receive_delete() {
     assert!(queue.receive(32, LONG).await.expect("receives").is_empty());
     assert!(queue.peek(32).await.expect("peeks").is_empty());
 
-    queue
-        .delete_message(&message.id, &message.pop_receipt)
-        .await
-        .expect("deletes");
+    delete(&queue, &message).await;
     let err = queue
         .delete_message(&message.id, &message.pop_receipt)
         .await
@@ -151,16 +147,8 @@ async fn a_receive_takes_at_most_32() {
 async fn an_expired_visibility_timeout_returns_the_message() {
     let Some(service) = service() else { return };
     let queue = fresh_queue(&service, "visibility").await;
-    queue
-        .send(b"again", &SendOptions::default())
-        .await
-        .expect("sends");
-    let first = queue
-        .receive(1, Duration::from_secs(1))
-        .await
-        .expect("receives")
-        .pop()
-        .expect("a message");
+    send(&queue, b"again").await;
+    let first = receive_one(&queue, Duration::from_secs(1)).await;
     assert_eq!(first.dequeue_count, 1);
     let second = eventually("the message reappearing", DEADLINE, || {
         let queue = queue.clone();
@@ -175,14 +163,8 @@ async fn an_expired_visibility_timeout_returns_the_message() {
         .delete_message(&first.id, &first.pop_receipt)
         .await
         .expect_err("stale receipt");
-    assert!(
-        err.has_code(codes::POP_RECEIPT_MISMATCH) || err.has_code(codes::MESSAGE_NOT_FOUND),
-        "{err:?}"
-    );
-    queue
-        .delete_message(&second.id, &second.pop_receipt)
-        .await
-        .expect("deletes with the current receipt");
+    assert_stale_receipt(&err);
+    delete(&queue, &second).await;
     drop_queue(&queue).await;
 }
 
@@ -190,18 +172,10 @@ async fn an_expired_visibility_timeout_returns_the_message() {
 async fn updates_change_visibility_and_content_and_dequeue_counts_grow() {
     let Some(service) = service() else { return };
     let queue = fresh_queue(&service, "update").await;
-    queue
-        .send(b"v1", &SendOptions::default())
-        .await
-        .expect("sends");
+    send(&queue, b"v1").await;
     let mut last_receipt = None;
     for expected in 1..=5 {
-        let message = queue
-            .receive(1, LONG)
-            .await
-            .expect("receives")
-            .pop()
-            .expect("visible after an update to 0");
+        let message = receive_one(&queue, LONG).await;
         assert_eq!(message.dequeue_count, expected);
         assert_eq!(message.body().expect("decodes").as_ref(), b"v1");
         let updated = queue
@@ -218,17 +192,9 @@ async fn updates_change_visibility_and_content_and_dequeue_counts_grow() {
         .update_message(&id, &stale, Duration::ZERO, None)
         .await
         .expect_err("stale receipt");
-    assert!(
-        err.has_code(codes::POP_RECEIPT_MISMATCH) || err.has_code(codes::MESSAGE_NOT_FOUND),
-        "{err:?}"
-    );
+    assert_stale_receipt(&err);
 
-    let message = queue
-        .receive(1, LONG)
-        .await
-        .expect("receives")
-        .pop()
-        .expect("visible");
+    let message = receive_one(&queue, LONG).await;
     let updated = queue
         .update_message(
             &message.id,
@@ -238,12 +204,7 @@ async fn updates_change_visibility_and_content_and_dequeue_counts_grow() {
         )
         .await
         .expect("replaces the content");
-    let message = queue
-        .receive(1, LONG)
-        .await
-        .expect("receives")
-        .pop()
-        .expect("visible");
+    let message = receive_one(&queue, LONG).await;
     assert_eq!(message.body().expect("decodes").as_ref(), b"v2");
     assert_eq!(message.dequeue_count, 7);
     assert_ne!(message.pop_receipt, updated.pop_receipt, "received again");
@@ -255,21 +216,13 @@ async fn failing_messages_move_to_the_poison_queue() {
     let Some(service) = service() else { return };
     let queue = fresh_queue(&service, "poison").await;
     let body = br#"{"s":"10/10/2021","e":"10/12/2021"}"#;
-    queue
-        .send(body, &SendOptions::default())
-        .await
-        .expect("sends");
+    send(&queue, body).await;
     // What a queue trigger does with a function that keeps failing: give
     // the message back (visibility 0) until its dequeue count reaches the
     // maximum, then move it.
     const MAX_DEQUEUE_COUNT: u64 = 3;
     let moved = loop {
-        let message = queue
-            .receive(1, LONG)
-            .await
-            .expect("receives")
-            .pop()
-            .expect("given back");
+        let message = receive_one(&queue, LONG).await;
         if message.dequeue_count >= MAX_DEQUEUE_COUNT {
             break queue.move_to_poison(&message).await.expect("moves");
         }
@@ -357,10 +310,7 @@ async fn base64_and_plain_encodings() {
 
     // Any bytes go through base64; on the wire they are standard base64.
     let bytes: Vec<u8> = (0..=255).rev().collect();
-    queue
-        .send(&bytes, &SendOptions::default())
-        .await
-        .expect("sends");
+    send(&queue, &bytes).await;
     let wire = plain
         .peek(1)
         .await
@@ -372,25 +322,14 @@ async fn base64_and_plain_encodings() {
         wire.body.as_deref().expect("plain text"),
         wire.text.as_bytes()
     );
-    let message = queue
-        .receive(1, LONG)
-        .await
-        .expect("receives")
-        .pop()
-        .expect("a message");
+    let message = receive_one(&queue, LONG).await;
     assert_eq!(message.body().expect("decodes").as_ref(), bytes.as_slice());
-    queue
-        .delete_message(&message.id, &message.pop_receipt)
-        .await
-        .expect("deletes");
+    delete(&queue, &message).await;
 
     // Plain text read by a base64 consumer does not decode; it is moved to
     // the poison queue as it was, as the Functions host does.
     let json = r#"{"s": "10/10/2021", "e": "10/12/2021"}"#;
-    plain
-        .send(json.as_bytes(), &SendOptions::default())
-        .await
-        .expect("sends plain text");
+    send(&plain, json.as_bytes()).await;
     let peeked = queue
         .peek(1)
         .await
@@ -398,12 +337,7 @@ async fn base64_and_plain_encodings() {
         .pop()
         .expect("a message");
     assert!(peeked.body.is_err());
-    let message = queue
-        .receive(1, LONG)
-        .await
-        .expect("receives")
-        .pop()
-        .expect("a message");
+    let message = receive_one(&queue, LONG).await;
     let err = message.body().expect_err("not base64");
     assert!(err.to_string().contains("not valid base64"), "{err}");
     assert_eq!(message.text(), json);
@@ -497,36 +431,14 @@ async fn xml_special_characters_survive() {
         "",
     ];
     for text in texts {
-        plain
-            .send(text.as_bytes(), &SendOptions::default())
-            .await
-            .expect("sends");
-        let message = plain
-            .receive(1, LONG)
-            .await
-            .expect("receives")
-            .pop()
-            .expect("a message");
+        send(&plain, text.as_bytes()).await;
+        let message = receive_one(&plain, LONG).await;
         assert_eq!(message.text(), text);
-        plain
-            .delete_message(&message.id, &message.pop_receipt)
-            .await
-            .expect("deletes");
-        queue
-            .send(text.as_bytes(), &SendOptions::default())
-            .await
-            .expect("sends base64");
-        let message = queue
-            .receive(1, LONG)
-            .await
-            .expect("receives")
-            .pop()
-            .expect("a message");
+        delete(&plain, &message).await;
+        send(&queue, text.as_bytes()).await;
+        let message = receive_one(&queue, LONG).await;
         assert_eq!(message.body().expect("decodes").as_ref(), text.as_bytes());
-        queue
-            .delete_message(&message.id, &message.pop_receipt)
-            .await
-            .expect("deletes");
+        delete(&queue, &message).await;
     }
     let err = plain
         .send(b"bell\x07", &SendOptions::default())
@@ -541,10 +453,7 @@ async fn clear_empties_the_queue() {
     let Some(service) = service() else { return };
     let queue = fresh_queue(&service, "clear").await;
     for i in 0..5 {
-        queue
-            .send(&[i], &SendOptions::default())
-            .await
-            .expect("sends");
+        send(&queue, &[i]).await;
     }
     assert_eq!(queue.approximate_message_count().await.expect("counts"), 5);
     queue.clear().await.expect("clears");

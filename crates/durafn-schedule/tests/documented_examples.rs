@@ -2,24 +2,13 @@
 //! their next occurrences worked out by hand from what the documentation
 //! says they mean.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+mod common;
+
+use common::{chain, utc};
 use durafn_schedule::{Schedule, ScheduleError, TimeZone, parse_interval};
 
-fn utc(s: &str) -> DateTime<Utc> {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
-        .expect(s)
-        .and_utc()
-}
-
 fn next_n(expression: &str, from: &str, n: usize) -> Vec<String> {
-    let schedule = Schedule::parse(expression, TimeZone::UTC).expect(expression);
-    let mut t = utc(from);
-    (0..n)
-        .map(|_| {
-            t = schedule.next_after(t).expect("occurs");
-            t.format("%a %Y-%m-%d %H:%M:%S").to_string()
-        })
-        .collect()
+    chain(expression, "UTC", from, n, "%a %Y-%m-%d %H:%M:%S")
 }
 
 /// The "NCRONTAB examples" table. 2024-01-05 is a Friday.

@@ -4,14 +4,10 @@
 //! from 02:00 PDT back to 01:00 PST on 3 November. The expected instants
 //! are the host's documented behaviour worked out by hand.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
-use durafn_schedule::{Schedule, TimeZone};
+mod common;
 
-fn utc(s: &str) -> DateTime<Utc> {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
-        .expect(s)
-        .and_utc()
-}
+use common::utc;
+use durafn_schedule::{Schedule, TimeZone};
 
 fn zone(name: &str) -> TimeZone {
     name.parse().expect(name)
@@ -19,14 +15,7 @@ fn zone(name: &str) -> TimeZone {
 
 /// The next `n` occurrences after `from` (UTC), in UTC.
 fn chain(expression: &str, zone_name: &str, from: &str, n: usize) -> Vec<String> {
-    let schedule = Schedule::parse(expression, zone(zone_name)).expect(expression);
-    let mut t = utc(from);
-    (0..n)
-        .map(|_| {
-            t = schedule.next_after(t).expect("occurs");
-            t.format("%Y-%m-%d %H:%M:%S").to_string()
-        })
-        .collect()
+    common::chain(expression, zone_name, from, n, "%Y-%m-%d %H:%M:%S")
 }
 
 #[test]

@@ -1,16 +1,13 @@
 //! The schedule monitor's rules with an injected clock: missed
 //! occurrences after a downtime, schedule changes, early firing.
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+mod common;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use common::utc;
 use durafn_schedule::{
     Invocation, Schedule, ScheduleStatus, TimeZone, check_past_due, status_after_invocation,
 };
-
-fn utc(s: &str) -> DateTime<Utc> {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
-        .expect(s)
-        .and_utc()
-}
 
 fn weekday_mornings() -> Schedule {
     Schedule::parse("0 30 9 * * 1-5", TimeZone::UTC).expect("parses")

@@ -108,8 +108,8 @@ impl fmt::Debug for QueueService {
         f.debug_struct("QueueService")
             .field("account", &self.inner.config.account)
             .field("endpoint", &self.inner.config.queue_endpoint.url())
-            .field("timeout", &self.inner.transport.timeout)
-            .field("retry", &self.inner.transport.retry)
+            .field("timeout", &self.inner.transport.timeout())
+            .field("retry", &self.inner.transport.retry())
             .finish_non_exhaustive()
     }
 }
@@ -138,16 +138,14 @@ impl QueueService {
     /// The same service with another timeout per attempt.
     #[must_use]
     pub fn with_timeout(self, timeout: Duration) -> QueueService {
-        let mut transport = self.inner.transport.clone();
-        transport.timeout = timeout;
+        let transport = self.inner.transport.clone().with_timeout(timeout);
         self.with_transport(transport)
     }
 
     /// The same service with another retry policy.
     #[must_use]
     pub fn with_retry(self, retry: RetryPolicy) -> QueueService {
-        let mut transport = self.inner.transport.clone();
-        transport.retry = retry;
+        let transport = self.inner.transport.clone().with_retry(retry);
         self.with_transport(transport)
     }
 

@@ -6,7 +6,9 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use durafn_azure::queue::{Queue, QueueService};
+use durafn_azure::queue::{
+    Queue, QueueError, QueueMessage, QueueService, SendOptions, SentMessage, codes,
+};
 use durafn_azure::{AccountConfig, DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME};
 
 const SKIP: &str = "skipped: set DURAFN_TEST_AZURITE to run against Azurite";
@@ -108,4 +110,39 @@ where
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Sends a body with the default options.
+pub async fn send(queue: &Queue, body: impl AsRef<[u8]>) -> SentMessage {
+    queue
+        .send(body.as_ref(), &SendOptions::default())
+        .await
+        .expect("sends")
+}
+
+/// Receives the one visible message, which must be there.
+pub async fn receive_one(queue: &Queue, visibility: Duration) -> QueueMessage {
+    queue
+        .receive(1, visibility)
+        .await
+        .expect("receives")
+        .pop()
+        .expect("a visible message")
+}
+
+/// Deletes a received message with its receipt.
+pub async fn delete(queue: &Queue, message: &QueueMessage) {
+    queue
+        .delete_message(&message.id, &message.pop_receipt)
+        .await
+        .expect("deletes with the current receipt");
+}
+
+/// A receipt used after the message was received or updated again is
+/// refused (the service says mismatch, the emulator sometimes not found).
+pub fn assert_stale_receipt(err: &QueueError) {
+    assert!(
+        err.has_code(codes::POP_RECEIPT_MISMATCH) || err.has_code(codes::MESSAGE_NOT_FOUND),
+        "{err:?}"
+    );
 }
