@@ -90,7 +90,7 @@ async fn send_peek_receive_delete() {
     assert!(queue.receive(32, LONG).await.expect("receives").is_empty());
     assert!(queue.peek(32).await.expect("peeks").is_empty());
 
-    delete(&queue, &message).await;
+    delete(&queue, message).await;
     let err = queue
         .delete_message(&message.id, &message.pop_receipt)
         .await
