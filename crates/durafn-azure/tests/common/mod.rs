@@ -1,4 +1,4 @@
-//! Helpers shared by the emulator tests.
+//! What the emulator tests share: the connection, fresh queues, polling.
 
 #![allow(dead_code, unreachable_pub)]
 

@@ -1,4 +1,4 @@
-//! Helpers shared by the schedule tests.
+//! What the schedule tests share: times and chains of occurrences.
 
 #![allow(dead_code, unreachable_pub)]
 
