@@ -151,6 +151,17 @@ impl Out {
         print_stdout(&text)
     }
 
+    /// Prints values of this program's own as JSON: one array for `json`, one per line for
+    /// `jsonl`.
+    pub(crate) fn print_items<T: serde::Serialize>(&self, items: &[T]) -> CliResult {
+        let texts = items
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(|e| CliError::BadAnswer(format!("could not write JSON: {e}")))?;
+        self.print_json_items(texts.iter().map(String::as_str))
+    }
+
     /// Prints a value of this program's own (not the host's) as JSON.
     pub(crate) fn print_value(&self, value: &impl serde::Serialize) -> CliResult {
         let text = serde_json::to_string(value)

@@ -11,7 +11,7 @@ use crate::client::Client;
 use crate::commands::instances::fetch_status;
 use crate::error::{CliError, CliResult};
 use crate::output::{Out, clip, minify};
-use crate::steps::{Step, steps};
+use crate::steps::{Step, StepKind, steps};
 use crate::time::{show_duration, show_time};
 
 /// `durafn history` subcommands.
@@ -86,23 +86,24 @@ pub(crate) fn steps_command(out: &Out, client: &Client, a: &Args) -> CliResult {
     }
     let steps = steps(events, status.runtime_status, crate::time::now());
     if out.is_json() {
-        let items: Vec<String> = steps
-            .iter()
-            .map(|s| serde_json::to_string(s).unwrap_or_default())
-            .collect();
-        return out.print_json_items(items.iter().map(String::as_str));
+        return out.print_items(&steps);
     }
     out.print_table(&steps_table(out, &steps))
 }
 
-/// Steps as a table: what, its name, status, when it started (after the execution began)
-/// and how long it took.
+/// Steps as a table: what, its name, status, when it started (after the execution began; the
+/// end: when it ended) and how long it took.
 pub(crate) fn steps_table(out: &Out, steps: &[Step]) -> comfy_table::Table {
     let mut table = out.table(&["#", "STEP", "NAME", "STATUS", "AT", "DURATION", "DETAIL"]);
     let began = steps.first().map(|s| s.started);
     for (i, s) in steps.iter().enumerate() {
+        // The end is shown when it happened; every other step when it began.
+        let when = match (s.kind, s.finished) {
+            (StepKind::End, Some(f)) => f,
+            _ => s.started,
+        };
         let at = began
-            .map(|b| format!("+{}", show_duration(s.started - b)))
+            .map(|b| format!("+{}", show_duration(when - b)))
             .unwrap_or_default();
         let detail = s
             .detail

@@ -17,7 +17,7 @@ use crate::time::show_time;
 /// `durafn instances` subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// List instances, newest pages first as the host orders them
+    /// List instances, in the order the host lists them
     #[command(
         visible_alias = "ls",
         after_help = "\

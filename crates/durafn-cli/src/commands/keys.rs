@@ -209,11 +209,7 @@ fn list(ctx: &Context, client: &Client, a: &ListArgs) -> CliResult {
     }
     let out = &ctx.out;
     if out.is_json() {
-        let items: Vec<String> = rows
-            .iter()
-            .map(|r| serde_json::to_string(r).unwrap_or_default())
-            .collect();
-        return out.print_json_items(items.iter().map(String::as_str));
+        return out.print_items(&rows);
     }
     let mut headers = vec!["SCOPE", "NAME"];
     if a.reveal {

@@ -124,11 +124,7 @@ pub(crate) fn run(ctx: &Context, command: Command) -> CliResult {
                 .collect();
             let out = &ctx.out;
             if out.is_json() {
-                let items: Vec<String> = rows
-                    .iter()
-                    .map(|r| serde_json::to_string(r).unwrap_or_default())
-                    .collect();
-                return out.print_json_items(items.iter().map(String::as_str));
+                return out.print_items(&rows);
             }
             if rows.is_empty() {
                 note(format!("no profiles in {}", path.display()));

@@ -14,6 +14,7 @@ fn functions_lists_every_function_and_its_trigger() {
         api.json(),
         "the API's function list"
     );
+    assert_eq!(json.trim_end(), api.body, "byte for byte");
     let table = app.ok(&["functions"]);
     let submit = table.lines().find(|l| l.starts_with("submit")).unwrap();
     for fact in ["httpTrigger", "GET", "function", "/api/submit"] {

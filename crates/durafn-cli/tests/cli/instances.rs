@@ -338,7 +338,12 @@ fn bad_input_and_host_errors_are_explained() {
     assert!(err.contains("give an instance id"), "{err}");
     let err = app.run(&["instances", "frobnicate"]).fails(2);
     assert!(err.contains("unrecognized subcommand"), "{err}");
-    // A task hub this host does not serve.
+    // The task hub this host serves, named ignoring case; then one it does not serve.
+    assert_eq!(
+        app.ok(&["--task-hub", "testhubname", "instances", "count"])
+            .trim(),
+        "0"
+    );
     let err = app
         .run(&["--task-hub", "Other", "instances", "list"])
         .fails(3);
