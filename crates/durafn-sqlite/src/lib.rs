@@ -68,6 +68,7 @@
 
 mod checkpoint;
 mod codec;
+mod inspect;
 mod ops;
 mod reader;
 mod schema;
@@ -90,6 +91,8 @@ use durafn_store::{
 };
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
+
+pub use crate::inspect::{counting_sql, listing_sql};
 
 use crate::codec::{backend, closed};
 use crate::reader::ReadOp;

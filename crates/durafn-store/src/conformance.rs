@@ -4,6 +4,8 @@
 //! builds a fresh, empty store; every check then runs as its own test. Time is passed in, so lease
 //! expiry and timers are tested without waiting.
 
+mod inspect;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -16,6 +18,8 @@ use crate::{
     ActivityCompletion, FetchRequest, HistoryChange, InstanceFilter, InstanceUpdate, LockToken,
     NewActivity, NewInstance, NewMessage, OrchestrationWorkItem, Store, StoreError, TurnCommit,
 };
+
+pub use inspect::{inspect_instance_work_and_hub_health, inspect_queries_order_search_and_count};
 
 /// Generates one `#[tokio::test]` per conformance check for a backend.
 ///
@@ -33,7 +37,8 @@ macro_rules! conformance_tests {
             abandon_releases_work, replace_history_resets_it, sub_orchestrations,
             list_filters_and_pages, purge_one_and_many, history_round_trips_verbatim,
             fetch_batches_instances, messages_to_unknown_instances, group_commit_results_are_independent,
-            count_by_status);
+            count_by_status,
+            inspect_queries_order_search_and_count, inspect_instance_work_and_hub_health);
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
         $(

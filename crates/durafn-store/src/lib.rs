@@ -3,7 +3,8 @@
 //! A task hub holds, per instance, a row (status, input, output, custom status), the history of
 //! the current execution, and two queues: orchestration *messages* addressed to instances (new
 //! executions, activity results, timers, external events, operator requests) and *activity work
-//! items*. Backends implement four narrow traits, one per concern, and [`Store`] is their union.
+//! items*. Backends implement five narrow traits, one per concern (the fifth, [`InspectStore`],
+//! answers operators' read-only questions), and [`Store`] is their union.
 //!
 //! # The contract
 //!
@@ -35,6 +36,7 @@
 //! waiting. The [`conformance`] suite (feature `conformance`) holds every backend to this contract.
 
 mod error;
+pub mod inspect;
 pub mod memory;
 mod model;
 
@@ -48,6 +50,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
 
 pub use error::StoreError;
+pub use inspect::InspectStore;
 pub use model::{
     ActivityId, ActivityWorkItem, HistoryChange, InstanceFilter, InstancePage, InstanceRecord,
     InstanceUpdate, LockToken, MessageId, NewActivity, NewInstance, NewMessage,
@@ -197,9 +200,15 @@ pub trait AdminStore: Send + Sync {
 }
 
 /// A complete task hub backend.
-pub trait Store: InstanceStore + OrchestrationQueue + ActivityQueue + AdminStore {}
+pub trait Store:
+    InstanceStore + OrchestrationQueue + ActivityQueue + AdminStore + InspectStore
+{
+}
 
-impl<T: InstanceStore + OrchestrationQueue + ActivityQueue + AdminStore> Store for T {}
+impl<T: InstanceStore + OrchestrationQueue + ActivityQueue + AdminStore + InspectStore> Store
+    for T
+{
+}
 
 /// Encodes a listing position as an opaque, header-safe continuation token.
 pub fn encode_continuation(created_at: DateTime<Utc>, instance_id: &InstanceId) -> String {

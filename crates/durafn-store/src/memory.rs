@@ -7,6 +7,8 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use durafn_core::{EventKind, FailureDetails, HistoryEvent, InstanceId, RuntimeStatus};
 
+mod inspect;
+
 use crate::{
     ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, FetchRequest,
     HistoryChange, InstanceFilter, InstancePage, InstanceRecord, InstanceStore, LockToken,
@@ -26,6 +28,8 @@ struct StoredActivity {
     activity: NewActivity,
     visible_at: DateTime<Utc>,
     lease: Option<(LockToken, DateTime<Utc>)>,
+    /// Who took the last lease (shown by [`crate::InspectStore`]).
+    lease_owner: String,
     delivery: u32,
 }
 
@@ -35,6 +39,8 @@ struct Inner {
     history: HashMap<InstanceId, Vec<HistoryEvent>>,
     messages: BTreeMap<i64, StoredMessage>,
     locks: HashMap<InstanceId, (LockToken, DateTime<Utc>)>,
+    /// Who took each instance's last lease (shown by [`crate::InspectStore`]).
+    lock_owners: HashMap<InstanceId, String>,
     activities: BTreeMap<i64, StoredActivity>,
     next_id: i64,
     next_token: u64,
@@ -95,6 +101,7 @@ impl Inner {
         self.messages.retain(|_, m| &m.instance_id != id);
         self.activities.retain(|_, a| &a.activity.instance_id != id);
         self.locks.remove(id);
+        self.lock_owners.remove(id);
     }
 
     fn create(&mut self, ni: NewInstance) -> Result<(), StoreError> {
@@ -192,6 +199,7 @@ impl Inner {
                     activity,
                     visible_at: DateTime::<Utc>::MIN_UTC,
                     lease: None,
+                    lease_owner: String::new(),
                     delivery: 0,
                 },
             );
@@ -286,6 +294,7 @@ impl OrchestrationQueue for MemoryStore {
                 let lock = s.token();
                 s.locks
                     .insert(instance_id.clone(), (lock.clone(), r.now + r.lease));
+                s.lock_owners.insert(instance_id.clone(), r.owner.clone());
                 let messages = s
                     .messages
                     .iter_mut()
@@ -363,6 +372,7 @@ impl ActivityQueue for MemoryStore {
                 let lock = s.token();
                 if let Some(a) = s.activities.get_mut(&id) {
                     a.lease = Some((lock.clone(), r.now + r.lease));
+                    a.lease_owner.clone_from(&r.owner);
                     a.delivery += 1;
                     items.push(ActivityWorkItem {
                         id: ActivityId(id),
