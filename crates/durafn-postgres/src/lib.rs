@@ -125,6 +125,7 @@ mod batch;
 mod codec;
 mod creates;
 mod error;
+mod inspect;
 mod instances;
 mod notify;
 mod orchestrations;
@@ -149,6 +150,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_postgres::Config;
 
+pub use inspect::{counting_sql, listing_sql};
 pub use notify::WorkSignals;
 
 use crate::codec::Tokens;

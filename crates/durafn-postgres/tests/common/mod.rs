@@ -10,9 +10,9 @@ use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
 use durafn_postgres::{PostgresOptions, PostgresStore, drop_task_hub};
 use durafn_store::{
     ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, FetchRequest,
-    InstanceFilter, InstancePage, InstanceRecord, InstanceStore, LockToken, NewInstance,
-    NewMessage, OrchestrationQueue, OrchestrationWorkItem, Store, StoreError, StoreFuture,
-    TurnCommit,
+    InspectStore, InstanceFilter, InstancePage, InstanceRecord, InstanceStore, LockToken,
+    NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem, Store, StoreError,
+    StoreFuture, TurnCommit,
 };
 
 /// The variable naming the test database.
@@ -175,5 +175,31 @@ impl AdminStore for TestHub {
     }
     fn count_by_status(&self) -> StoreFuture<'_, Vec<(RuntimeStatus, u64)>> {
         self.store.count_by_status()
+    }
+}
+
+impl InspectStore for TestHub {
+    fn query_instances<'a>(
+        &'a self,
+        query: &'a durafn_store::inspect::InstanceQuery,
+        page_size: usize,
+        continuation: Option<&'a str>,
+    ) -> StoreFuture<'a, InstancePage> {
+        self.store.query_instances(query, page_size, continuation)
+    }
+    fn count_instances<'a>(
+        &'a self,
+        query: &'a durafn_store::inspect::InstanceQuery,
+    ) -> StoreFuture<'a, Vec<(RuntimeStatus, u64)>> {
+        self.store.count_instances(query)
+    }
+    fn instance_work<'a>(
+        &'a self,
+        id: &'a InstanceId,
+    ) -> StoreFuture<'a, durafn_store::inspect::InstanceWork> {
+        self.store.instance_work(id)
+    }
+    fn hub_health(&self, now: DateTime<Utc>) -> StoreFuture<'_, durafn_store::inspect::HubHealth> {
+        self.store.hub_health(now)
     }
 }
