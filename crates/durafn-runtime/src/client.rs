@@ -18,6 +18,10 @@ use durafn_store::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+mod inspect;
+
+pub use inspect::{Diagnosis, Finding, HubReport};
+
 use crate::clock::{Clock, SystemClock};
 use crate::error::ClientError;
 use crate::ids::new_id;

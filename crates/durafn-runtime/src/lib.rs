@@ -28,7 +28,10 @@ mod options;
 mod runtime;
 mod turn;
 
-pub use client::{DurableClient, EntityMetadata, EntityPage, InstanceStatus, StatusOptions};
+pub use client::{
+    Diagnosis, DurableClient, EntityMetadata, EntityPage, Finding, HubReport, InstanceStatus,
+    StatusOptions,
+};
 pub use clock::{Clock, SystemClock};
 pub use error::ClientError;
 pub use ids::new_id;
