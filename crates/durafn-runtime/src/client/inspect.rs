@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use durafn_core::{EventKind, OrchestrationExecutor, RuntimeStatus};
-use durafn_store::InstancePage;
 use durafn_store::inspect::{HubHealth, InstanceQuery, InstanceWork};
+use durafn_store::{InstancePage, InstanceRecord};
 
 use super::{DurableClient, parse_id};
 use crate::error::ClientError;
@@ -125,6 +125,12 @@ impl DurableClient {
             .store
             .query_instances(query, page_size, continuation)
             .await?)
+    }
+
+    /// The stored row of an instance (its parent included), or `None` if there is none.
+    pub async fn record(&self, instance_id: &str) -> Result<Option<InstanceRecord>, ClientError> {
+        let id = parse_id(instance_id)?;
+        Ok(self.store.get_instance(&id).await?)
     }
 
     /// How many instances match `query`, per status.
