@@ -302,6 +302,7 @@ mod tests {
             created_time: t(0),
             last_updated_time: t(3),
             history: Some(history),
+            version: None,
         }
     }
 
@@ -316,6 +317,8 @@ mod tests {
                     execution_id: ExecutionId::new("e"),
                     input: p(serde_json::json!({"b": 1})),
                     parent: None,
+                    version: None,
+                    parent_trace_context: None,
                 },
             ),
             HistoryEvent::new(t(0), EventKind::OrchestratorStarted),

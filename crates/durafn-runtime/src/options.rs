@@ -27,6 +27,10 @@ pub struct RuntimeOptions {
     pub run_orchestrations: bool,
     /// Whether this host runs activities.
     pub run_activities: bool,
+    /// The longest an activity may run (host.json `functionTimeout`); one that runs longer is
+    /// stopped and fails with `FunctionTimeout`, which its orchestration sees as a task failure.
+    /// `None`: no limit.
+    pub activity_timeout: Option<Duration>,
 }
 
 impl Default for RuntimeOptions {
@@ -43,6 +47,7 @@ impl Default for RuntimeOptions {
             host_id: String::new(),
             run_orchestrations: true,
             run_activities: true,
+            activity_timeout: None,
         }
     }
 }
