@@ -1,6 +1,6 @@
 //! The function app: registration, start-up, serving and graceful shutdown.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -25,6 +25,7 @@ use crate::http_function::{
 use crate::keys::{InjectedKeys, KeyStore};
 use crate::router::build_router;
 use crate::routes::{RouteEntry, RouteInfo, all_routes};
+use crate::rpc::RpcListener;
 use crate::settings::{AppSettings, HostArgs, USAGE};
 use crate::state::{FunctionEntry, HostState, Inner};
 
@@ -237,8 +238,13 @@ impl App {
             app_data.insert(config.settings.clone());
         }
         let registry = Arc::new(registry);
+        let mut options = config.runtime.clone();
+        options.activity_timeout = config.function_timeout;
+        if config.default_version.is_some() {
+            options.default_version = config.default_version.clone();
+        }
         let runtime = Runtime::builder(store, registry.clone())
-            .options(config.runtime.clone())
+            .options(options)
             .app_data(app_data.clone())
             .start();
         let client = runtime.client();
@@ -259,9 +265,14 @@ impl App {
             host_id,
             started: std::time::Instant::now(),
             origin: RwLock::new(origin),
+            rpc_base: RwLock::new(None),
+            function_timeout: config.function_timeout,
             stopping: AtomicBool::new(false),
             storage,
         }));
+        if let Some(report) = config.host_json.message() {
+            tracing::warn!("{report}");
+        }
         tracing::info!(
             task_hub = %config.hub_name,
             storage,
@@ -303,8 +314,9 @@ impl App {
         crate::log::install(level);
         let host = self.config(config).start().await?;
         let (listener, addr) = listen(host.config()).await?;
-        host.print_banner(addr);
-        host.serve(listener, shutdown_signal()).await
+        let rpc = host.listen_rpc().await?;
+        host.print_banner(addr, rpc.as_ref());
+        host.serve_with_rpc(listener, rpc, shutdown_signal()).await
     }
 }
 
@@ -523,7 +535,32 @@ impl std::fmt::Debug for Host {
 impl Host {
     /// The router serving every route of the app; the server and the tests use the same one.
     pub fn router(&self) -> Router {
-        build_router(self.state.clone(), &self.state.routes)
+        build_router(self.state.clone(), &self.state.routes, false)
+    }
+
+    /// The router of the local RPC endpoint: the management and entity routes, without keys.
+    /// [`Host::serve`] serves it on loopback only.
+    pub fn rpc_router(&self) -> Router {
+        let routes: Vec<RouteEntry> = self
+            .state
+            .routes
+            .iter()
+            .filter(|r| r.path.starts_with(crate::durable_http::MANAGEMENT_BASE))
+            .cloned()
+            .map(|mut r| {
+                r.access = crate::keys::Access::Anonymous;
+                r
+            })
+            .collect();
+        build_router(self.state.clone(), &routes, true)
+    }
+
+    /// Binds the local RPC endpoint as configured (`None` when it is switched off).
+    pub async fn listen_rpc(&self) -> Result<Option<RpcListener>, HostError> {
+        if !self.config.local_rpc_enabled {
+            return Ok(None);
+        }
+        RpcListener::bind(self.config.rpc_port).await.map(Some)
     }
 
     /// Every route the router serves.
@@ -556,7 +593,7 @@ impl Host {
         &self.state.hub
     }
 
-    fn print_banner(&self, addr: SocketAddr) {
+    fn print_banner(&self, addr: SocketAddr, rpc: Option<&RpcListener>) {
         let origin = format!("http://{addr}");
         let storage = match self.config.sqlite_path() {
             Some(p) if self.state.storage == "sqlite" => format!("sqlite, {}", p.display()),
@@ -583,38 +620,81 @@ impl Host {
         for name in self.state.registry.activity_names() {
             println!("durafn host: function {name} (activityTrigger)");
         }
+        for name in self.state.registry.entity_names() {
+            println!("durafn host: function {name} (entityTrigger)");
+        }
+        match rpc {
+            Some(rpc) => println!(
+                "durafn host: local RPC endpoint {} (loopback only, no key)",
+                rpc.base_url()
+            ),
+            None => println!("durafn host: local RPC endpoint switched off"),
+        }
         println!("durafn host: listening on {origin}");
         tracing::info!(address = %addr, "listening");
     }
 
     /// Serves on `listener` until `shutdown` completes, then stops accepting, lets in-flight
     /// requests finish (for up to 30 seconds), and drains the runtime. Links in responses to
-    /// requests without a `Host` header point at the listener's address.
+    /// requests without a `Host` header point at the listener's address. The local RPC endpoint
+    /// is bound and served too, unless it is switched off.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), HostError> {
+        let rpc = self.listen_rpc().await?;
+        self.serve_with_rpc(listener, rpc, shutdown).await
+    }
+
+    /// [`Host::serve`] with the local RPC endpoint already bound (or `None` for none); the
+    /// client binding's `rpcBaseUrl` points at it.
+    pub async fn serve_with_rpc(
+        self,
+        listener: TcpListener,
+        rpc: Option<RpcListener>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), HostError> {
         if let Ok(addr) = listener.local_addr() {
             self.state.set_origin(format!("http://{addr}"));
         }
+        self.state
+            .set_rpc_base(rpc.as_ref().map(RpcListener::base_url));
         let router = self.router();
+        let rpc_router = self.rpc_router();
         let state = self.state.clone();
-        let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
             shutdown.await;
             state.stopping.store(true, Ordering::Relaxed);
             tracing::info!("shutting down: no new connections; finishing requests in flight");
-            let _ = signalled_tx.send(());
+            let _ = stop_tx.send(true);
         });
-        let grace = async {
-            if signalled_rx.await.is_err() {
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let main = axum::serve(listener, router)
+            .with_graceful_shutdown(stopped(stop_rx.clone()))
+            .into_future();
+        let local = async {
+            match rpc {
+                Some(rpc) => {
+                    axum::serve(rpc.into_loopback_only(), rpc_router)
+                        .with_graceful_shutdown(stopped(stop_rx.clone()))
+                        .await
+                }
+                None => Ok(()),
+            }
+        };
+        let mut grace_rx = stop_rx.clone();
+        let grace = async move {
+            if grace_rx.wait_for(|s| *s).await.is_err() {
                 std::future::pending::<()>().await;
             }
             tokio::time::sleep(SHUTDOWN_GRACE).await;
         };
         let result = tokio::select! {
-            r = server => r.map_err(|e| HostError::io("serving", e)),
+            r = async { tokio::try_join!(main, local) } => r.map(|_| ()).map_err(|e| HostError::io("serving", e)),
             _ = grace => {
                 tracing::warn!("requests still in flight after the grace period were dropped");
                 Ok(())

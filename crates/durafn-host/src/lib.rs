@@ -90,6 +90,7 @@ mod app;
 pub mod config;
 mod durable_http;
 mod error;
+mod host_json;
 mod http_function;
 pub mod keys;
 mod log;
@@ -99,13 +100,14 @@ mod openapi;
 mod request;
 mod router;
 mod routes;
+mod rpc;
 pub mod secrets;
 pub mod settings;
 mod state;
 mod status_json;
 
 pub use app::{App, Host, SECRETS_DIR, listen, shutdown_signal};
-pub use config::{ConfigError, HostConfig, StorageProvider};
+pub use config::{ConfigError, HostConfig, HostJsonReport, StorageProvider};
 pub use durable_http::{DurableHttpClient, HttpManagementPayload, MANAGEMENT_BASE};
 pub use error::{ApiError, HostError};
 pub use http_function::{
@@ -117,6 +119,7 @@ pub use management::{CONTINUATION_HEADER, DEFAULT_PAGE, MAX_PAGE, MAX_WAIT_SECS}
 pub use metrics::PROMETHEUS_CONTENT_TYPE;
 pub use request::{BodyError, HttpRequest, HttpResponse};
 pub use routes::RouteInfo;
+pub use rpc::RpcListener;
 pub use settings::{AppSettings, HostArgs};
 
 /// Re-exported so apps and tests name the same HTTP types the host uses.

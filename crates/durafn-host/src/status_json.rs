@@ -34,6 +34,9 @@ pub(crate) struct StatusJson<'a> {
     output: Option<Payload>,
     created_time: String,
     last_updated_time: String,
+    /// The version it was started with; left out when it has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     history_events: Option<Vec<HistoryJson<'a>>>,
 }
@@ -62,6 +65,7 @@ impl<'a> StatusJson<'a> {
             output: output_of(s.runtime_status, s.output.as_ref(), s.failure.as_ref()),
             created_time: iso(&s.created_time),
             last_updated_time: iso(&s.last_updated_time),
+            version: s.version.as_deref(),
             history_events: s
                 .history
                 .as_ref()
@@ -80,6 +84,7 @@ impl<'a> StatusJson<'a> {
             output: output_of(r.status, r.output.as_ref(), r.failure.as_ref()),
             created_time: iso(&r.created_at),
             last_updated_time: iso(&r.last_updated_at),
+            version: r.version.as_deref(),
             history_events: None,
         }
     }

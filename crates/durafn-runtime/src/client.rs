@@ -46,7 +46,8 @@ impl Default for StatusOptions {
 pub struct StartOptions {
     /// The instance id; a random one is generated when `None`.
     pub instance_id: Option<InstanceId>,
-    /// The version to start it with, recorded on `ExecutionStarted` and shown in its status.
+    /// The version to start it with, recorded on `ExecutionStarted` and shown in its status;
+    /// `None` takes the runtime's `default_version`.
     pub version: Option<String>,
     /// The caller's W3C trace context, recorded on `ExecutionStarted`.
     pub trace_context: Option<TraceContext>,
@@ -235,7 +236,11 @@ impl DurableClient {
                 input,
                 parent: None,
                 created_at: self.clock.now(),
-                version: options.version,
+                version: options.version.or_else(|| {
+                    self.runtime
+                        .as_ref()
+                        .and_then(|rt| rt.options.default_version.clone())
+                }),
                 trace_context: options.trace_context,
             })
             .await;

@@ -31,6 +31,9 @@ pub struct RuntimeOptions {
     /// stopped and fails with `FunctionTimeout`, which its orchestration sees as a task failure.
     /// `None`: no limit.
     pub activity_timeout: Option<Duration>,
+    /// The version of instances this runtime's clients start without one (host.json
+    /// `defaultVersion`).
+    pub default_version: Option<String>,
 }
 
 impl Default for RuntimeOptions {
@@ -48,6 +51,7 @@ impl Default for RuntimeOptions {
             run_orchestrations: true,
             run_activities: true,
             activity_timeout: None,
+            default_version: None,
         }
     }
 }

@@ -117,6 +117,38 @@ async fn version_and_trace_context_stay_with_the_instance() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starts_without_a_version_take_the_default() {
+    let runtime = start(RuntimeOptions {
+        default_version: Some("2".into()),
+        ..RuntimeOptions::default()
+    });
+    let client = runtime.client();
+    let plain = client
+        .start_new("countdown", None, &0)
+        .await
+        .expect("start");
+    let pinned = client
+        .start_new_with(
+            "countdown",
+            &0,
+            StartOptions {
+                version: Some("1".into()),
+                ..StartOptions::default()
+            },
+        )
+        .await
+        .expect("start");
+    for (id, version) in [(plain, "2"), (pinned, "1")] {
+        let done = client
+            .wait_for_completion(id.as_str(), WAIT)
+            .await
+            .expect("done");
+        assert_eq!(done.version.as_deref(), Some(version));
+    }
+    runtime.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_activity_over_the_function_timeout_fails_as_a_task() {
     let runtime = start(RuntimeOptions {
         activity_timeout: Some(Duration::from_millis(200)),
