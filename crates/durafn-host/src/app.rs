@@ -570,7 +570,7 @@ impl Host {
 
     /// The OpenAPI document of the app (what `GET /openapi.json` answers).
     pub fn openapi(&self) -> serde_json::Value {
-        crate::openapi::build(&self.state.routes, &self.state.hub)
+        crate::openapi::of_host(&self.state)
     }
 
     /// A durable client of the app's task hub, attached to its runtime.

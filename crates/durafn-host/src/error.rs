@@ -116,6 +116,9 @@ impl ApiError {
                 Self::new(StatusCode::GONE, error.to_string())
             }
             ClientError::Timeout(_) => Self::new(StatusCode::GATEWAY_TIMEOUT, error.to_string()),
+            ClientError::Store(durafn_store::StoreError::InvalidInput(message)) => {
+                Self::bad_request(message)
+            }
             ClientError::Store(e) => {
                 tracing::error!(error = %e, "a task hub operation failed");
                 if e.is_retryable() {
@@ -123,8 +126,6 @@ impl ApiError {
                         StatusCode::SERVICE_UNAVAILABLE,
                         "The task hub is busy; retry the request.",
                     )
-                } else if let durafn_store::StoreError::InvalidInput(message) = e {
-                    Self::bad_request(message)
                 } else {
                     Self::internal()
                 }

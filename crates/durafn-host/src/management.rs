@@ -442,6 +442,19 @@ fn entity_id(call: &Call) -> Result<durafn_core::EntityId, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("Invalid entity id: {e}.")))
 }
 
+/// The id of an entity of one of the app's entity functions: a signal to a function the app
+/// does not have could never run (every host of an app has the same functions).
+fn known_entity_id(s: &HostState, call: &Call) -> Result<durafn_core::EntityId, ApiError> {
+    let id = entity_id(call)?;
+    if s.registry.entity(&id.name).is_none() {
+        return Err(ApiError::bad_argument(format!(
+            "There is no entity function named {:?} in this function app.",
+            id.name
+        )));
+    }
+    Ok(id)
+}
+
 /// GET `entities/{entityName}/{entityKey}`: the entity's state, or 404 if it holds none.
 pub(crate) async fn get_entity(s: HostState, call: Call) -> Answer {
     check_hub(&s, &call)?;
@@ -527,7 +540,7 @@ pub(crate) async fn list_entities(s: HostState, call: Call) -> Answer {
 /// JSON body as its input.
 pub(crate) async fn signal_entity(s: HostState, call: Call) -> Answer {
     check_hub(&s, &call)?;
-    let id = entity_id(&call)?;
+    let id = known_entity_id(&s, &call)?;
     let op = call
         .query
         .get("op")
@@ -580,7 +593,7 @@ pub(crate) async fn clean_entities(s: HostState, call: Call) -> Answer {
 /// DELETE `entities/{entityName}/{entityKey}`: signals the built-in `delete` operation.
 pub(crate) async fn delete_entity(s: HostState, call: Call) -> Answer {
     check_hub(&s, &call)?;
-    let id = entity_id(&call)?;
+    let id = known_entity_id(&s, &call)?;
     s.client
         .signal_entity_payload(&id, "delete", durafn_core::Payload::null())
         .await

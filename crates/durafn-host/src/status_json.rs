@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use durafn_core::{EventKind, FailureDetails, HistoryEvent, Payload, RuntimeStatus};
+use durafn_core::{EventKind, FailureDetails, HistoryEvent, Payload, RuntimeStatus, TraceContext};
 use durafn_runtime::InstanceStatus;
 use durafn_store::InstanceRecord;
 use serde::Serialize;
@@ -118,6 +118,10 @@ pub(crate) struct HistoryJson<'a> {
     details: Option<&'a Payload>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_trace_context: Option<&'a TraceContext>,
 }
 
 fn history_json<'a>(
@@ -187,9 +191,17 @@ fn history_json<'a>(
                     j.instance_id = Some(instance_id.as_str());
                 }
             }
-            EventKind::ExecutionStarted { name, input, .. } => {
+            EventKind::ExecutionStarted {
+                name,
+                input,
+                version,
+                parent_trace_context,
+                ..
+            } => {
                 j.function_name = Some(name);
                 j.input = show_input.then_some(input);
+                j.version = version.as_deref();
+                j.parent_trace_context = parent_trace_context.as_ref();
             }
             EventKind::ExecutionCompleted {
                 orchestration_status,

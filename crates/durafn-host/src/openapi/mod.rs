@@ -96,6 +96,8 @@ fn response(r: &Resp) -> Value {
 
 /// The responses of a route: its own, and the ones every route of its kind shares.
 fn responses(r: &RouteEntry) -> Map<String, Value> {
+    let starts = r.path.starts_with(MANAGEMENT_BASE)
+        && (r.path.contains("/orchestrators/") || r.path.ends_with("/restart"));
     let mut all: Vec<Resp> = r.responses.clone();
     let is_function = r.function.is_some();
     let management = r.path.starts_with(MANAGEMENT_BASE);
@@ -146,7 +148,11 @@ fn responses(r: &RouteEntry) -> Map<String, Value> {
             } else {
                 a.code.to_string()
             };
-            (code, response(a))
+            let mut doc = response(a);
+            if starts && a.body == Body::Json("CheckStatus") {
+                doc["links"] = instance_links();
+            }
+            (code, doc)
         })
         .collect()
 }
@@ -160,12 +166,57 @@ fn query_schema(kind: &str) -> Value {
     }
 }
 
-fn operation(r: &RouteEntry) -> Value {
+/// The names a path parameter can take when the app knows them all: its orchestrators for
+/// `functionName` of the start routes, its entities for `entityName`.
+pub(crate) struct Names<'a> {
+    pub(crate) orchestrators: &'a [String],
+    pub(crate) entities: &'a [String],
+}
+
+fn path_schema(name: &str, r: &RouteEntry, names: &Names<'_>) -> Value {
+    let known = match name {
+        "functionName" if r.path.contains("/orchestrators/") => names.orchestrators,
+        "entityName" => names.entities,
+        _ => &[],
+    };
+    if known.is_empty() {
+        json!({"type": "string", "minLength": 1})
+    } else {
+        json!({"type": "string", "enum": known})
+    }
+}
+
+/// The operations a started instance's id opens, as OpenAPI links from the start and restart
+/// responses (clients and tools follow them as the check-status payload's URLs).
+fn instance_links() -> Value {
+    let mut links = Map::new();
+    for (name, method, suffix) in [
+        ("status", "GET", ""),
+        ("purge", "DELETE", ""),
+        ("terminate", "POST", "/terminate"),
+        ("suspend", "POST", "/suspend"),
+        ("resume", "POST", "/resume"),
+        ("rewind", "POST", "/rewind"),
+        ("restart", "POST", "/restart"),
+        ("raiseEvent", "POST", "/raiseEvent/{eventName}"),
+    ] {
+        links.insert(
+            name.to_string(),
+            json!({
+                "operationId": format!("{method} {MANAGEMENT_BASE}/instances/{{instanceId}}{suffix}"),
+                "parameters": {"instanceId": "$response.body#/id"},
+            }),
+        );
+    }
+    Value::Object(links)
+}
+
+fn operation(r: &RouteEntry, names: &Names<'_>) -> Value {
     let mut parameters: Vec<Value> = path_params(&r.path)
         .into_iter()
         .map(|name| {
-            json!({"name": name, "in": "path", "required": true,
-                   "schema": {"type": "string", "minLength": 1}})
+            let schema = path_schema(&name, r, names);
+            json!({"name": name, "in": "path", "required": true, "schema": schema})
         })
         .collect();
     for q in &r.query {
@@ -210,13 +261,13 @@ fn operation(r: &RouteEntry) -> Value {
 }
 
 /// The document for a route table.
-pub(crate) fn build(routes: &[RouteEntry], hub: &str) -> Value {
+pub(crate) fn build(routes: &[RouteEntry], hub: &str, names: &Names<'_>) -> Value {
     let mut paths = Map::new();
     for r in routes {
         let entry = paths
             .entry(openapi_path(&r.path))
             .or_insert_with(|| Value::Object(Map::new()));
-        entry[r.method.as_str().to_ascii_lowercase()] = operation(r);
+        entry[r.method.as_str().to_ascii_lowercase()] = operation(r, names);
     }
     json!({
         "openapi": "3.1.0",
@@ -238,9 +289,23 @@ pub(crate) fn build(routes: &[RouteEntry], hub: &str) -> Value {
     })
 }
 
+/// The document of a running host.
+pub(crate) fn of_host(s: &HostState) -> Value {
+    let orchestrators = s.registry.orchestrator_names();
+    let entities = s.registry.entity_names();
+    build(
+        &s.routes,
+        &s.hub,
+        &Names {
+            orchestrators: &orchestrators,
+            entities: &entities,
+        },
+    )
+}
+
 /// GET `/openapi.json`.
 pub(crate) async fn document(s: HostState, _: Call) -> Result<Response, ApiError> {
-    Ok(json_ok(&build(&s.routes, &s.hub)))
+    Ok(json_ok(&of_host(&s)))
 }
 
 #[cfg(test)]

@@ -48,6 +48,12 @@ fn history_event() -> Value {
             "Reason": string(),
             "Details": any(),
             "ErrorType": string(),
+            "Version": string(),
+            "ParentTraceContext": {
+                "type": "object",
+                "required": ["TraceParent"],
+                "properties": {"TraceParent": string(), "TraceState": string()},
+            },
         },
     })
 }

@@ -412,7 +412,7 @@ pub(super) fn routes() -> Vec<RouteEntry> {
                 with(&[q("op", "string", "Required: the operation.")]),
                 vec![
                     resp(202, "Signalled (one-way; empty body).", Body::Empty),
-                    bad("No op, an invalid id or invalid JSON."),
+                    bad("No op, an entity function the app does not have, an invalid id or invalid JSON."),
                 ],
                 handler(management::signal_entity),
             ),
@@ -427,7 +427,7 @@ pub(super) fn routes() -> Vec<RouteEntry> {
             hub(),
             vec![
                 resp(202, "Signalled (empty body).", Body::Empty),
-                bad("Invalid entity id."),
+                bad("Invalid entity id or an entity function the app does not have."),
             ],
             handler(management::delete_entity),
         ),
