@@ -35,15 +35,22 @@ pub const CONTINUATION_HEADER: &str = "x-ms-continuation-token";
 
 type Answer = Result<Response, ApiError>;
 
-/// Refuses a `taskHub` other than this host's (hub names ignore case, as in Azure Storage).
+/// Refuses a `taskHub` other than this host's (hub names ignore case, as in Azure Storage)
+/// with 404 and a message.
 fn check_hub(s: &HostState, call: &Call) -> Result<(), ApiError> {
     match call.query.get("taskHub") {
-        Some(h) if !h.is_empty() && !h.eq_ignore_ascii_case(&s.hub) => Err(ApiError::bodiless(
-            StatusCode::NOT_FOUND,
+        Some(h) if !h.is_empty() && !h.eq_ignore_ascii_case(&s.hub) => Err(ApiError::not_found(
             format!("The task hub {h:?} is not served by this host."),
         )),
         _ => Ok(()),
     }
+}
+
+/// [`check_hub`] for the routes whose 404 ("no such instance") has no body, as in Durable
+/// Functions: another task hub is then an empty 404 too, so each status code of a route has one
+/// shape.
+fn check_hub_bodiless(s: &HostState, call: &Call) -> Result<(), ApiError> {
+    check_hub(s, call).map_err(|e| ApiError::bodiless(StatusCode::NOT_FOUND, e.message()))
 }
 
 fn instance_id(call: &Call) -> Result<InstanceId, ApiError> {
@@ -254,7 +261,7 @@ struct Purged {
 
 /// DELETE `instances`: purge finished instances by filter; `createdTimeFrom` is required.
 pub(crate) async fn purge_many(s: HostState, call: Call) -> Answer {
-    check_hub(&s, &call)?;
+    check_hub_bodiless(&s, &call)?;
     if call.query.get("createdTimeFrom").is_none_or(str::is_empty) {
         return Err(ApiError::bad_request(
             "The query parameter createdTimeFrom is required to purge instances.",
@@ -279,7 +286,7 @@ pub(crate) async fn purge_many(s: HostState, call: Call) -> Answer {
 
 /// GET `instances/{instanceId}`.
 pub(crate) async fn status(s: HostState, call: Call) -> Answer {
-    check_hub(&s, &call)?;
+    check_hub_bodiless(&s, &call)?;
     let id = instance_id(&call)?;
     let show_history = call.query.bool("showHistory", false)?;
     let show_history_output = call.query.bool("showHistoryOutput", false)?;
@@ -326,7 +333,7 @@ pub(crate) async fn status(s: HostState, call: Call) -> Answer {
 
 /// DELETE `instances/{instanceId}`.
 pub(crate) async fn purge_one(s: HostState, call: Call) -> Answer {
-    check_hub(&s, &call)?;
+    check_hub_bodiless(&s, &call)?;
     let id = instance_id(&call)?;
     match s.client.purge(id.as_str()).await {
         Ok(true) => Ok(json_response(
@@ -346,7 +353,7 @@ fn reason(call: &Call) -> Option<&str> {
 
 /// POST `instances/{instanceId}/terminate`.
 pub(crate) async fn terminate(s: HostState, call: Call) -> Answer {
-    check_hub(&s, &call)?;
+    check_hub_bodiless(&s, &call)?;
     let id = instance_id(&call)?;
     Ok(
         match s
@@ -362,7 +369,7 @@ pub(crate) async fn terminate(s: HostState, call: Call) -> Answer {
 
 /// POST `instances/{instanceId}/suspend`.
 pub(crate) async fn suspend(s: HostState, call: Call) -> Answer {
-    check_hub(&s, &call)?;
+    check_hub_bodiless(&s, &call)?;
     let id = instance_id(&call)?;
     Ok(match s.client.suspend(id.as_str(), reason(&call)).await {
         Ok(()) => empty(StatusCode::ACCEPTED),
@@ -372,7 +379,7 @@ pub(crate) async fn suspend(s: HostState, call: Call) -> Answer {
 
 /// POST `instances/{instanceId}/resume`.
 pub(crate) async fn resume(s: HostState, call: Call) -> Answer {
-    check_hub(&s, &call)?;
+    check_hub_bodiless(&s, &call)?;
     let id = instance_id(&call)?;
     Ok(match s.client.resume(id.as_str(), reason(&call)).await {
         Ok(()) => empty(StatusCode::ACCEPTED),
@@ -383,7 +390,7 @@ pub(crate) async fn resume(s: HostState, call: Call) -> Answer {
 /// POST `instances/{instanceId}/rewind`: a Failed instance is rewound; Completed and Terminated
 /// ones are gone (410); one that is still active is left alone (202), as in Durable Functions.
 pub(crate) async fn rewind(s: HostState, call: Call) -> Answer {
-    check_hub(&s, &call)?;
+    check_hub_bodiless(&s, &call)?;
     let id = instance_id(&call)?;
     Ok(match s.client.rewind(id.as_str(), reason(&call)).await {
         Ok(()) => empty(StatusCode::ACCEPTED),
@@ -398,7 +405,7 @@ pub(crate) async fn rewind(s: HostState, call: Call) -> Answer {
 /// POST `instances/{instanceId}/restart`: the same orchestrator and input, under a new id
 /// unless `restartWithNewInstanceId=false`.
 pub(crate) async fn restart(s: HostState, call: Call) -> Answer {
-    check_hub(&s, &call)?;
+    check_hub_bodiless(&s, &call)?;
     let id = instance_id(&call)?;
     let new_id = call.query.bool("restartWithNewInstanceId", true)?;
     match s.client.restart(id.as_str(), new_id).await {
@@ -417,7 +424,7 @@ pub(crate) async fn restart(s: HostState, call: Call) -> Answer {
 /// POST `instances/{instanceId}/raiseEvent/{eventName}`: the body is the event data and must
 /// be JSON with `Content-Type: application/json`.
 pub(crate) async fn raise_event(s: HostState, call: Call) -> Answer {
-    check_hub(&s, &call)?;
+    check_hub_bodiless(&s, &call)?;
     let id = instance_id(&call)?;
     if !call.is_json() {
         return Err(ApiError::bad_request(
@@ -470,7 +477,7 @@ pub(crate) async fn get_entity(s: HostState, call: Call) -> Answer {
             .header(header::CONTENT_TYPE, "application/json")
             .body(axum::body::Body::from(state.as_json().to_string()))
             .unwrap_or_else(|_| empty(StatusCode::INTERNAL_SERVER_ERROR)),
-        None => empty(StatusCode::NOT_FOUND),
+        None => ApiError::not_found(format!("The entity {id} holds no state.")).into_response(),
     })
 }
 

@@ -5,8 +5,8 @@
 //! schema under `components.schemas` for every JSON body, no content for empty ones) and its
 //! headers. The codes every route shares are added here: 400 for a query string or path that
 //! cannot be decoded, 401 for routes that need a key, 413 for a body over the limit, 500 for an
-//! internal failure, and for the management API an empty 404 for another task hub and 503 when
-//! the task hub is busy.
+//! internal failure, and for the management API a 404 for another task hub (unless the route
+//! documents its own 404, whose shape it then takes) and 503 when the task hub is busy.
 
 use axum::response::Response;
 use serde_json::{Map, Value, json};
@@ -121,11 +121,7 @@ fn responses(r: &RouteEntry) -> Map<String, Value> {
         ));
     }
     if management {
-        shared.push(resp(
-            404,
-            "Another task hub was named (empty body).",
-            Body::Empty,
-        ));
+        shared.push(resp(404, "Another task hub was named.", error()));
         shared.push(resp(503, "The task hub is busy; retry.", error()));
     }
     if !matches!(r.access, Access::Anonymous) {

@@ -1,8 +1,9 @@
 //! The routes of the Durable Functions management API, with every status code each answers.
 //!
 //! Besides the codes listed per route, the OpenAPI document adds the ones every route shares:
-//! 400 for a query string or path that cannot be decoded, 401 without a key, 404 (empty) for
-//! another task hub, 413 for a body over the limit, 500 and 503 when the task hub fails.
+//! 400 for a query string or path that cannot be decoded, 401 without a key, 404 with a message
+//! for another task hub (where the route's own 404 has no body, another task hub gets an empty
+//! one too), 413 for a body over the limit, 500 and 503 when the task hub fails.
 
 use axum::http::Method;
 
@@ -33,7 +34,11 @@ fn gone() -> Resp {
 }
 
 fn no_instance() -> Resp {
-    resp(404, "No such instance (empty body).", Body::Empty)
+    resp(
+        404,
+        "No such instance, or another task hub (empty body).",
+        Body::Empty,
+    )
 }
 
 fn accepted() -> Resp {
@@ -169,7 +174,11 @@ pub(super) fn routes() -> Vec<RouteEntry> {
             vec![
                 resp(200, "How many were purged.", Body::Json("Purged")),
                 bad("createdTimeFrom is missing or a filter is bad."),
-                resp(404, "Nothing matched (empty body).", Body::Empty),
+                resp(
+                    404,
+                    "Nothing matched, or another task hub (empty body).",
+                    Body::Empty,
+                ),
             ],
             handler(management::purge_many),
         ));
@@ -398,7 +407,11 @@ pub(super) fn routes() -> Vec<RouteEntry> {
             vec![
                 resp(200, "The entity's state.", Body::AnyJson),
                 bad("Invalid entity id."),
-                resp(404, "The entity holds no state (empty body).", Body::Empty),
+                resp(
+                    404,
+                    "The entity holds no state, or another task hub.",
+                    Body::Json("Error"),
+                ),
             ],
             handler(management::get_entity),
         ),

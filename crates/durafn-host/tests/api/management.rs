@@ -293,7 +293,16 @@ async fn status_codes_of_get_status() {
         .send(&t.router)
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    assert!(r.body.is_empty(), "another task hub is an empty 404");
+    assert!(
+        r.body.is_empty(),
+        "another task hub is an empty 404 where no such instance is"
+    );
+    let r = req("GET", &format!("{M}/instances?taskHub=OtherHub"))
+        .key(&t.system)
+        .send(&t.router)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.json()["Message"].as_str().unwrap().contains("OtherHub"));
     let r = req("GET", &format!("{M}/instances/{done}?taskhub=testhubname"))
         .key(&t.system)
         .send(&t.router)
@@ -829,7 +838,12 @@ async fn entities_unknown_routes_and_limits() {
             .send(&t.router)
             .await;
         if r.status == StatusCode::NOT_FOUND {
-            assert!(r.body.is_empty(), "an entity without state is an empty 404");
+            assert!(
+                r.json()["Message"]
+                    .as_str()
+                    .expect("message")
+                    .contains("holds no state")
+            );
             break;
         }
         assert!(

@@ -180,10 +180,12 @@ async fn document_matches_the_router() {
         "#/components/schemas/CheckStatus"
     );
     assert!(started["202"]["headers"]["Location"].is_object());
+    let status_404 = &paths[&format!("{M}/instances/{{instanceId}}")]["get"]["responses"]["404"];
     assert!(
-        started["404"].get("content").is_none(),
+        status_404.get("content").is_none(),
         "empty bodies have no content"
     );
+    assert!(started["404"]["content"]["application/json"].is_object());
 
     // Each operation says who may call it.
     let status_op = &paths[&format!("{M}/instances/{{instanceId}}")]["get"];
