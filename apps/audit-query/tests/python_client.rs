@@ -6,13 +6,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{RunningApp, instance_id, poll};
+use common::{RunningApp, get_with, instance_id, poll};
 use durafn_host::{KeyScope, list_keys};
 
 /// The script the host's client tests use, in its `seed` mode.
@@ -29,21 +27,13 @@ fn binding(port: u16, data: &Path) -> String {
         .find(|k| k.scope == KeyScope::Master)
         .expect("a master key")
         .value;
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connects");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    write!(
-        stream,
-        "GET /admin/durabletask/binding HTTP/1.1\r\nHost: localhost:{port}\r\n\
-         x-functions-key: {master}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("sends");
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).expect("reads");
-    let (head, body) = raw.split_once("\r\n\r\n").expect("a response");
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    body.to_string()
+    let r = get_with(
+        port,
+        "/admin/durabletask/binding",
+        &[("x-functions-key", &master)],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
 }
 
 #[test]

@@ -96,11 +96,9 @@ fn start_app(dir: &Path) -> (AppProcess, PathBuf, PathBuf) {
     (AppProcess::spawn(cmd), data, marker)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_pypi_client_drives_every_management_operation() {
-    let Some(python) = required("DURAFN_TEST_PYTHON", "PyPI client") else {
-        return;
-    };
+/// Starts the test app and runs a client script against it, with the binding, the app's origin
+/// and the flaky activity's marker file in its environment; returns the script's stdout.
+async fn drive(mut cmd: Command) -> String {
     let dir = tempfile::tempdir().unwrap();
     let (app, data, marker) = start_app(dir.path());
     let binding = process::binding(&app, &data).await;
@@ -110,13 +108,20 @@ async fn the_pypi_client_drives_every_management_operation() {
         app.rpc_base.as_deref(),
         "the binding points at the local RPC endpoint the banner names"
     );
-    let mut cmd = Command::new(python);
-    cmd.arg(script("python_client.py"))
-        .arg("all")
-        .env("DURAFN_BINDING", &binding)
+    cmd.env("DURAFN_BINDING", &binding)
         .env("DURAFN_ORIGIN", app.origin())
         .env("TESTAPP_FIXED_MARKER", &marker);
-    let stdout = run_script(cmd, &app);
+    run_script(cmd, &app)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pypi_client_drives_every_management_operation() {
+    let Some(python) = required("DURAFN_TEST_PYTHON", "PyPI client") else {
+        return;
+    };
+    let mut cmd = Command::new(python);
+    cmd.arg(script("python_client.py")).arg("all");
+    let stdout = drive(cmd).await;
     assert_eq!(checks(&stdout), 12, "every check of the script ran");
 }
 
@@ -125,15 +130,8 @@ async fn the_npm_client_drives_start_status_events_purge_and_entities() {
     let Some(modules) = required("DURAFN_TEST_NODE_MODULES", "npm client") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let (app, data, marker) = start_app(dir.path());
-    let binding = process::binding(&app, &data).await;
     let mut cmd = Command::new("node");
-    cmd.arg(script("js_client.js"))
-        .env("NODE_PATH", &modules)
-        .env("DURAFN_BINDING", &binding)
-        .env("DURAFN_ORIGIN", app.origin())
-        .env("TESTAPP_FIXED_MARKER", &marker);
-    let stdout = run_script(cmd, &app);
+    cmd.arg(script("js_client.js")).env("NODE_PATH", &modules);
+    let stdout = drive(cmd).await;
     assert_eq!(checks(&stdout), 10, "every check of the script ran");
 }

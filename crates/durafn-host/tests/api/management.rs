@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::common::{M, req, start, start_instance, start_with, wait_for};
+use crate::common::{M, entity_until, req, start, start_instance, start_with, wait_for};
 
 #[tokio::test]
 async fn start_answers_with_check_status_links() {
@@ -746,23 +746,8 @@ async fn entities_unknown_routes_and_limits() {
         .send(&t.router)
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let r = req("GET", &format!("{M}/entities/counter/k"))
-            .key(&t.system)
-            .send(&t.router)
-            .await;
-        if r.status == StatusCode::OK {
-            assert_eq!(r.json(), serde_json::json!(5));
-            break;
-        }
-        assert_eq!(r.status, StatusCode::NOT_FOUND);
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the signal was never applied"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    let r = entity_until(&t, "counter", "k", |r| r.status == StatusCode::OK).await;
+    assert_eq!(r.json(), serde_json::json!(5));
     for path in ["/entities", "/entities/counter"] {
         let r = req("GET", &format!("{M}{path}?fetchState=true"))
             .key(&t.system)
@@ -803,21 +788,10 @@ async fn entities_unknown_routes_and_limits() {
         .send(&t.router)
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
-    loop {
-        let r = req("GET", &format!("{M}/entities/counter/k"))
-            .key(&t.system)
-            .send(&t.router)
-            .await;
-        if r.status == StatusCode::OK && r.json() == serde_json::json!(7) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the text signal was never applied: {}",
-            r.text()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    entity_until(&t, "counter", "k", |r| {
+        r.status == StatusCode::OK && r.json() == serde_json::json!(7)
+    })
+    .await;
     let r = req("GET", &format!("{M}/entities/counter@x/k"))
         .key(&t.system)
         .send(&t.router)
@@ -832,26 +806,13 @@ async fn entities_unknown_routes_and_limits() {
         .send(&t.router)
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
-    loop {
-        let r = req("GET", &format!("{M}/entities/counter/k"))
-            .key(&t.system)
-            .send(&t.router)
-            .await;
-        if r.status == StatusCode::NOT_FOUND {
-            assert!(
-                r.json()["Message"]
-                    .as_str()
-                    .expect("message")
-                    .contains("holds no state")
-            );
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the delete was never applied"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    let r = entity_until(&t, "counter", "k", |r| r.status == StatusCode::NOT_FOUND).await;
+    assert!(
+        r.json()["Message"]
+            .as_str()
+            .expect("message")
+            .contains("holds no state")
+    );
     // Clean entity storage removes the record of the deleted entity.
     let r = req("DELETE", &format!("{M}/entities"))
         .key(&t.system)

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde_json::Value;
 
 use crate::auth::fill;
-use crate::common::{M, req, start, start_instance, wait_for};
+use crate::common::{M, entity_until, req, start, start_instance, wait_for};
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
@@ -24,20 +24,7 @@ async fn document_matches_the_router() {
         .send(&t.router)
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while req("GET", &format!("{M}/entities/counter/k"))
-        .key(&t.system)
-        .send(&t.router)
-        .await
-        .status
-        != StatusCode::OK
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the entity was never created"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    entity_until(&t, "counter", "k", |r| r.status == StatusCode::OK).await;
 
     let r = req("GET", "/openapi.json").send(&t.router).await;
     assert_eq!(r.status, StatusCode::OK);
