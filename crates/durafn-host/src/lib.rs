@@ -124,11 +124,12 @@ mod router;
 mod routes;
 mod rpc;
 pub mod secrets;
+mod serve;
 pub mod settings;
 mod state;
 mod status_json;
 
-pub use app::{App, Host, SECRETS_DIR, listen, shutdown_signal};
+pub use app::{App, Host, SECRETS_DIR};
 pub use config::{ConfigError, HostConfig, HostJsonReport, StorageProvider};
 pub use durable_http::{DurableHttpClient, HttpManagementPayload, MANAGEMENT_BASE};
 pub use error::{ApiError, HostError};
@@ -142,6 +143,7 @@ pub use metrics::PROMETHEUS_CONTENT_TYPE;
 pub use request::{BodyError, HttpRequest, HttpResponse};
 pub use routes::RouteInfo;
 pub use rpc::RpcListener;
+pub use serve::{listen, shutdown_signal};
 pub use settings::{AppSettings, HostArgs};
 
 /// Re-exported so apps and tests name the same HTTP types the host uses.
