@@ -145,7 +145,7 @@ async function main() {
     expect(rewound.output === "fixed 9", rewound.output);
     ok("rewind");
 
-    // The check-status helpers.
+    // The check-status responses.
     const waiting = await client.startNew("approval-workflow", { input: { item: "mug" } });
     const req = new HttpRequest({ method: "GET", url: `${origin}/api/client` });
     const pending = await client.waitForCompletionOrCreateCheckStatusResponse(req, waiting, {
