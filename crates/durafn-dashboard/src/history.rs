@@ -444,6 +444,8 @@ mod tests {
                     execution_id: durafn_core::ExecutionId::new("e"),
                     input: p.clone(),
                     parent: None,
+                    version: None,
+                    parent_trace_context: None,
                 },
             ),
             E::scheduled(

@@ -30,7 +30,7 @@ mod turn;
 
 pub use client::{
     Diagnosis, DurableClient, EntityMetadata, EntityPage, Finding, HubReport, InstanceStatus,
-    StatusOptions,
+    StartOptions, StatusOptions,
 };
 pub use clock::{Clock, SystemClock};
 pub use error::ClientError;
