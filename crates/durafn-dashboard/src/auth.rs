@@ -166,10 +166,14 @@ impl FromRequestParts<App> for Session {
             .or(code)
             .or_else(|| cookie(&parts.headers, COOKIE));
         let role = key.and_then(|k| app.role_of(k));
+        // Nested under the host's router, `parts.uri` lost the prefix; links need all of it.
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| parts.uri.clone(), |o| o.0.clone());
         let (Some(key), Some(role)) = (key, role) else {
             return Err(if parts.method == Method::GET {
-                let next = parts
-                    .uri
+                let next = uri
                     .path_and_query()
                     .map_or(BASE, |p| p.as_str())
                     .to_string();
@@ -184,7 +188,7 @@ impl FromRequestParts<App> for Session {
         if header_key.is_none() && code.is_some() && parts.method == Method::GET {
             // The key leaves the address (and the browser's history) for the cookie.
             let rest = query.without("code").to_query_string();
-            let target = format!("{}{}", parts.uri.path(), rest);
+            let target = format!("{}{}", uri.path(), rest);
             let r = Redirect::to(&target).into_response();
             return Err(with_cookie(r, key_cookie(key, is_https(&parts.headers))));
         }

@@ -29,6 +29,7 @@
 //! | `/runtime/webhooks/durabletask/…` | the `durabletask_extension` system key or the master key |
 //! | the same management and entity routes on the local RPC endpoint | none (loopback only) |
 //! | `/admin/…`, `/metrics` | the master key |
+//! | `/dashboard/…` (feature `dashboard`, default) | the master key or the `dashboard` system key; the `dashboard_readonly` system key only reads |
 //! | `/healthz`, `/openapi.json` | none |
 //!
 //! A key is passed in the `x-functions-key` header (which wins) or as `?code=`. A missing or
@@ -110,6 +111,8 @@
 mod admin;
 mod app;
 pub mod config;
+#[cfg(feature = "dashboard")]
+mod dashboard;
 mod durable_http;
 mod error;
 mod host_json;
@@ -130,7 +133,7 @@ mod state;
 mod status_json;
 
 pub use app::{App, Host, SECRETS_DIR};
-pub use config::{ConfigError, HostConfig, HostJsonReport, StorageProvider};
+pub use config::{ConfigError, DashboardConfig, HostConfig, HostJsonReport, StorageProvider};
 pub use durable_http::{DurableHttpClient, HttpManagementPayload, MANAGEMENT_BASE};
 pub use error::{ApiError, HostError};
 pub use http_function::{
