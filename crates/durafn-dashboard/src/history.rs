@@ -238,7 +238,7 @@ pub(crate) fn steps(history: &[HistoryEvent]) -> Vec<Step> {
                 );
             }
             EventKind::TimerCreated { fire_at } => {
-                let mut s = Step::new(Kind::Timer, "timer", "Waiting", at);
+                let mut s = Step::new(Kind::Timer, "", "Waiting", at);
                 s.fire_at = Some(*fire_at);
                 s.detail = Some(format!(
                     "fires at {}",

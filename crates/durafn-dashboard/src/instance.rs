@@ -342,12 +342,17 @@ pub(crate) async fn page(
         now - st.created_time
     };
     let dl = |what: &str| format!("{}/download/{what}", href(&id));
+    // An active instance's state comes first; a finished one's history does.
+    let finished = st.runtime_status.is_terminal();
+    let state = html! {
+        div.grid-2 {
+            @if let Some(d) = &diagnosis { (diagnosis_section(d)) }
+            (pending_section(&steps, &awaited, now))
+        }
+    };
     let body = html! {
         p.crumbs { a href={ (BASE) "/instances" } { "Instances" } " / " code { (id) } }
-        div.title-row {
-            h1 { "Instance " code.id { (id) } }
-            (status(st.runtime_status))
-        }
+        h1.instance { "Instance " code.id { (id) } " " (status(st.runtime_status)) }
         dl.summary {
             div { dt { "Orchestrator" } dd { code { (st.name) } } }
             div { dt { "Created" } dd { (time(st.created_time)) } }
@@ -358,8 +363,15 @@ pub(crate) async fn page(
             }
         }
         (actions(&session, &st))
-        @if let Some(d) = &diagnosis { (diagnosis_section(d)) }
-        (pending_section(&steps, &awaited, now))
+        section.card #timeline aria-labelledby="timeline-h" {
+            h2 #timeline-h { "Timeline" }
+            @match history::span(&history, now) {
+                Some((start, end)) => (crate::timeline::chart(&steps, start, end, now, &awaited, history::last_turn(&history))),
+                None => p.muted { "No history yet." },
+            }
+        }
+        @if !finished { (state) }
+        (history_table(&id, &steps, now))
         div.payloads {
             section.card { h2 { "Input" } (json_block("Input", st.input.as_ref(), &dl("input"))) }
             section.card { h2 { "Output" } (json_block("Output", st.output.as_ref(), &dl("output"))) }
@@ -368,14 +380,7 @@ pub(crate) async fn page(
                 section.card.failure { h2 { "Failure" } p { strong { (f.error_type) } ": " (f.message) } }
             }
         }
-        section.card #timeline aria-labelledby="timeline-h" {
-            h2 #timeline-h { "Timeline" }
-            @match history::span(&history, now) {
-                Some((start, end)) => (crate::timeline::chart(&steps, start, end, now, &awaited, history::last_turn(&history))),
-                None => p.muted { "No history yet." },
-            }
-        }
-        (history_table(&id, &steps, now))
+        @if finished { (state) }
         @if nodes.len() > 1 || parent.is_some() {
             section.card #tree aria-labelledby="tree-title" {
                 h2 #tree-title { "Sub-orchestrations" }

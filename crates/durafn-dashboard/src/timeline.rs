@@ -10,6 +10,8 @@ use crate::history::{Kind, Step};
 
 const WIDTH: f64 = 1000.0;
 const LABELS: f64 = 240.0;
+/// Room on the right for the last bar's duration.
+const RIGHT: f64 = 64.0;
 const ROW: f64 = 24.0;
 const AXIS: f64 = 28.0;
 const MAX_ROWS: usize = 300;
@@ -30,7 +32,7 @@ pub(crate) fn chart(
         .take(MAX_ROWS)
         .collect();
     let total = (end - start).max(TimeDelta::microseconds(1));
-    let plot = WIDTH - LABELS - 16.0;
+    let plot = WIDTH - LABELS - RIGHT;
     let x = |t: DateTime<Utc>| {
         let frac = (t - start).num_microseconds().unwrap_or(0) as f64
             / total.num_microseconds().unwrap_or(1) as f64;
@@ -44,7 +46,12 @@ pub(crate) fn chart(
             let at = TimeDelta::microseconds(
                 (total.num_microseconds().unwrap_or(0) as f64 * frac) as i64,
             );
-            (LABELS + frac * plot, format!("+{}", duration(at)))
+            let label = if i == 0 {
+                "0".to_string()
+            } else {
+                format!("+{}", duration(at))
+            };
+            (LABELS + frac * plot, label)
         })
         .collect();
     html! {
@@ -62,7 +69,7 @@ pub(crate) fn chart(
                 }
                 @for (i, s) in rows.iter().enumerate() {
                     @let y = AXIS + ROW * i as f64;
-                    @let label = format!("{} {}", s.kind.label(), s.name);
+                    @let label = if s.name.is_empty() { s.kind.label().to_string() } else { format!("{} {}", s.kind.label(), s.name) };
                     text.row-label x="8" y=(y + 16.0) { (crate::format::cut(&label, 34).0) }
                     @if s.kind.spans() {
                         @let x0 = x(s.started);

@@ -307,7 +307,7 @@ async fn a_completed_seed_job_shows_its_history_and_timeline() {
     b.sign_in(&host, &host.operator).await;
     b.link(&id).await;
     b.css("#history").await;
-    assert!(b.text(".title-row .status").await.contains("Completed"));
+    assert!(b.text("h1 .status").await.contains("Completed"));
     let rows = b
         .client
         .find_all(Locator::Css("table.history tbody tr"))
@@ -618,5 +618,105 @@ async fn entity_state_is_shown_and_signalled() {
         .await;
     b.screenshot().await;
     b.close().await;
+    host.stop().await;
+}
+
+/// The README's pictures: the list of a hub with a bit of everything, and the timeline of an
+/// order that ran activities, a timer, a sub-orchestration and an entity call. With
+/// `DURAFN_UPDATE_DOCS=1` they are written to `docs/` too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn screenshots_for_the_readme() {
+    let Some(b) = Browser::start("docs-list").await else {
+        return;
+    };
+    let host = TestHost::start().await;
+    let c = &host.client;
+    let mut orders = Vec::new();
+    for n in [1017, 1018, 1019] {
+        orders.push(
+            c.start_new(
+                "fulfil-order",
+                Some(&format!("order-{n}")),
+                &json!({"order": n, "items": 3}),
+            )
+            .await
+            .expect("start"),
+        );
+    }
+    for _ in 0..2 {
+        submit_job(&host).await;
+    }
+    c.start_new(
+        "approval-flow",
+        Some("refund-2291"),
+        &json!({"refund": 2291}),
+    )
+    .await
+    .expect("start");
+    c.start_new(
+        "approval-flow",
+        Some("refund-2292"),
+        &json!({"refund": 2292}),
+    )
+    .await
+    .expect("start");
+    let failed = c
+        .start_new("flaky-flow", Some("sync-warehouse-7"), &())
+        .await
+        .expect("start");
+    c.start_new("sleeper", Some("nightly-report"), &json!(null))
+        .await
+        .expect("start");
+    let stopped = c
+        .start_new("sleeper", Some("cleanup-old-carts"), &json!(null))
+        .await
+        .expect("start");
+    for id in &orders {
+        assert_eq!(
+            host.finished(id.as_str()).await.runtime_status,
+            RuntimeStatus::Completed
+        );
+    }
+    host.finished(failed.as_str()).await;
+    host.until_status(stopped.as_str(), |s| s == RuntimeStatus::Running)
+        .await;
+    c.terminate(stopped.as_str(), "superseded")
+        .await
+        .expect("terminate");
+    host.finished(stopped.as_str()).await;
+    host.until_status("refund-2292", |s| s == RuntimeStatus::Running)
+        .await;
+
+    b.client.set_window_size(1440, 1000).await.expect("size");
+    b.sign_in(&host, &host.master).await;
+    b.until("the counts", |p| p.contains("class=\"total\""))
+        .await;
+    let list = b.screenshot().await;
+
+    let timeline = Browser {
+        name: "docs-timeline",
+        ..b
+    };
+    timeline
+        .client
+        .set_window_size(1440, 1180)
+        .await
+        .expect("size");
+    timeline
+        .goto(&host.url("/dashboard/instances/order-1018"))
+        .await;
+    timeline.css("figure.timeline svg").await;
+    assert!(timeline.count("figure.timeline rect.bar.k-sub").await >= 1);
+    assert!(timeline.count("figure.timeline rect.bar.k-timer").await >= 1);
+    assert!(timeline.count("figure.timeline rect.bar.k-entity").await >= 1);
+    assert!(timeline.text("#tree").await.contains("ship-order"));
+    let chart = timeline.screenshot().await;
+    if std::env::var("DURAFN_UPDATE_DOCS").as_deref() == Ok("1") {
+        let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs");
+        std::fs::create_dir_all(&docs).expect("docs");
+        std::fs::copy(&list, docs.join("dashboard-instances.png")).expect("copy");
+        std::fs::copy(&chart, docs.join("dashboard-timeline.png")).expect("copy");
+    }
+    timeline.close().await;
     host.stop().await;
 }

@@ -120,7 +120,12 @@ fn registries() -> (durafn_core::Registry, durafn_core::Registry) {
 fn work(name: &'static str, ms: u64) -> impl durafn_core::Activity {
     activity_fn(name, move |_ctx: ActivityContext, v: Value| async move {
         tokio::time::sleep(Duration::from_millis(ms)).await;
-        Ok::<_, FunctionError>(json!({"step": name, "of": v}))
+        let order = v
+            .get("order")
+            .or_else(|| v.get("for"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        Ok::<_, FunctionError>(json!({"step": name, "for": order, "ok": true}))
     })
 }
 
