@@ -117,6 +117,7 @@ mod durable_http;
 mod error;
 mod host_json;
 mod http_function;
+mod inspect;
 pub mod keys;
 mod log;
 mod management;

@@ -81,6 +81,92 @@ pub enum Finding {
     Idle,
 }
 
+impl Finding {
+    /// A short name of the kind, for tools (`leaseExpired`, `waitingForEvents`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Finding::Finished(_) => "finished",
+            Finding::Suspended => "suspended",
+            Finding::TurnRunning { .. } => "turnRunning",
+            Finding::LeaseExpired { .. } => "leaseExpired",
+            Finding::RepeatedDelivery { .. } => "repeatedDelivery",
+            Finding::MessagesReady(_) => "messagesReady",
+            Finding::ActivityRunning { .. } => "activityRunning",
+            Finding::ActivityLeaseExpired { .. } => "activityLeaseExpired",
+            Finding::ActivityRedelivered { .. } => "activityRedelivered",
+            Finding::ActivitiesQueued(_) => "activitiesQueued",
+            Finding::WaitingForTimer(_) => "waitingForTimer",
+            Finding::WaitingForEvents(_) => "waitingForEvents",
+            Finding::Idle => "idle",
+        }
+    }
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = |at: &DateTime<Utc>| at.format("%Y-%m-%d %H:%M:%S%.3fZ").to_string();
+        let limit = |l: &Option<u32>| {
+            l.map(|n| format!(" (dead-lettered after {n})"))
+                .unwrap_or_default()
+        };
+        match self {
+            Finding::Finished(s) => write!(f, "finished ({s}); nothing more will run"),
+            Finding::Suspended => f.write_str("suspended: its messages wait until it is resumed"),
+            Finding::TurnRunning { owner, until } => {
+                write!(
+                    f,
+                    "host {owner} is running a turn (lease until {})",
+                    t(until)
+                )
+            }
+            Finding::LeaseExpired { owner, since } => write!(
+                f,
+                "host {owner} held it and its lease ended {} without a commit: the host probably died",
+                t(since)
+            ),
+            Finding::RepeatedDelivery { delivery, limit: l } => write!(
+                f,
+                "a message was delivered {delivery} times without a committed turn{}",
+                limit(l)
+            ),
+            Finding::MessagesReady(n) => {
+                write!(f, "{n} message(s) ready, waiting for a dispatcher")
+            }
+            Finding::ActivityRunning { name, owner, until } => {
+                write!(
+                    f,
+                    "activity {name} runs on host {owner} (lease until {})",
+                    t(until)
+                )
+            }
+            Finding::ActivityLeaseExpired { name, owner, since } => write!(
+                f,
+                "activity {name} was leased by {owner} until {}: its host probably died",
+                t(since)
+            ),
+            Finding::ActivityRedelivered {
+                name,
+                delivery,
+                limit: l,
+            } => {
+                write!(
+                    f,
+                    "activity {name} was handed out {delivery} times{}",
+                    limit(l)
+                )
+            }
+            Finding::ActivitiesQueued(n) => {
+                write!(f, "{n} activity work item(s) wait for a worker")
+            }
+            Finding::WaitingForTimer(at) => write!(f, "waits for a durable timer due {}", t(at)),
+            Finding::WaitingForEvents(names) => {
+                write!(f, "waits for the event(s) {}", names.join(", "))
+            }
+            Finding::Idle => f.write_str("nothing is queued and nothing awaited"),
+        }
+    }
+}
+
 /// Why an instance is where it is: its queued work with leases and delivery counts, the
 /// events its code waits for, and the findings drawn from them.
 #[derive(Debug, Clone, PartialEq)]
