@@ -60,9 +60,9 @@ fn condition(query: &InstanceQuery, after: Option<&(DateTime<Utc>, String)>) -> 
     sql
 }
 
-/// The listing statement of a query with a page of `page_size` (the bench shows its plan);
-/// `continued` adds the condition of a next page.
-pub fn listing_sql(query: &InstanceQuery, page_size: usize, continued: bool) -> String {
+/// The listing statement of a query with a page of `page_size`; `continued` adds the condition
+/// of a next page.
+fn listing_sql(query: &InstanceQuery, page_size: usize, continued: bool) -> String {
     let position = (DateTime::<Utc>::MIN_UTC, String::new());
     let sql = condition(query, continued.then_some(&position));
     let direction = match query.order {
@@ -79,7 +79,7 @@ pub fn listing_sql(query: &InstanceQuery, page_size: usize, continued: bool) -> 
 }
 
 /// The counting statement of a query.
-pub fn counting_sql(query: &InstanceQuery) -> String {
+fn counting_sql(query: &InstanceQuery) -> String {
     format!(
         "SELECT status, count(*) FROM instances WHERE {} GROUP BY status",
         condition(query, None).condition
@@ -296,6 +296,35 @@ async fn health(conn: &mut Conn<'_>, at: DateTime<Utc>) -> Result<HubHealth, Sto
         );
     }
     Ok(h)
+}
+
+impl PostgresStore {
+    /// The plans PostgreSQL runs (`EXPLAIN (ANALYZE)`, with the planner's costs and the actual
+    /// times) for the first page of 50 of a listing of `query` and for its counts: for
+    /// benchmarks and for operators who want to see which index a filter uses.
+    pub async fn explain_query(
+        &self,
+        query: &InstanceQuery,
+    ) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let conn = self.shared.pool.get().await?;
+        let sql = condition(query, None);
+        let mut plans = Vec::new();
+        for text in [listing_sql(query, 50, false), counting_sql(query)] {
+            let rows = conn
+                .client()
+                .query(&format!("EXPLAIN (ANALYZE) {text}"), &sql.params())
+                .await
+                .map_err(backend)?;
+            plans.push(
+                rows.iter()
+                    .map(|r| get::<String>(r, 0))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+        }
+        let counting = plans.pop().unwrap_or_default();
+        let listing = plans.pop().unwrap_or_default();
+        Ok((listing, counting))
+    }
 }
 
 /// Runs a query on a pooled connection; a backend error discards the connection.

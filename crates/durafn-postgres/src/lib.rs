@@ -150,7 +150,6 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_postgres::Config;
 
-pub use inspect::{counting_sql, listing_sql};
 pub use notify::WorkSignals;
 
 use crate::codec::Tokens;

@@ -92,7 +92,7 @@ use durafn_store::{
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
-pub use crate::inspect::{counting_sql, listing_sql};
+pub use crate::inspect::explain_query;
 
 use crate::codec::{backend, closed};
 use crate::reader::ReadOp;

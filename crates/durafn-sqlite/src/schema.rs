@@ -84,12 +84,13 @@ ALTER TABLE instances ADD COLUMN trace_context TEXT;
 
 /// Version 3: what operators' queries need (see `inspect`). Listings filtered by status or by
 /// orchestrator name and ordered by created time walk an index in that order instead of sorting
-/// the matches (the status index of version 1 becomes the first column of the new one); and
+/// the matches, and count a name's instances per status from the index alone (the status
+/// index of version 1 becomes the first column of the new one); and
 /// activity work items record who leased them.
 const V3: &str = "
 DROP INDEX instances_by_status;
 CREATE INDEX instances_by_status_created ON instances (status, created_at, instance_id);
-CREATE INDEX instances_by_name_created ON instances (name, created_at, instance_id);
+CREATE INDEX instances_by_name_created ON instances (name, created_at, instance_id, status);
 ALTER TABLE activities ADD COLUMN owner TEXT;
 ";
 
