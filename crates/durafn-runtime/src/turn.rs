@@ -380,11 +380,10 @@ fn report_to_parent(parent: &ParentInstance, outcome: &Outcome, now: DateTime<Ut
         Outcome::Terminated(reason) | Outcome::ContinuedAsNew { input: reason, .. } => {
             EventKind::SubOrchestrationInstanceFailed {
                 task_scheduled_id: parent.task_scheduled_id,
-                failure: FailureDetails {
-                    error_type: "Terminated".into(),
-                    message: format!("the sub-orchestration was terminated: {reason}"),
-                    details: None,
-                },
+                failure: FailureDetails::system(
+                    durafn_core::SystemFailure::SubOrchestrationTerminated,
+                    format!("the sub-orchestration was terminated: {reason}"),
+                ),
             }
         }
     };

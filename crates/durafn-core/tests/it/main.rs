@@ -1,0 +1,10 @@
+//! The integration tests of the core, as one test binary (one module per concern).
+
+mod canned;
+mod entities;
+mod errors;
+mod logging;
+mod purity;
+mod replay_equivalence;
+mod scheduler;
+mod semantics;
