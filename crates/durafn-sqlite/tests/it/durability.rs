@@ -1,8 +1,6 @@
 //! What a store committed is there after it is closed and the file is opened again.
 
-mod common;
-
-use common::{activity, at, fetch, id, new_instance, raised, turn};
+use crate::common::{activity, at, fetch, id, new_instance, raised, turn};
 use durafn_core::{EventId, EventKind, ExecutionId, HistoryEvent, RuntimeStatus};
 use durafn_sqlite::{Durability, SqliteOptions, SqliteStore};
 use durafn_store::{
@@ -260,7 +258,7 @@ fn killed_process_keeps_acknowledged_work() {
     let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
         .args([
             "--exact",
-            "child_process_writer",
+            "durability::child_process_writer",
             "--ignored",
             "--nocapture",
         ])

@@ -1,10 +1,8 @@
 //! Concurrent calls share transactions, and each still gets its own result.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{activity, at, fetch, id, new_instance, turn};
+use crate::common::{activity, at, fetch, id, new_instance, turn};
 use durafn_core::{EventKind, RuntimeStatus};
 use durafn_sqlite::{Durability, SqliteOptions, SqliteStore};
 use durafn_store::{
@@ -125,7 +123,7 @@ async fn appends_continue_the_sequence() {
             .expect("fetch")
             .remove(0);
         let mut c = turn(&item, RuntimeStatus::Running, at(step));
-        c.messages = vec![common::raised("a", "next", at(step))];
+        c.messages = vec![crate::common::raised("a", "next", at(step))];
         assert_eq!(
             store.commit_turns(vec![c]).await.expect("commit"),
             vec![Ok(())]

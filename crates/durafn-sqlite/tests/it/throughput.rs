@@ -1,12 +1,13 @@
 //! A rough throughput check of the task hub alone (no orchestration code): orchestrations of
 //! five sequential activities driven by concurrent dispatch loops. Ignored by default; run with
-//! `cargo test --release -p durafn-sqlite --test throughput -- --ignored --nocapture`.
-
-mod common;
+//! `cargo test --release -p durafn-sqlite --test it throughput -- --ignored --nocapture`.
+//!
+//! The loops wait on notifications, as a runtime's dispatchers do: a committed turn wakes the
+//! activity loops, a completed activity the orchestration loops, the last completion the test.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use durafn_core::{EventId, EventKind, HistoryEvent, Payload, RuntimeStatus};
@@ -15,19 +16,49 @@ use durafn_store::{
     ActivityCompletion, ActivityQueue, AdminStore, HistoryChange, InstanceStore, NewActivity,
     NewMessage, OrchestrationQueue, TurnCommit,
 };
+use tokio::sync::{Notify, watch};
 
 const STEPS: i64 = 5;
 
-async fn orchestration_loop(store: Arc<SqliteStore>, stop: Arc<AtomicBool>) {
-    while !stop.load(Ordering::Relaxed) {
-        let items = store
-            .fetch_orchestration_work(common::fetch(now(), 64))
+/// What the loops of one run share.
+struct Run {
+    store: SqliteStore,
+    orchestration_work: Notify,
+    activity_work: Notify,
+    completed: AtomicUsize,
+    all_done: Notify,
+    target: usize,
+    stop: watch::Sender<bool>,
+}
+
+impl Run {
+    /// Waits for `work` unless the run is stopping; returns whether to go on.
+    async fn wait(&self, work: &Notify) -> bool {
+        let mut stop = self.stop.subscribe();
+        if *stop.borrow() {
+            return false;
+        }
+        tokio::select! {
+            _ = work.notified() => true,
+            _ = stop.changed() => false,
+        }
+    }
+}
+
+async fn orchestration_loop(run: Arc<Run>) {
+    loop {
+        let items = run
+            .store
+            .fetch_orchestration_work(crate::common::fetch(now(), 64))
             .await
             .expect("fetch");
         if items.is_empty() {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-            continue;
+            if run.wait(&run.orchestration_work).await {
+                continue;
+            }
+            return;
         }
+        let mut finished = 0;
         let mut commits = Vec::new();
         for item in items {
             let now = now();
@@ -43,7 +74,7 @@ async fn orchestration_loop(store: Arc<SqliteStore>, stop: Arc<AtomicBool>) {
                 }
                 events.push(m.event.clone());
             }
-            let mut c = common::turn(&item, RuntimeStatus::Running, now);
+            let mut c = crate::common::turn(&item, RuntimeStatus::Running, now);
             if next < STEPS {
                 events.push(HistoryEvent::scheduled(
                     EventId(next),
@@ -61,6 +92,7 @@ async fn orchestration_loop(store: Arc<SqliteStore>, stop: Arc<AtomicBool>) {
                     input: Payload::encode(&next).expect("json"),
                 }];
             } else if let Some(u) = &mut c.update {
+                finished += 1;
                 u.status = RuntimeStatus::Completed;
                 u.output = Some(Payload::encode(&"done").expect("json"));
             }
@@ -72,8 +104,8 @@ async fn orchestration_loop(store: Arc<SqliteStore>, stop: Arc<AtomicBool>) {
         let calls: Vec<_> = commits
             .into_iter()
             .map(|c: TurnCommit| {
-                let store = Arc::clone(&store);
-                tokio::spawn(async move { store.commit_turns(vec![c]).await })
+                let run = Arc::clone(&run);
+                tokio::spawn(async move { run.store.commit_turns(vec![c]).await })
             })
             .collect();
         for call in calls {
@@ -81,23 +113,30 @@ async fn orchestration_loop(store: Arc<SqliteStore>, stop: Arc<AtomicBool>) {
                 r.expect("turn");
             }
         }
+        run.activity_work.notify_one();
+        if run.completed.fetch_add(finished, Ordering::SeqCst) + finished == run.target {
+            run.all_done.notify_one();
+        }
     }
 }
 
-async fn activity_loop(store: Arc<SqliteStore>, stop: Arc<AtomicBool>) {
-    while !stop.load(Ordering::Relaxed) {
-        let items = store
-            .fetch_activity_work(common::fetch(now(), 64))
+async fn activity_loop(run: Arc<Run>) {
+    loop {
+        let items = run
+            .store
+            .fetch_activity_work(crate::common::fetch(now(), 64))
             .await
             .expect("fetch");
         if items.is_empty() {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-            continue;
+            if run.wait(&run.activity_work).await {
+                continue;
+            }
+            return;
         }
         let calls: Vec<_> = items
             .into_iter()
             .map(|item| {
-                let store = Arc::clone(&store);
+                let run = Arc::clone(&run);
                 tokio::spawn(async move {
                     let result = NewMessage {
                         instance_id: item.activity.instance_id.clone(),
@@ -111,7 +150,7 @@ async fn activity_loop(store: Arc<SqliteStore>, stop: Arc<AtomicBool>) {
                         ),
                         visible_at: None,
                     };
-                    store
+                    run.store
                         .complete_activities(vec![ActivityCompletion {
                             id: item.id,
                             lock: item.lock,
@@ -126,6 +165,7 @@ async fn activity_loop(store: Arc<SqliteStore>, stop: Arc<AtomicBool>) {
                 r.expect("completion");
             }
         }
+        run.orchestration_work.notify_one();
     }
 }
 
@@ -135,26 +175,27 @@ async fn run(durability: Durability, n: usize) {
         durability,
         ..SqliteOptions::default()
     };
-    let store = Arc::new(SqliteStore::open(dir.path().join("hub.db"), options).expect("open"));
-    let stop = Arc::new(AtomicBool::new(false));
+    let run = Arc::new(Run {
+        store: SqliteStore::open(dir.path().join("hub.db"), options).expect("open"),
+        orchestration_work: Notify::new(),
+        activity_work: Notify::new(),
+        completed: AtomicUsize::new(0),
+        all_done: Notify::new(),
+        target: n,
+        stop: watch::channel(false).0,
+    });
     let started = Instant::now();
     let mut loops = Vec::new();
     for _ in 0..2 {
-        loops.push(tokio::spawn(orchestration_loop(
-            Arc::clone(&store),
-            Arc::clone(&stop),
-        )));
-        loops.push(tokio::spawn(activity_loop(
-            Arc::clone(&store),
-            Arc::clone(&stop),
-        )));
+        loops.push(tokio::spawn(orchestration_loop(Arc::clone(&run))));
+        loops.push(tokio::spawn(activity_loop(Arc::clone(&run))));
     }
     let creates: Vec<_> = (0..n)
         .map(|i| {
-            let store = Arc::clone(&store);
+            let run = Arc::clone(&run);
             tokio::spawn(async move {
-                store
-                    .create_instance(common::new_instance(&format!("o{i}"), now()))
+                run.store
+                    .create_instance(crate::common::new_instance(&format!("o{i}"), now()))
                     .await
             })
         })
@@ -162,19 +203,19 @@ async fn run(durability: Durability, n: usize) {
     for c in creates {
         c.await.expect("task").expect("create");
     }
-    loop {
-        let counts = store.count_by_status().await.expect("count");
-        if counts.contains(&(RuntimeStatus::Completed, n as u64)) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    run.orchestration_work.notify_one();
+    run.all_done.notified().await;
     let elapsed = started.elapsed();
-    stop.store(true, Ordering::Relaxed);
+    let counts = run.store.count_by_status().await.expect("count");
+    assert!(
+        counts.contains(&(RuntimeStatus::Completed, n as u64)),
+        "{counts:?}"
+    );
+    run.stop.send_replace(true);
     for l in loops {
         l.await.expect("loop");
     }
-    let stats = store.stats();
+    let stats = run.store.stats();
     println!(
         "{durability:?}: {n} orchestrations x {STEPS} activities in {elapsed:?} = {:.0} orchestrations/s; \
          {} requests in {} transactions ({:.1} per transaction)",
