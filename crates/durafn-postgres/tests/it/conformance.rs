@@ -2,11 +2,17 @@
 //! (dropped afterwards). Needs `DURAFN_TEST_POSTGRES_URL`; without it the checks are skipped,
 //! except in CI (`CI=true`), where they fail.
 
-mod common;
+use durafn_postgres::PostgresOptions;
+
+use crate::common::{self, TestHub};
 
 durafn_store::conformance_tests!({
     let Some(url) = common::url() else {
         return;
     };
-    common::fresh_store(url)
+    async move {
+        TestHub::new(&url, "conf", PostgresOptions::default())
+            .await
+            .into_fixture()
+    }
 });

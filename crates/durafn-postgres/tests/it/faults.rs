@@ -5,11 +5,10 @@
 //!
 //! `DURAFN_FAULT_INSTANCES` (default 300) and `DURAFN_FAULT_KILLS` (default 6) size the run.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::common;
 use durafn_core::{
     ActivityContext, EventKind, FunctionError, InstanceId, OrchestrationContext, Registry,
     RuntimeStatus, activity_fn, orchestrator_fn,
@@ -68,8 +67,9 @@ where
     loop {
         match call().await {
             Err(ClientError::Store(e)) if e.is_retryable() && Instant::now() < deadline => {
+                // The pool has dropped the broken connection; the next call opens a new one.
                 eprintln!("{what}: {e}; retrying");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                tokio::task::yield_now().await;
             }
             other => return other,
         }
@@ -90,9 +90,7 @@ async fn start(client: &DurableClient, i: u64) {
         }
         match client.start_new("faulty", Some(&id), &i).await {
             Ok(_) | Err(ClientError::InstanceExists { .. }) => return,
-            Err(ClientError::Store(e)) if e.is_retryable() => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            Err(ClientError::Store(e)) if e.is_retryable() => tokio::task::yield_now().await,
             Err(e) => panic!("start {id}: {e}"),
         }
     }
@@ -104,19 +102,17 @@ async fn terminated_connections_lose_nothing() {
     let instances = env_or("DURAFN_FAULT_INSTANCES", 300);
     let kills = env_or("DURAFN_FAULT_KILLS", 6);
     let app = format!("durafn-fault-{}", std::process::id());
-    let hub = Arc::new(
-        common::TestHub::new(
-            &url,
-            "fault",
-            PostgresOptions {
-                application_name: app.clone(),
-                pool_size: 6,
-                ..PostgresOptions::default()
-            },
-        )
-        .await,
-    );
-    let store: Arc<dyn Store> = hub.clone();
+    let hub = common::TestHub::new(
+        &url,
+        "fault",
+        PostgresOptions {
+            application_name: app.clone(),
+            pool_size: 6,
+            ..PostgresOptions::default()
+        },
+    )
+    .await;
+    let store: Arc<dyn Store> = hub.store.clone();
     let runtime = Runtime::builder(store.clone(), registry())
         .options(RuntimeOptions {
             lease: Duration::from_secs(2),
@@ -127,7 +123,7 @@ async fn terminated_connections_lose_nothing() {
         .start();
     let client = runtime.client();
 
-    let (killer_client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+    let (killer, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .expect("killer connection");
     tokio::spawn(connection);
@@ -136,45 +132,26 @@ async fn terminated_connections_lose_nothing() {
          WHERE datname = current_database() AND pid <> pg_backend_pid() \
          AND application_name = '{app}'"
     );
-    let killer = tokio::spawn(async move {
-        let mut terminated = 0;
-        for _ in 0..kills {
-            tokio::time::sleep(Duration::from_millis(350)).await;
-            let rows = killer_client
-                .query(&kill_sql, &[])
-                .await
-                .expect("terminate");
-            terminated += rows.len();
-        }
-        terminated
-    });
 
+    // The kills are spread over the starts, so they hit the store while its runtime works.
     let started = Instant::now();
+    let every = (instances / kills.max(1)).max(1);
+    let mut terminated = 0;
     for i in 0..instances {
         start(&client, i).await;
-    }
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let completed = match store.count_by_status().await {
-            Ok(counts) => counts
-                .iter()
-                .find(|(s, _)| *s == RuntimeStatus::Completed)
-                .map_or(0, |(_, n)| *n),
-            Err(e) => {
-                assert!(e.is_retryable(), "{e}");
-                0
-            }
-        };
-        if completed >= instances {
-            break;
+        if (i + 1) % every == 0 && i / every < kills {
+            terminated += killer.query(&kill_sql, &[]).await.expect("terminate").len();
         }
-        assert!(
-            Instant::now() < deadline,
-            "only {completed}/{instances} completed"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let terminated = killer.await.expect("killer");
+    for i in 0..instances {
+        let id = format!("fault-{i}");
+        let status = retry("wait", || {
+            client.wait_for_completion(&id, Duration::from_secs(180))
+        })
+        .await
+        .expect("completes in time");
+        assert_eq!(status.runtime_status, RuntimeStatus::Completed, "{id}");
+    }
     println!(
         "fault test: {instances} instances completed in {:.1} s with {kills} rounds of \
          pg_terminate_backend ({terminated} connections terminated); metrics {:?}",
@@ -190,6 +167,7 @@ async fn terminated_connections_lose_nothing() {
     for i in 0..instances {
         let id = InstanceId::from_trusted(format!("fault-{i}"));
         let row = hub
+            .store
             .get_instance(&id)
             .await
             .expect("get")
@@ -197,7 +175,7 @@ async fn terminated_connections_lose_nothing() {
         assert_eq!(row.status, RuntimeStatus::Completed, "{id}");
         let out: u64 = row.output.expect("output").decode().expect("number");
         assert_eq!(out, expected(i), "{id} output");
-        let history = hub.get_history(&id).await.expect("history");
+        let history = hub.store.get_history(&id).await.expect("history");
         let completions = history
             .iter()
             .filter(|e| matches!(e.kind, EventKind::ExecutionCompleted { .. }))

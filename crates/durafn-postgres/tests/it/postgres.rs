@@ -2,11 +2,12 @@
 //! isolation, notifications, lost connections, and batches that must behave as sequential
 //! commits. Needs `DURAFN_TEST_POSTGRES_URL` (skipped without it, except in CI).
 
-mod common;
-
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How long a notification may take to arrive, even on a loaded machine.
+const WAIT: Duration = Duration::from_secs(30);
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use durafn_core::{EventKind, ExecutionId, HistoryEvent, InstanceId, Payload, RuntimeStatus};
@@ -17,7 +18,7 @@ use durafn_store::{
     OrchestrationQueue, Store, StoreError, TurnCommit,
 };
 
-use common::TestHub;
+use crate::common::{self, TestHub};
 
 fn at(secs: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
@@ -82,7 +83,7 @@ async fn same_hub(url: &str, hub: &TestHub, application_name: &str) -> PostgresS
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_hosts_lease_each_instance_once() {
     let Some(url) = common::url() else { return };
-    let hub = Arc::new(TestHub::new(&url, "race", PostgresOptions::default()).await);
+    let hub = TestHub::new(&url, "race", PostgresOptions::default()).await;
     let other = Arc::new(same_hub(&url, &hub, "durafn-race").await);
     let n = 300;
     for i in 0..n {
@@ -91,7 +92,8 @@ async fn concurrent_hosts_lease_each_instance_once() {
             .await
             .expect("create");
     }
-    let stores: Vec<Arc<dyn Store>> = vec![hub.clone(), other.clone(), hub.clone(), other];
+    let mine: Arc<dyn Store> = hub.store.clone();
+    let stores: Vec<Arc<dyn Store>> = vec![mine.clone(), other.clone(), mine, other];
     let mut tasks = Vec::new();
     for (k, store) in stores.into_iter().enumerate() {
         tasks.push(tokio::spawn(async move {
@@ -222,21 +224,22 @@ async fn notifications_reach_the_other_hosts() {
     let hub = TestHub::new(&url, "notify", PostgresOptions::default()).await;
     let other = same_hub(&url, &hub, "durafn-notify").await;
     let mut signals = other.subscribe();
-    // Wait until the listener is up (it bumps both counters when it connects).
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        signals.wait_for(|s| s.orchestrations > 0),
-    )
-    .await
-    .expect("listener connects")
-    .expect("open");
+    // Wait until both hosts' notification connections are up (each bumps its counters when it
+    // connects). The sender's matters too: a wake asked for before it is up is only sent then.
+    for mut listener in [hub.store.subscribe(), other.subscribe()] {
+        tokio::time::timeout(WAIT, listener.wait_for(|s| s.orchestrations > 0))
+            .await
+            .expect("listener connects")
+            .expect("open");
+    }
+    signals.borrow_and_update();
     let before = *signals.borrow_and_update();
     hub.store
         .create_instance(new_instance("n1"))
         .await
         .expect("create");
     tokio::time::timeout(
-        Duration::from_secs(10),
+        WAIT,
         signals.wait_for(|s| s.orchestrations > before.orchestrations),
     )
     .await
@@ -267,13 +270,10 @@ async fn notifications_reach_the_other_hosts() {
     };
     let results = hub.store.commit_turns(vec![commit]).await.expect("commit");
     assert!(results[0].is_ok());
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        signals.wait_for(|s| s.activities > before.activities),
-    )
-    .await
-    .expect("new activity work wakes the other host")
-    .expect("open");
+    tokio::time::timeout(WAIT, signals.wait_for(|s| s.activities > before.activities))
+        .await
+        .expect("new activity work wakes the other host")
+        .expect("open");
     assert_eq!(
         other.notification_channel(),
         format!("{}_work", hub.store.schema())
@@ -300,12 +300,37 @@ async fn lost_connections_fail_retryably_and_reconnect() {
         .expect("create");
     let killer = probe(&url).await;
     let kill = format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+        "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity \
          WHERE pid <> pg_backend_pid() AND application_name = '{app}'"
     );
     for round in 0..3 {
-        killer.execute(&kill, &[]).await.expect("terminate");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let killed: Vec<i32> = killer
+            .query(&kill, &[])
+            .await
+            .expect("terminate")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        // Wait (with a deadline) until the server has ended those backends, so the next call
+        // meets a closed connection.
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let row = killer
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)",
+                    &[&killed],
+                )
+                .await
+                .expect("count backends");
+            if row.get::<_, i64>(0) == 0 {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the backends did not end"
+            );
+            tokio::task::yield_now().await;
+        }
         match hub.store.get_instance(&id("k")).await {
             Ok(row) => assert!(row.is_some()),
             Err(e) => assert!(e.is_retryable(), "round {round}: {e}"),
@@ -412,7 +437,7 @@ async fn batches_that_touch_each_other_commit_like_sequential_turns() {
     let Some(url) = common::url() else { return };
     let hub = TestHub::new(&url, "seq", PostgresOptions::default()).await;
     let expected = interleaved_batch(&MemoryStore::new()).await;
-    let actual = interleaved_batch(&hub).await;
+    let actual = interleaved_batch(hub.store.as_ref()).await;
     assert_eq!(actual, expected);
     assert!(
         expected.contains(&"kid: ExecutionStarted,hello-kid".to_string()),
@@ -466,19 +491,16 @@ async fn watch_work_wakes_the_dispatchers_of_another_host() {
     );
     // The listener reports itself once connected; then a start on one host wakes the other.
     let mut signals = other.subscribe();
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        signals.wait_for(|s| s.orchestrations > 0),
-    )
-    .await
-    .expect("listener connects")
-    .expect("open");
+    tokio::time::timeout(WAIT, signals.wait_for(|s| s.orchestrations > 0))
+        .await
+        .expect("listener connects")
+        .expect("open");
     while rx.try_recv().is_ok() {}
     hub.store
         .create_instance(new_instance("w1"))
         .await
         .expect("create");
-    let kind = tokio::time::timeout(Duration::from_secs(10), async {
+    let kind = tokio::time::timeout(WAIT, async {
         loop {
             match rx.recv().await {
                 Some(durafn_store::WorkKind::Orchestrations) => {
