@@ -15,6 +15,7 @@ mod tasks;
 
 pub use self::entities::{CriticalSection, LockFuture};
 pub use self::handle::OrchestrationContext;
+#[cfg(feature = "testkit")]
 pub(crate) use self::handle::add_duration;
 pub use self::http::{DurableHttpRequest, DurableHttpResponse, HTTP_ACTIVITY_NAME};
 pub use self::logger::ReplaySafeLogger;
