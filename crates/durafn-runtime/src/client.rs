@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use durafn_core::{
     EntityId, EntityRequest, EventKind, ExecutionId, FailureDetails, HistoryEvent, InstanceId,
-    Payload, Registry, RuntimeStatus,
+    Payload, Registry, RuntimeStatus, Scheduler,
 };
 use durafn_store::{
     InstanceFilter, InstancePage, InstanceRecord, NewInstance, NewMessage, Store, StoreError,
@@ -20,8 +20,9 @@ use serde::de::DeserializeOwned;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::ClientError;
-use crate::ids::new_id;
-use crate::runtime::Shared;
+use crate::ids::{IdGen, RandomIds};
+use crate::shared::Shared;
+use crate::turn::work::request_message;
 
 /// What to include in a status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +112,7 @@ pub struct DurableClient {
     store: Arc<dyn Store>,
     registry: Option<Arc<Registry>>,
     clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGen>,
     runtime: Option<Arc<Shared>>,
 }
 
@@ -132,6 +134,7 @@ impl DurableClient {
             store: shared.store.clone(),
             registry: Some(shared.registry.clone()),
             clock: shared.clock.clone(),
+            ids: shared.ids.clone(),
             runtime: Some(shared),
         }
     }
@@ -143,6 +146,7 @@ impl DurableClient {
             store,
             registry,
             clock: Arc::new(SystemClock),
+            ids: Arc::new(RandomIds),
             runtime: None,
         }
     }
@@ -184,13 +188,14 @@ impl DurableClient {
                 .ok_or_else(|| ClientError::UnknownOrchestrator(name.to_string()))?,
             None => name.to_string(),
         };
-        let instance_id = instance_id.unwrap_or_else(|| InstanceId::from_trusted(new_id()));
+        let instance_id =
+            instance_id.unwrap_or_else(|| InstanceId::from_trusted(self.ids.new_id()));
         let created = self
             .store
             .create_instance(NewInstance {
                 instance_id: instance_id.clone(),
                 name,
-                execution_id: ExecutionId::new(new_id()),
+                execution_id: ExecutionId::new(self.ids.new_id()),
                 input,
                 parent: None,
                 created_at: self.clock.now(),
@@ -454,8 +459,7 @@ impl DurableClient {
         input: Payload,
     ) -> Result<(), ClientError> {
         let request = EntityRequest::signal(operation, input, None);
-        let message =
-            crate::entities::request_message(entity.instance_id(), request, self.clock.now(), None);
+        let message = request_message(entity.instance_id(), request, self.clock.now(), None);
         self.store.send_messages(vec![message]).await?;
         self.wake();
         Ok(())
@@ -515,7 +519,7 @@ impl DurableClient {
                     entity_id: EntityId::from_instance_id(&r.instance_id)?,
                     last_operation_time: r.last_updated_at,
                     state: r.output,
-                    locked_by: crate::entities::Scheduler::from_row(Some(&r.input)).lock_owner,
+                    locked_by: Scheduler::from_row(Some(&r.input)).lock_owner,
                 })
             })
             .collect();

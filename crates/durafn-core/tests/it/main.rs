@@ -4,6 +4,7 @@ mod canned;
 mod entities;
 mod errors;
 mod logging;
+mod module_graph;
 mod purity;
 mod replay_equivalence;
 mod scheduler;

@@ -5,4 +5,5 @@ mod common;
 mod conformance;
 mod faults;
 mod postgres;
+mod round_trips;
 mod throughput;
