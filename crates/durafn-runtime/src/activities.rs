@@ -32,8 +32,9 @@ pub(crate) async fn activity_loop(shared: Arc<Shared>) {
         // Wait for at least one free slot before fetching, so fetched work never waits for a slot
         // while its lease runs.
         let first = tokio::select! {
-            permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
+            biased;
             _ = shared.stopped() => break,
+            permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
         };
         let free = permits.available_permits() + 1;
         let fetch = shared.store.fetch_activity_work(shared.fetch_request(free));

@@ -280,6 +280,47 @@ impl DurableClient {
         }
     }
 
+    /// Waits until the instance exists and its status satisfies `done` (read with `options`),
+    /// up to `timeout`: a status other than a finished one, such as Running or Suspended, a
+    /// history that records some event, an entity's state (an entity's row appears with its
+    /// first operation). An attached client looks again after every committed batch of turns of
+    /// its runtime; a detached one polls.
+    pub async fn wait_for_status(
+        &self,
+        instance_id: &str,
+        options: StatusOptions,
+        timeout: Duration,
+        done: impl Fn(&InstanceStatus) -> bool,
+    ) -> Result<InstanceStatus, ClientError> {
+        let id = parse_id(instance_id)?;
+        let mut turns = self.runtime.as_ref().map(|rt| rt.turns.subscribe());
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut poll = Duration::from_millis(5);
+        loop {
+            if let Some(rx) = turns.as_mut() {
+                rx.borrow_and_update();
+            }
+            if let Some(status) = self.get_status(instance_id, options).await? {
+                if done(&status) {
+                    return Ok(status);
+                }
+            }
+            let wait = poll.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+            if wait.is_zero() {
+                return Err(ClientError::Timeout(id));
+            }
+            match turns.as_mut() {
+                // Every status change in this process is a committed turn; other hosts' changes
+                // are found by polling.
+                Some(rx) => {
+                    let _ = tokio::time::timeout(wait, rx.changed()).await;
+                }
+                None => tokio::time::sleep(wait).await,
+            }
+            poll = (poll * 2).min(Duration::from_millis(500));
+        }
+    }
+
     async fn active(&self, id: &InstanceId) -> Result<InstanceRecord, ClientError> {
         let record = self
             .store

@@ -80,10 +80,13 @@ async fn idle(shared: &Shared, notify: &Notify, next: Option<DateTime<Utc>>, idl
             .unwrap_or(Duration::ZERO);
         wait = wait.min(until);
     }
+    // Biased: the branches are tried in order, not at random, so a run under paused time and
+    // seeded ids makes the same choices every time.
     tokio::select! {
+        biased;
+        _ = shared.stopped() => {}
         _ = notify.notified() => {}
         _ = tokio::time::sleep(wait) => {}
-        _ = shared.stopped() => {}
     }
 }
 

@@ -63,6 +63,7 @@ impl RuntimeBuilder {
         };
         let (shutdown, _) = watch::channel(false);
         let (finished, _) = broadcast::channel(4096);
+        let (turns, _) = watch::channel(0);
         let shared = Arc::new(Shared {
             cache: std::sync::Mutex::new(InstanceCache::new(self.options.instance_cache_size)),
             store: self.store,
@@ -75,6 +76,7 @@ impl RuntimeBuilder {
             orchestration_work: Notify::new(),
             activity_work: Notify::new(),
             finished,
+            turns,
             metrics: Metrics::default(),
             shutdown,
         });

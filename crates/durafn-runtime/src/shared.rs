@@ -26,6 +26,9 @@ pub(crate) struct Shared {
     pub(crate) orchestration_work: Notify,
     pub(crate) activity_work: Notify,
     pub(crate) finished: broadcast::Sender<InstanceId>,
+    /// Bumped after every batch of turns that committed something, so that waiters for a status
+    /// look again (see `DurableClient::wait_for_status`).
+    pub(crate) turns: watch::Sender<u64>,
     pub(crate) metrics: Metrics,
     pub(crate) cache: std::sync::Mutex<InstanceCache>,
     pub(crate) shutdown: watch::Sender<bool>,

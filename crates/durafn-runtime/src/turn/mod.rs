@@ -80,12 +80,14 @@ fn after_commit(
     };
     let mut wake_activities = false;
     let mut wake_orchestrations = false;
+    let mut committed = false;
     for ((instance_id, effects), result) in ids.into_iter().zip(effects).zip(results) {
         if let Err(e) = result {
             Metrics::add(&shared.metrics.turns_failed, 1);
             tracing::warn!(instance_id = %instance_id, error = %e, "a turn did not commit");
             continue;
         }
+        committed = true;
         Metrics::add(&shared.metrics.turns, 1);
         wake_activities |= effects.wake_activities;
         wake_orchestrations |= effects.wake_orchestrations;
@@ -95,6 +97,9 @@ fn after_commit(
         if let Some((execution_id, executor)) = effects.keep {
             shared.cache().put(instance_id, execution_id, executor);
         }
+    }
+    if committed {
+        shared.turns.send_modify(|n| *n = n.wrapping_add(1));
     }
     if wake_activities {
         shared.activity_work.notify_one();

@@ -1,13 +1,15 @@
 //! Dead-lettering of work delivered too often, and graceful shutdown.
 
-mod common;
-
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use chrono::TimeDelta;
 use durafn_core::RuntimeStatus;
 use durafn_runtime::{Clock, RuntimeOptions, StatusOptions, SystemClock};
+
+use crate::app::{self as common, WAIT};
 use durafn_store::memory::MemoryStore;
 use durafn_store::{FetchRequest, Store};
 
@@ -37,21 +39,25 @@ async fn an_activity_delivered_too_often_fails_instead_of_looping() {
         .start_new("flaky", Some("poison"), &())
         .await
         .expect("start");
-    let deadline = tokio::time::Instant::now() + common::WAIT;
-    let mut crashes = 0;
-    while crashes < 3 {
+    // Once the turn that schedules the activity is committed, its work item is queued.
+    let history = StatusOptions {
+        show_history: true,
+        show_input: false,
+    };
+    h.client
+        .wait_for_status("poison", history, WAIT, |s| {
+            s.history
+                .as_ref()
+                .is_some_and(|h| h.iter().any(|e| e.kind.type_name() == "TaskScheduled"))
+        })
+        .await
+        .expect("the activity is scheduled");
+    for _ in 0..3 {
         let taken = store
             .fetch_activity_work(crashed_fetch())
             .await
             .expect("fetch");
-        crashes += taken.len();
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the activity was never queued"
-        );
-        if taken.is_empty() {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        assert_eq!(taken.len(), 1, "the crashed host takes the activity again");
     }
     h.runtime.shutdown().await;
     let h = common::start(
@@ -63,7 +69,12 @@ async fn an_activity_delivered_too_often_fails_instead_of_looping() {
     );
     let status = common::done(&h.client, "poison").await;
     assert_eq!(status.runtime_status, RuntimeStatus::Failed);
-    let message = status.failure.expect("failure").message;
+    let failure = status.failure.expect("failure");
+    assert!(
+        failure.is(durafn_core::SystemFailure::DeadLettered),
+        "{failure:?}"
+    );
+    let message = failure.message;
     assert!(
         message.contains("delivered 4 times") && message.contains("add_one"),
         "{message}"
@@ -95,7 +106,9 @@ async fn an_instance_whose_turns_keep_crashing_is_failed() {
     );
     let status = common::done(&h.client, "stuck").await;
     assert_eq!(status.runtime_status, RuntimeStatus::Failed);
-    assert_eq!(status.failure.expect("failure").error_type, "PoisonMessage");
+    let failure = status.failure.expect("failure");
+    assert_eq!(failure.error_type, "PoisonMessage");
+    assert!(failure.is(durafn_core::SystemFailure::PoisonMessage));
     h.runtime.shutdown().await;
 }
 
@@ -107,21 +120,23 @@ async fn shutdown_lets_running_activities_finish_and_commit() {
         .start_new("fan", Some("drain"), &4)
         .await
         .expect("start");
-    // Wait until activities are running, then shut down in the middle of them.
-    let deadline = tokio::time::Instant::now() + common::WAIT;
-    while h.flaky.running.load(std::sync::atomic::Ordering::SeqCst) == 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "activities never started"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    // Once all four activities run, shut down in the middle of them; they finish while the
+    // runtime drains.
+    h.flaky.running(4).await;
     let metrics_before = h
         .runtime
         .metrics()
         .activities
         .load(std::sync::atomic::Ordering::SeqCst);
-    h.runtime.shutdown().await;
+    // The first poll of `shutdown` asks the dispatchers to stop; it cannot return while the
+    // activities are held.
+    let flaky = h.flaky.clone();
+    let mut shutdown = std::pin::pin!(h.runtime.shutdown());
+    let pending =
+        std::future::poll_fn(|cx| Poll::Ready(shutdown.as_mut().poll(cx).is_pending())).await;
+    assert!(pending, "shutdown waits for the running activities");
+    flaky.release(4);
+    shutdown.await;
     // Nothing is left leased: the work that was running has been committed.
     let leftover = store
         .fetch_activity_work(FetchRequest {

@@ -1,210 +1,17 @@
-//! The function app the runtime tests run, and the management-operation checks, written once
-//! and run against every task hub backend.
-
-#![allow(dead_code, unreachable_pub)]
+//! Every management operation through the client, written once and run against every task
+//! hub backend (see `backends.rs`), one test per operation and backend.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
 
-use durafn_core::{
-    ActivityContext, AppData, FunctionError, OrchestrationContext, Registry, RetryOptions,
-    RuntimeStatus, TaskError, activity_fn, orchestrator_fn, when_all,
-};
-use durafn_runtime::{ClientError, DurableClient, Runtime, RuntimeOptions, StatusOptions};
+use durafn_core::RuntimeStatus;
+use durafn_runtime::{ClientError, RuntimeOptions, StatusOptions};
 use durafn_store::{InstanceFilter, Store};
-use serde_json::{Value, json};
+use serde_json::json;
 
-pub const WAIT: Duration = Duration::from_secs(20);
+use crate::app::{WAIT, done, start, wait_status};
 
-/// Flips after the first call, so an activity fails once and then succeeds (for rewind).
-#[derive(Default)]
-pub struct Flaky {
-    pub failed_once: AtomicBool,
-    pub running: AtomicUsize,
-    pub max_running: AtomicUsize,
-}
-
-pub fn registry() -> Arc<Registry> {
-    Arc::new(
-        Registry::builder()
-            .orchestrator(orchestrator_fn(
-                "hello",
-                |ctx: OrchestrationContext, _: Value| async move {
-                    let mut out = Vec::new();
-                    for city in ["Tokyo", "Seattle", "London", "Cairo", "Lima"] {
-                        out.push(ctx.call_activity::<String>("say_hello", &city).await?);
-                    }
-                    Ok::<_, FunctionError>(out)
-                },
-            ))
-            .orchestrator(orchestrator_fn(
-                "approval",
-                |ctx: OrchestrationContext, _: Value| async move {
-                    let answer: String = ctx.wait_for_external_event("Approval").await?;
-                    Ok::<_, FunctionError>(format!("approved by {answer}"))
-                },
-            ))
-            .orchestrator(orchestrator_fn(
-                "sleepy",
-                |ctx: OrchestrationContext, ms: u64| async move {
-                    let before = ctx.current_utc_datetime();
-                    ctx.sleep(Duration::from_millis(ms)).await;
-                    Ok::<_, FunctionError>((ctx.current_utc_datetime() - before).num_milliseconds())
-                },
-            ))
-            .orchestrator(orchestrator_fn(
-                "flaky",
-                |ctx: OrchestrationContext, _: Value| async move {
-                    let a: i64 = ctx.call_activity("add_one", &1).await?;
-                    let b: i64 = ctx.call_activity("fail_once", &a).await?;
-                    Ok::<_, FunctionError>(b)
-                },
-            ))
-            .orchestrator(orchestrator_fn(
-                "parent",
-                |ctx: OrchestrationContext, fail: bool| async move {
-                    match ctx
-                        .call_sub_orchestrator::<i64>(
-                            "child",
-                            Some(&format!("{}-child", ctx.instance_id())),
-                            &fail,
-                        )
-                        .await
-                    {
-                        Ok(v) => Ok::<_, FunctionError>(json!({"ok": v})),
-                        Err(TaskError::SubOrchestrationFailed { failure, .. }) => {
-                            Ok(json!({"failed": failure.message}))
-                        }
-                        Err(e) => Err(e.into()),
-                    }
-                },
-            ))
-            .orchestrator(orchestrator_fn(
-                "child",
-                |ctx: OrchestrationContext, fail: bool| async move {
-                    let v: i64 = ctx.call_activity("add_one", &41).await?;
-                    if fail {
-                        return Err(FunctionError::msg("child gave up"));
-                    }
-                    Ok(v)
-                },
-            ))
-            .orchestrator(orchestrator_fn(
-                "counter",
-                |ctx: OrchestrationContext, n: u32| async move {
-                    if n < 3 {
-                        ctx.continue_as_new(&(n + 1), false);
-                    }
-                    Ok::<_, FunctionError>(n)
-                },
-            ))
-            .orchestrator(orchestrator_fn(
-                "retrying",
-                |ctx: OrchestrationContext, _: Value| async move {
-                    let options = RetryOptions::new(Duration::from_millis(20), 3);
-                    Ok::<_, FunctionError>(
-                        ctx.call_activity_with_retry::<i64>("fail_once", &7, options)
-                            .await?,
-                    )
-                },
-            ))
-            .orchestrator(orchestrator_fn(
-                "fan",
-                |ctx: OrchestrationContext, n: u32| async move {
-                    let tasks = (0..n)
-                        .map(|_| ctx.call_activity::<()>("slow", &()))
-                        .collect();
-                    when_all(tasks).await?;
-                    Ok::<_, FunctionError>(n)
-                },
-            ))
-            .activity(activity_fn(
-                "say_hello",
-                |_ctx: ActivityContext, city: String| async move {
-                    Ok::<_, FunctionError>(format!("Hello {city}!"))
-                },
-            ))
-            .activity(activity_fn(
-                "add_one",
-                |_ctx: ActivityContext, n: i64| async move { Ok::<_, FunctionError>(n + 1) },
-            ))
-            .activity(activity_fn(
-                "fail_once",
-                |ctx: ActivityContext, n: i64| async move {
-                    let flaky = ctx.data::<Flaky>().expect("app data");
-                    if !flaky.failed_once.swap(true, Ordering::SeqCst) {
-                        return Err(FunctionError::msg("transient failure"));
-                    }
-                    Ok(n * 10)
-                },
-            ))
-            .activity(activity_fn(
-                "slow",
-                |ctx: ActivityContext, _: ()| async move {
-                    let flaky = ctx.data::<Flaky>().expect("app data");
-                    let now = flaky.running.fetch_add(1, Ordering::SeqCst) + 1;
-                    flaky.max_running.fetch_max(now, Ordering::SeqCst);
-                    tokio::time::sleep(Duration::from_millis(30)).await;
-                    flaky.running.fetch_sub(1, Ordering::SeqCst);
-                    Ok::<_, FunctionError>(())
-                },
-            ))
-            .build()
-            .expect("registry builds"),
-    )
-}
-
-pub struct Harness {
-    pub runtime: Runtime,
-    pub client: DurableClient,
-    pub flaky: Arc<Flaky>,
-}
-
-pub fn start(store: Arc<dyn Store>, options: RuntimeOptions) -> Harness {
-    let flaky = Arc::new(Flaky::default());
-    let mut data = AppData::default();
-    data.insert_arc(flaky.clone());
-    let runtime = Runtime::builder(store, registry())
-        .options(options)
-        .app_data(data)
-        .start();
-    let client = runtime.client();
-    Harness {
-        runtime,
-        client,
-        flaky,
-    }
-}
-
-pub async fn done(client: &DurableClient, id: &str) -> durafn_runtime::InstanceStatus {
-    client
-        .wait_for_completion(id, WAIT)
-        .await
-        .expect("completes in time")
-}
-
-/// Every management operation, through the client, against one backend.
-pub async fn management_operations(make: impl Fn() -> Arc<dyn Store>) {
-    hello_cities(make()).await;
-    start_rules(make()).await;
-    status_options(make()).await;
-    events(make()).await;
-    terminate(make()).await;
-    suspend_resume(make()).await;
-    rewind(make()).await;
-    restart(make()).await;
-    purge(make()).await;
-    list(make()).await;
-    timers(make()).await;
-    sub_orchestrations(make()).await;
-    continue_as_new(make()).await;
-    retries(make()).await;
-    concurrency_limit(make()).await;
-    no_cache(make()).await;
-}
-
-async fn hello_cities(store: Arc<dyn Store>) {
+pub(crate) async fn hello_cities(store: Arc<dyn Store>) {
     let h = start(store, RuntimeOptions::default());
     let id = h.client.start_new("hello", None, &()).await.expect("start");
     let status = done(&h.client, id.as_str()).await;
@@ -222,7 +29,7 @@ async fn hello_cities(store: Arc<dyn Store>) {
     h.runtime.shutdown().await;
 }
 
-async fn start_rules(store: Arc<dyn Store>) {
+pub(crate) async fn start_rules(store: Arc<dyn Store>) {
     let h = start(store, RuntimeOptions::default());
     let c = &h.client;
     c.start_new("approval", Some("job-1"), &())
@@ -259,7 +66,7 @@ async fn start_rules(store: Arc<dyn Store>) {
     h.runtime.shutdown().await;
 }
 
-async fn status_options(store: Arc<dyn Store>) {
+pub(crate) async fn status_options(store: Arc<dyn Store>) {
     let h = start(store, RuntimeOptions::default());
     let c = &h.client;
     c.start_new("hello", Some("s1"), &json!({"x": 1}))
@@ -304,7 +111,7 @@ async fn status_options(store: Arc<dyn Store>) {
     h.runtime.shutdown().await;
 }
 
-async fn events(store: Arc<dyn Store>) {
+pub(crate) async fn events(store: Arc<dyn Store>) {
     let h = start(store, RuntimeOptions::default());
     let c = &h.client;
     c.start_new("approval", Some("e1"), &())
@@ -328,7 +135,7 @@ async fn events(store: Arc<dyn Store>) {
     h.runtime.shutdown().await;
 }
 
-async fn terminate(store: Arc<dyn Store>) {
+pub(crate) async fn terminate(store: Arc<dyn Store>) {
     let h = start(store, RuntimeOptions::default());
     let c = &h.client;
     c.start_new("approval", Some("t1"), &())
@@ -350,28 +157,7 @@ async fn terminate(store: Arc<dyn Store>) {
     h.runtime.shutdown().await;
 }
 
-async fn wait_status(c: &DurableClient, id: &str, want: RuntimeStatus) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let s = c
-            .get_status(id, StatusOptions::default())
-            .await
-            .expect("status")
-            .expect("exists");
-        if s.runtime_status == want {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{id} never became {want}; it is {}",
-            s.runtime_status
-        );
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-async fn suspend_resume(store: Arc<dyn Store>) {
+pub(crate) async fn suspend_resume(store: Arc<dyn Store>) {
     let h = start(store, RuntimeOptions::default());
     let c = &h.client;
     c.start_new("approval", Some("s1"), &())
@@ -383,33 +169,24 @@ async fn suspend_resume(store: Arc<dyn Store>) {
     c.raise_event("s1", "Approval", &"bob")
         .await
         .expect("events queue while suspended");
-    let history_len = |s: durafn_runtime::InstanceStatus| s.history.map(|h| h.len()).unwrap_or(0);
     // The event is recorded but not delivered: the instance stays suspended.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let s = c
-            .get_status(
-                "s1",
-                StatusOptions {
-                    show_history: true,
-                    show_input: true,
-                },
-            )
-            .await
-            .expect("status")
-            .expect("row");
-        let has_event = s
-            .history
-            .as_ref()
-            .is_some_and(|h| h.iter().any(|e| e.kind.type_name() == "EventRaised"));
-        if has_event {
-            assert_eq!(s.runtime_status, RuntimeStatus::Suspended);
-            assert!(history_len(s) > 0);
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let s = c
+        .wait_for_status(
+            "s1",
+            StatusOptions {
+                show_history: true,
+                show_input: true,
+            },
+            WAIT,
+            |s| {
+                s.history
+                    .as_ref()
+                    .is_some_and(|h| h.iter().any(|e| e.kind.type_name() == "EventRaised"))
+            },
+        )
+        .await
+        .expect("the event is recorded");
+    assert_eq!(s.runtime_status, RuntimeStatus::Suspended);
     c.resume("s1", None).await.expect("resume");
     assert_eq!(
         done(c, "s1").await.output.expect("output").to_value(),
@@ -418,7 +195,7 @@ async fn suspend_resume(store: Arc<dyn Store>) {
     h.runtime.shutdown().await;
 }
 
-async fn rewind(store: Arc<dyn Store>) {
+pub(crate) async fn rewind(store: Arc<dyn Store>) {
     let h = start(store, RuntimeOptions::default());
     let c = &h.client;
     c.start_new("flaky", Some("r1"), &()).await.expect("start");
@@ -453,7 +230,7 @@ async fn rewind(store: Arc<dyn Store>) {
     h.runtime.shutdown().await;
 }
 
-async fn restart(store: Arc<dyn Store>) {
+pub(crate) async fn restart(store: Arc<dyn Store>) {
     let h = start(store, RuntimeOptions::default());
     let c = &h.client;
     c.start_new("hello", Some("r1"), &json!({"k": "v"}))
@@ -486,7 +263,7 @@ async fn restart(store: Arc<dyn Store>) {
     h.runtime.shutdown().await;
 }
 
-async fn purge(store: Arc<dyn Store>) {
+pub(crate) async fn purge(store: Arc<dyn Store>) {
     let h = start(store, RuntimeOptions::default());
     let c = &h.client;
     for i in 0..3 {
@@ -524,7 +301,7 @@ async fn purge(store: Arc<dyn Store>) {
     h.runtime.shutdown().await;
 }
 
-async fn list(store: Arc<dyn Store>) {
+pub(crate) async fn list(store: Arc<dyn Store>) {
     let h = start(store, RuntimeOptions::default());
     let c = &h.client;
     for i in 0..5 {
@@ -555,7 +332,7 @@ async fn list(store: Arc<dyn Store>) {
     h.runtime.shutdown().await;
 }
 
-async fn timers(store: Arc<dyn Store>) {
+pub(crate) async fn timers(store: Arc<dyn Store>) {
     let h = start(store, RuntimeOptions::default());
     let c = &h.client;
     c.start_new("sleepy", Some("z"), &150).await.expect("start");
@@ -565,7 +342,7 @@ async fn timers(store: Arc<dyn Store>) {
     h.runtime.shutdown().await;
 }
 
-async fn sub_orchestrations(store: Arc<dyn Store>) {
+pub(crate) async fn sub_orchestrations(store: Arc<dyn Store>) {
     let h = start(store, RuntimeOptions::default());
     let c = &h.client;
     c.start_new("parent", Some("ok"), &false)
@@ -589,7 +366,7 @@ async fn sub_orchestrations(store: Arc<dyn Store>) {
     h.runtime.shutdown().await;
 }
 
-async fn continue_as_new(store: Arc<dyn Store>) {
+pub(crate) async fn continue_as_new(store: Arc<dyn Store>) {
     let h = start(store, RuntimeOptions::default());
     let c = &h.client;
     c.start_new("counter", Some("c"), &0).await.expect("start");
@@ -623,7 +400,7 @@ async fn continue_as_new(store: Arc<dyn Store>) {
     h.runtime.shutdown().await;
 }
 
-async fn retries(store: Arc<dyn Store>) {
+pub(crate) async fn retries(store: Arc<dyn Store>) {
     let h = start(store, RuntimeOptions::default());
     let c = &h.client;
     c.start_new("retrying", Some("r"), &())
@@ -634,7 +411,7 @@ async fn retries(store: Arc<dyn Store>) {
     h.runtime.shutdown().await;
 }
 
-async fn concurrency_limit(store: Arc<dyn Store>) {
+pub(crate) async fn concurrency_limit(store: Arc<dyn Store>) {
     let options = RuntimeOptions {
         max_concurrent_activities: 2,
         ..Default::default()
@@ -642,16 +419,18 @@ async fn concurrency_limit(store: Arc<dyn Store>) {
     let h = start(store, options);
     let c = &h.client;
     c.start_new("fan", Some("f"), &8).await.expect("start");
+    // Each activity is held until let go: at every moment as many run as the limit allows.
+    for remaining in (1..=8).rev() {
+        h.flaky.running(remaining.min(2)).await;
+        h.flaky.release(1);
+    }
     done(c, "f").await;
     let max = h.flaky.max_running.load(Ordering::SeqCst);
-    assert!(
-        (1..=2).contains(&max),
-        "at most 2 activities ran at once, saw {max}"
-    );
+    assert_eq!(max, 2, "two activities ran at once, never more");
     h.runtime.shutdown().await;
 }
 
-async fn no_cache(store: Arc<dyn Store>) {
+pub(crate) async fn no_cache(store: Arc<dyn Store>) {
     let options = RuntimeOptions {
         instance_cache_size: 0,
         ..Default::default()
