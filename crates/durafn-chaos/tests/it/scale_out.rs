@@ -19,23 +19,8 @@ use durafn_postgres::{LeasedWork, PostgresOptions, PostgresStore, drop_task_hub}
 use durafn_runtime::{ClientError, DurableClient};
 use durafn_store::{InstanceStore, Store};
 
-const URL_VAR: &str = "DURAFN_TEST_POSTGRES_URL";
 const HOSTS: [&str; 3] = ["host-1", "host-2", "host-3"];
 const VICTIM: &str = "host-1";
-
-fn url() -> Option<String> {
-    match std::env::var(URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{URL_VAR} must be set in CI: the PostgreSQL tests may not be skipped there"
-            );
-            println!("skipped: set {URL_VAR} to run the PostgreSQL tests");
-            None
-        }
-    }
-}
 
 /// Drops the test's schema when the test ends, however it ends.
 struct Schema {
@@ -99,9 +84,8 @@ async fn retry<T, Fut: std::future::Future<Output = Result<T, ClientError>>>(
 ) -> Result<T, ClientError> {
     for _ in 0..100 {
         match call().await {
-            Err(ClientError::Store(e)) if e.is_retryable() => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            // The pool has dropped the broken connection; the next call opens a new one.
+            Err(ClientError::Store(e)) if e.is_retryable() => tokio::task::yield_now().await,
             other => return other,
         }
     }
@@ -110,18 +94,14 @@ async fn retry<T, Fut: std::future::Future<Output = Result<T, ClientError>>>(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_hosts_one_killed_nothing_lost() {
-    let Some(url) = url() else { return };
+    let Some(url) = durafn_testenv::postgres_url() else {
+        return;
+    };
     let instances: u64 = std::env::var("DURAFN_SCALE_INSTANCES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
-    let schema = format!(
-        "durafn_t_scale_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() % 1_000_000_000)
-    );
+    let schema = durafn_testenv::unique_name("durafn_t", "scale");
     let _cleanup = Schema {
         url: url.clone(),
         name: schema.clone(),
@@ -163,6 +143,8 @@ async fn three_hosts_one_killed_nothing_lost() {
         let store = store.clone();
         let log = logs[VICTIM].clone();
         tokio::spawn(async move {
+            // Look again whenever some host reports new work (or a second passed).
+            let mut signals = store.subscribe();
             let deadline = Instant::now() + Duration::from_secs(120);
             loop {
                 let done = runs(&log).len();
@@ -174,7 +156,7 @@ async fn three_hosts_one_killed_nothing_lost() {
                     break;
                 }
                 assert!(Instant::now() < deadline, "the victim never got busy");
-                tokio::time::sleep(Duration::from_millis(2)).await;
+                let _ = tokio::time::timeout(Duration::from_secs(1), signals.changed()).await;
             }
             let (_, child) = &mut victim.0[0];
             child.kill().expect("SIGKILL");
