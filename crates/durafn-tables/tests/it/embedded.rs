@@ -3,12 +3,10 @@
 //! evaluator selects, values keep their types, data persists, and `open`
 //! picks the right store without leaking secrets.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use common::{
+use crate::common::{
     MISMATCHED_TYPE_FILTERS, MIXED_FILTERS, TempDir, audit_filter, corner_rows, date, distinct_ids,
     expected_keys, keys, unique_table,
 };

@@ -17,32 +17,20 @@
 //! DURAFN_TEST_AZURITE=1 cargo test -p durafn-tables
 //! ```
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use common::{
+use crate::common::{
     MIXED_FILTERS, audit_filter, corner_rows, date, distinct_ids, expected_keys, keys, unique_table,
 };
 use durafn_tables::filter::BoundFilter;
 use durafn_tables::store::azure::{DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME};
 use durafn_tables::{Entity, Query, StoreError, TableStore, Value, demo, open};
 
-const SKIP: &str = "skipped: set DURAFN_TEST_AZURITE to run against Azurite";
-
 fn azurite() -> Option<Arc<dyn TableStore>> {
-    let setting = std::env::var("DURAFN_TEST_AZURITE").unwrap_or_default();
+    // In CI the Azurite tests must run: a missing service is a failure, not a skip.
+    let setting = durafn_testenv::service(durafn_testenv::AZURITE, "Azurite")?;
     let setting = setting.trim();
-    if setting.is_empty() {
-        // In CI the Azurite tests must run: a missing service is a failure, not a skip.
-        assert!(
-            std::env::var("CI").map_or(true, |ci| ci != "true"),
-            "CI=true but DURAFN_TEST_AZURITE is not set: the Azurite tests must run in CI"
-        );
-        println!("{SKIP}");
-        return None;
-    }
     let connection = if setting == "1" {
         "UseDevelopmentStorage=true".to_owned()
     } else {
