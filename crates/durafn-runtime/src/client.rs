@@ -124,6 +124,37 @@ impl std::fmt::Debug for DurableClient {
     }
 }
 
+/// The deadline of a wait for an instance, and how long to wait for news before looking again
+/// (growing, so a detached client polls less and less often).
+struct Waiting {
+    id: InstanceId,
+    deadline: tokio::time::Instant,
+    poll: Duration,
+}
+
+impl Waiting {
+    fn new(id: &InstanceId, timeout: Duration) -> Self {
+        Self {
+            id: id.clone(),
+            deadline: tokio::time::Instant::now() + timeout,
+            poll: Duration::from_millis(5),
+        }
+    }
+
+    /// How long to wait before looking again; a timeout once the deadline has passed.
+    fn next(&mut self) -> Result<Duration, ClientError> {
+        let left = self
+            .deadline
+            .saturating_duration_since(tokio::time::Instant::now());
+        let wait = self.poll.min(left);
+        if wait.is_zero() {
+            return Err(ClientError::Timeout(self.id.clone()));
+        }
+        self.poll = (self.poll * 2).min(Duration::from_millis(500));
+        Ok(wait)
+    }
+}
+
 fn parse_id(id: &str) -> Result<InstanceId, ClientError> {
     Ok(InstanceId::parse(id)?)
 }
@@ -242,8 +273,7 @@ impl DurableClient {
     ) -> Result<InstanceStatus, ClientError> {
         let id = parse_id(instance_id)?;
         let mut finished = self.runtime.as_ref().map(|rt| rt.finished.subscribe());
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut poll = Duration::from_millis(5);
+        let mut waiting = Waiting::new(&id, timeout);
         loop {
             let record = self
                 .store
@@ -253,10 +283,7 @@ impl DurableClient {
             if record.status.is_terminal() {
                 return Ok(InstanceStatus::from_record(record, true));
             }
-            let wait = poll.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
-            if wait.is_zero() {
-                return Err(ClientError::Timeout(id));
-            }
+            let wait = waiting.next()?;
             match finished.as_mut() {
                 // In-process completions arrive at once; other hosts' are found by polling.
                 Some(rx) => {
@@ -276,7 +303,6 @@ impl DurableClient {
                 }
                 None => tokio::time::sleep(wait).await,
             }
-            poll = (poll * 2).min(Duration::from_millis(500));
         }
     }
 
@@ -294,8 +320,7 @@ impl DurableClient {
     ) -> Result<InstanceStatus, ClientError> {
         let id = parse_id(instance_id)?;
         let mut turns = self.runtime.as_ref().map(|rt| rt.turns.subscribe());
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut poll = Duration::from_millis(5);
+        let mut waiting = Waiting::new(&id, timeout);
         loop {
             if let Some(rx) = turns.as_mut() {
                 rx.borrow_and_update();
@@ -305,10 +330,7 @@ impl DurableClient {
                     return Ok(status);
                 }
             }
-            let wait = poll.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
-            if wait.is_zero() {
-                return Err(ClientError::Timeout(id));
-            }
+            let wait = waiting.next()?;
             match turns.as_mut() {
                 // Every status change in this process is a committed turn; other hosts' changes
                 // are found by polling.
@@ -317,7 +339,6 @@ impl DurableClient {
                 }
                 None => tokio::time::sleep(wait).await,
             }
-            poll = (poll * 2).min(Duration::from_millis(500));
         }
     }
 

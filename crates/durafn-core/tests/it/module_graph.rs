@@ -86,7 +86,12 @@ fn is_ident(c: char) -> bool {
 
 /// Reads `ident(::ident)*` at `i`, and after a trailing `::` a `{...}` group of such paths
 /// (nested groups too); pushes every full path and returns the index after them.
-fn read_paths(text: &[char], mut i: usize, mut path: Vec<String>, out: &mut Vec<Vec<String>>) -> usize {
+fn read_paths(
+    text: &[char],
+    mut i: usize,
+    mut path: Vec<String>,
+    out: &mut Vec<Vec<String>>,
+) -> usize {
     loop {
         while text.get(i).is_some_and(|c| c.is_whitespace()) {
             i += 1;
@@ -259,7 +264,10 @@ fn the_check_sees_a_circle_and_use_groups() {
     let modules: BTreeMap<Module, String> = [
         (a.clone(), "use crate::b::{c::Thing, Other};".to_string()),
         (b.clone(), "pub use self::c::Thing;".to_string()),
-        (c.clone(), "fn f() -> super::super::a::X { todo!() }".to_string()),
+        (
+            c.clone(),
+            "fn f() -> super::super::a::X { todo!() }".to_string(),
+        ),
     ]
     .into_iter()
     .collect();

@@ -2,6 +2,9 @@
 
 use std::sync::Arc;
 
+use durafn_core::{
+    ActivityContext, FunctionError, OrchestrationContext, Registry, activity_fn, orchestrator_fn,
+};
 use durafn_postgres::{PostgresOptions, PostgresStore, drop_task_hub};
 use durafn_store::conformance::Fixture;
 
@@ -68,4 +71,29 @@ impl TestHub {
     pub(crate) fn into_fixture(self) -> Fixture {
         Fixture::owning(self.store, self._schema)
     }
+}
+
+/// "Hello cities": an orchestrator calling five activities one after the other.
+pub(crate) fn hello_cities() -> Arc<Registry> {
+    Arc::new(
+        Registry::builder()
+            .orchestrator(orchestrator_fn(
+                "hello_cities",
+                |ctx: OrchestrationContext, _: ()| async move {
+                    let mut out = Vec::with_capacity(5);
+                    for city in ["Tokyo", "Seattle", "London", "Cairo", "Lima"] {
+                        out.push(ctx.call_activity::<String>("say_hello", &city).await?);
+                    }
+                    Ok::<_, FunctionError>(out)
+                },
+            ))
+            .activity(activity_fn(
+                "say_hello",
+                |_: ActivityContext, city: String| async move {
+                    Ok::<_, FunctionError>(format!("Hello {city}!"))
+                },
+            ))
+            .build()
+            .expect("unique names"),
+    )
 }

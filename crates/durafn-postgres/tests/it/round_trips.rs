@@ -7,10 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use durafn_core::{
-    ActivityContext, FunctionError, OrchestrationContext, Registry, RuntimeStatus, activity_fn,
-    orchestrator_fn,
-};
+use durafn_core::RuntimeStatus;
 use durafn_postgres::PostgresOptions;
 use durafn_runtime::{Runtime, RuntimeOptions};
 use durafn_store::Store;
@@ -18,37 +15,13 @@ use durafn_store::counting::CountingStore;
 
 use crate::common::{self, TestHub};
 
-fn registry() -> Arc<Registry> {
-    Arc::new(
-        Registry::builder()
-            .orchestrator(orchestrator_fn(
-                "hello_cities",
-                |ctx: OrchestrationContext, _: ()| async move {
-                    let mut out = Vec::new();
-                    for city in ["Tokyo", "Seattle", "London", "Cairo", "Lima"] {
-                        out.push(ctx.call_activity::<String>("say_hello", &city).await?);
-                    }
-                    Ok::<_, FunctionError>(out)
-                },
-            ))
-            .activity(activity_fn(
-                "say_hello",
-                |_: ActivityContext, city: String| async move {
-                    Ok::<_, FunctionError>(format!("Hello {city}!"))
-                },
-            ))
-            .build()
-            .expect("unique names"),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_of_turns_reads_its_histories_in_one_round_trip() {
     let Some(url) = common::url() else { return };
     let hub = TestHub::new(&url, "trips", PostgresOptions::default()).await;
     let counting = Arc::new(CountingStore::new(hub.store.clone()));
     let store: Arc<dyn Store> = counting.clone();
-    let runtime = Runtime::builder(store, registry())
+    let runtime = Runtime::builder(store, common::hello_cities())
         .options(RuntimeOptions {
             instance_cache_size: 0,
             orchestration_dispatchers: 1,

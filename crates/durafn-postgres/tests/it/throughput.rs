@@ -14,10 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common;
-use durafn_core::{
-    ActivityContext, FunctionError, OrchestrationContext, Registry, RuntimeStatus, activity_fn,
-    orchestrator_fn,
-};
+use durafn_core::RuntimeStatus;
 use durafn_postgres::{PostgresOptions, PostgresStore};
 use durafn_runtime::{Runtime, RuntimeOptions};
 use durafn_store::Store;
@@ -27,30 +24,6 @@ fn env_or(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn registry() -> Arc<Registry> {
-    Arc::new(
-        Registry::builder()
-            .orchestrator(orchestrator_fn(
-                "hello_cities",
-                |ctx: OrchestrationContext, _: ()| async move {
-                    let mut out = Vec::with_capacity(5);
-                    for city in ["Tokyo", "Seattle", "London", "Cairo", "Lima"] {
-                        out.push(ctx.call_activity::<String>("say_hello", &city).await?);
-                    }
-                    Ok::<_, FunctionError>(out)
-                },
-            ))
-            .activity(activity_fn(
-                "say_hello",
-                |_: ActivityContext, city: String| async move {
-                    Ok::<_, FunctionError>(format!("Hello {city}!"))
-                },
-            ))
-            .build()
-            .expect("unique names"),
-    )
 }
 
 /// One run: `hosts` runtimes on a fresh hub, `n` instances started at once; orchestrations/s.
@@ -74,7 +47,7 @@ async fn run(url: &str, hosts: usize, n: usize) -> f64 {
         .iter()
         .enumerate()
         .map(|(h, store)| {
-            Runtime::builder(store.clone(), registry())
+            Runtime::builder(store.clone(), common::hello_cities())
                 .options(RuntimeOptions {
                     host_id: format!("bench-{h}"),
                     ..RuntimeOptions::default()
