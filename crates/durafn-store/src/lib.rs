@@ -32,7 +32,9 @@
 //!    durability level (see each backend's docs).
 //!
 //! Time is always passed in (`now`), never read by a store, so the contract is testable without
-//! waiting. The [`conformance`] suite (feature `conformance`) holds every backend to this contract.
+//! waiting. The conformance suite (module `conformance`, feature `conformance`) holds every
+//! backend to this contract, one module per clause. What every backend does the same way
+//! (listing pages, purge rules, status counts, lock tokens) is in the backend [`kit`].
 
 pub mod counting;
 mod error;
