@@ -1,7 +1,14 @@
-"""Shared by the Python workers: arguments, timing summaries, memory and the result line.
+"""The five workloads of README.md for the Python workers, the same as bench/src/workload.rs is
+for the Rust ones: a worker gives `run` a driver for its system, with two coroutines used the way
+the system's users call it:
 
-Every worker is run as `worker.py <w1|w2|w3|w4|w5> <size>` and prints one line
-`RESULT {json}` on stdout (see README.md); progress goes to stderr.
+    start(flow, key, n)  starts instance `key` of `flow` and returns once the system accepted it
+    call(flow, key, n)   starts it and returns its output
+
+`flow` is one of FLOWS; `n` is the input of "fan_out" and "long_chain". The W4 activity calls
+`step_ran(i)`, the W5 workflow `reached_wait(id)` before it waits. Every worker is run as
+`worker.py <w1|w2|w3|w4|w5> <size>` and prints one line `RESULT {json}` on stdout (see
+README.md); progress goes to stderr.
 """
 
 import asyncio
@@ -11,7 +18,13 @@ import sys
 import time
 
 CITIES = ["Tokyo", "Seattle", "London", "Cairo", "Lima"]
+FLOWS = ["hello_cities", "fan_out", "one_activity", "long_chain", "waiter"]
+WITH_INPUT = {"fan_out", "long_chain"}
 WARMUP = 10
+SETTLE = 15  # seconds W5 waits after its last start for the instances to reach their wait
+
+STEP_TIMES = []  # when each W4 step ran, by step
+WAITING = set()  # W5 instances that reached their wait
 
 
 def args():
@@ -19,8 +32,13 @@ def args():
     return sys.argv[1], int(sys.argv[2])
 
 
-def progress(message):
-    print(f"  {message}", file=sys.stderr, flush=True)
+def step_ran(i):
+    if i < len(STEP_TIMES):
+        STEP_TIMES[i] = time.monotonic()
+
+
+def reached_wait(key):
+    WAITING.add(key)
 
 
 def rss_mb(pid="self"):
@@ -35,110 +53,97 @@ def rss_mb(pid="self"):
     return None
 
 
-def server_rss_mb():
-    pid = os.environ.get("BENCH_SERVER_PID")
-    return rss_mb(pid) if pid else None
-
-
 def deadline():
-    """When the measurement stops waiting (`BENCH_DEADLINE` seconds from now): W1 counts the
-    instances completed by then, W3 stops sampling, W4 summarizes the steps run, W5 reads memory."""
+    """When the measurement stops waiting: `BENCH_DEADLINE` seconds from now (the cap)."""
     return time.monotonic() + float(os.environ.get("BENCH_DEADLINE", "300"))
 
 
-async def throughput(started_at, results, done, activities, n, end):
-    """W1's finish, timed from the first start; `end` is the cap, counted from there too (the
-    starts stop at it). Waits until `done` (the set of instances whose workflow has returned,
-    filled by the workflow code) holds all `n` or `end` passes. When all returned, the results
-    are awaited too, so the rate counts completions the system acknowledged. Otherwise the rate
-    is the work done by `end`: activities run ÷ 5 per second (`activities()` counts them), since
-    instances that all progress together finish together."""
-    while len(done) < n and time.monotonic() < end:
-        await asyncio.sleep(0.01)
-    if len(done) < n:
-        secs = time.perf_counter() - started_at
-        ran = activities()
-        return {"secs": secs, "per_sec": ran / 5 / secs, "completed": len(done), "activities": ran}
-    completed = await wait_in_order(results(), end + 60)
-    secs = time.perf_counter() - started_at
-    return {"secs": secs, "per_sec": completed / secs, "completed": completed}
+def in_flight():
+    """Client requests in flight at once (`BENCH_IN_FLIGHT`) in W1 and W5."""
+    return max(1, int(os.environ.get("BENCH_IN_FLIGHT", "200")))
 
 
-async def wait_in_order(awaitables, end):
-    """Awaits the results in start order, 64 at a time, until `end`; returns how many completed."""
-    completed = 0
-    for i in range(0, len(awaitables), 64):
-        chunk = awaitables[i : i + 64]
-        try:
-            await asyncio.wait_for(asyncio.gather(*chunk), max(0.0, end - time.monotonic()))
-        except asyncio.TimeoutError:
-            break
-        completed += len(chunk)
-    return completed
+def key(workload, i):
+    return f"{workload}-{os.getpid()}-{i}"
 
 
-async def latencies(one, n):
-    """Start-to-completed times of `n` runs of `one()` one at a time, after a warm-up, until the
-    deadline."""
+async def bounded(n, limit, stop_starting, stop_waiting, job):
+    """Runs `job(i)` for i in range(n) with at most `limit` running at once, as a client with a
+    bounded number of requests in flight does; none starts after `stop_starting`, none is waited
+    for past `stop_waiting`. Returns (finished, when the last finished, capped)."""
+    state = {"next": 0, "finished": 0, "last": time.monotonic()}
+
+    async def client():
+        while True:
+            i = state["next"]
+            state["next"] += 1
+            if i >= n or time.monotonic() > stop_starting:
+                return
+            await job(i)
+            state["finished"] += 1
+            state["last"] = time.monotonic()
+
+    tasks = [asyncio.create_task(client()) for _ in range(min(limit, n))]
+    timeout = max(0.0, stop_waiting - time.monotonic())
+    done, pending = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_EXCEPTION)
+    for task in pending:
+        task.cancel()
+    for task in done:
+        task.result()  # a failed request fails the workload
+    finished = state["finished"]
+    return finished, state["last"], bool(pending) or finished < n
+
+
+async def throughput(driver, n):
+    """W1: `n` "hello cities", each started and awaited by one of `in_flight()` clients;
+    instances completed per second, from the first start to the last completion (or the cap)."""
+    limit, end = in_flight(), deadline()
+    started = time.monotonic()
+    job = lambda i: driver.call("hello_cities", key("w1", i), 0)
+    finished, last, capped = await bounded(n, limit, end, end, job)
+    secs = (time.monotonic() if capped else last) - started
+    return {"per_sec": finished / secs, "secs": secs, "completed": finished, "in_flight": limit}
+
+
+async def fan_out(driver, n):
+    started = time.monotonic()
+    out = await driver.call("fan_out", key("w2", 0), n)
+    secs = time.monotonic() - started
+    assert str(out).strip().strip('"') == str(n), f"fan-out returned {out!r}"
+    return {"secs": secs}
+
+
+async def latency(driver, n):
+    """W3: one-activity workflows one at a time after a warm-up, until `n` samples or the cap."""
     end = deadline()
     ms = []
     for i in range(n + WARMUP):
         if i > WARMUP + 5 and time.monotonic() > end:
             break
         started = time.perf_counter()
-        await one()
+        await driver.call("one_activity", key("w3", i), 0)
         if i >= WARMUP:
             ms.append((time.perf_counter() - started) * 1000)
-    return percentiles(ms)
-
-
-async def until_deadline(awaitable):
-    """Awaits `awaitable` until the deadline; W4 then summarizes the steps run so far."""
-    try:
-        await asyncio.wait_for(awaitable, max(0.0, deadline() - time.monotonic()))
-    except asyncio.TimeoutError:
-        pass
-
-
-async def start_until(start_one, n, end=None):
-    """Starts `n` instances with `start_one()`, 512 at a time, stopping early once `end` has
-    passed; returns what the starts returned."""
-    started = []
-    for i in range(0, n, 512):
-        if end is not None and i and time.monotonic() > end:
-            break
-        started += await asyncio.gather(*(start_one(k) for k in range(i, min(n, i + 512))))
-    return started
-
-
-async def parked(start_one, waiting, n):
-    """W5: starts instances until `n` or the deadline, waits up to 15 s more for the started ones
-    to reach their wait (`waiting` is the set the workflow code fills), and reads memory."""
-    before = rss_mb()
-    started_at = time.perf_counter()
-    end = deadline()
-    started = len(await start_until(start_one, n, end))
-    settle = max(end, time.monotonic()) + 15
-    while len(waiting) < started and time.monotonic() < settle:
-        await asyncio.sleep(0.05)
-    return {
-        "started": started,
-        "reached": len(waiting),
-        "secs": time.perf_counter() - started_at,
-        "worker_rss_mb": rss_mb(),
-        "worker_rss_before_mb": before,
-        "server_rss_mb": server_rss_mb(),
-    }
-
-
-def percentiles(ms):
-    ms = sorted(ms)
+    ms.sort()
     pick = lambda q: ms[round((len(ms) - 1) * q)]
     return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "samples": len(ms)}
 
 
+async def chain(driver, n):
+    """W4: one workflow of `n` sequential steps, awaited until the cap; time per step."""
+    STEP_TIMES[:] = [None] * n
+    started = time.monotonic()
+    try:
+        await asyncio.wait_for(
+            driver.call("long_chain", key("w4", 0), n), max(0.0, deadline() - time.monotonic())
+        )
+    except asyncio.TimeoutError:
+        pass
+    return step_summary(STEP_TIMES, time.monotonic() - started)
+
+
 def step_summary(times, secs):
-    """Time per step over the first and the last k steps run in W4 (k = n/10, at most 100)."""
+    """Time per step over the first and the last k steps run (k = n/10, at most 100)."""
     ran = []
     for t in times:
         if t is None:
@@ -151,6 +156,44 @@ def step_summary(times, secs):
     first = (ran[k] - ran[0]) * 1000 / k
     last = (ran[n - 1] - ran[n - 1 - k]) * 1000 / k
     return {"secs": secs, "first_ms": first, "last_ms": last, "steps": n}
+
+
+async def parked(driver, n):
+    """W5: starts `n` waiting workflows (`in_flight()` starts at once, none after the cap), waits
+    for them to reach their wait, and reads the memory of this worker and of the peer's server."""
+    before = rss_mb()
+    limit, end = in_flight(), deadline()
+    started_at = time.monotonic()
+    job = lambda i: driver.start("waiter", key("w5", i), 0)
+    started, _, _ = await bounded(n, limit, end, end + SETTLE, job)
+    settle = max(end, time.monotonic()) + SETTLE
+    while len(WAITING) < started and time.monotonic() < settle:
+        await asyncio.sleep(0.05)
+    server = os.environ.get("BENCH_SERVER_PID")
+    return {
+        "started": started,
+        "reached": len(WAITING),
+        "secs": time.monotonic() - started_at,
+        "in_flight": limit,
+        "worker_rss_mb": rss_mb(),
+        "worker_rss_before_mb": before,
+        "server_rss_mb": rss_mb(server) if server else None,
+    }
+
+
+WORKLOADS = {"w1": throughput, "w2": fan_out, "w3": latency, "w4": chain, "w5": parked}
+
+
+async def run(driver, workload, n):
+    """Runs workload `w1`..`w5` of size `n` on `driver`; returns its numbers."""
+    if workload not in WORKLOADS:
+        raise SystemExit(f"unknown workload {workload}")
+    return await WORKLOADS[workload](driver, n)
+
+
+def inputs(flow, n):
+    """The arguments a flow is started with."""
+    return (n,) if flow in WITH_INPUT else ()
 
 
 def emit(result):

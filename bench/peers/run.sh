@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The side-by-side comparison of durafn with its peers: builds the runner and runs it.
 #
-#   bench/peers/run.sh            the full comparison (installs every peer; under 20 minutes)
-#   bench/peers/run.sh --smoke    tiny sizes, only peers already installed or cheap to install
+#   bench/peers/run.sh            the full comparison, medians of 3 runs (about an hour)
+#   bench/peers/run.sh --smoke    tiny sizes, one run: checks that every system runs
 #
-# Other options (--runs N, --only ID,.., --no-install) are passed on; see README.md beside this.
+# Both install every peer into the cache first (minutes the first time, seconds after). Other
+# options (--runs N, --only ID,.., --no-install, --strict) are passed on; see README.md beside
+# this.
 # Results go to bench/results/ (latest.* or smoke.*); peers and logs to the cache directory.
 # The smoke run uses a debug build, which reuses what `cargo test` built; the full run, release.
 set -euo pipefail

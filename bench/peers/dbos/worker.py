@@ -5,36 +5,27 @@ workflows and steps, on SQLite (`BENCH_STORE=sqlite`, file under `BENCH_DIR`) or
 import asyncio
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import common  # noqa: E402
 
 from dbos import DBOS, DBOSConfig  # noqa: E402
 
-STEP_TIMES = []
-ACTIVITIES = [0]  # activities run (W1)
-DONE = set()
-WAITING = set()
-
 
 @DBOS.step()
 async def say_hello(city: str) -> str:
-    ACTIVITIES[0] += 1
     return f"Hello {city}!"
 
 
 @DBOS.step()
 async def step(i: int) -> int:
-    STEP_TIMES[i] = time.perf_counter()
+    common.step_ran(i)
     return i
 
 
 @DBOS.workflow()
 async def hello_cities() -> list:
-    out = [await say_hello(city) for city in common.CITIES]
-    DONE.add(DBOS.workflow_id)
-    return out
+    return [await say_hello(city) for city in common.CITIES]
 
 
 @DBOS.workflow()
@@ -56,39 +47,28 @@ async def long_chain(n: int) -> int:
 
 @DBOS.workflow()
 async def waiter() -> int:
-    WAITING.add(DBOS.workflow_id)
+    common.reached_wait(DBOS.workflow_id)
     return await DBOS.recv_async("go", timeout_seconds=3600)
 
 
-async def start_many(workflow, n, end=None):
-    """Starts `n` workflows, 512 at a time (until `end`); returns their handles."""
-    return await common.start_until(lambda _: DBOS.start_workflow_async(workflow), n, end)
+FLOWS = {
+    "hello_cities": hello_cities,
+    "fan_out": fan_out,
+    "one_activity": one_activity,
+    "long_chain": long_chain,
+    "waiter": waiter,
+}
 
 
-async def run(workload, n):
-    if workload == "w1":
-        started = time.perf_counter()
-        end = common.deadline()
-        handles = await start_many(hello_cities, n, end)
-        results = lambda: [h.get_result() for h in handles]
-        return await common.throughput(started, results, DONE, lambda: ACTIVITIES[0], n, end)
-    if workload == "w2":
-        started = time.perf_counter()
-        assert await (await DBOS.start_workflow_async(fan_out, n)).get_result() == n
-        return {"secs": time.perf_counter() - started}
-    if workload == "w3":
-        async def one():
-            await (await DBOS.start_workflow_async(one_activity)).get_result()
+class Driver:
+    """DBOS as the workloads use it: workflows started in this process, results awaited on their
+    handles (DBOS picks the workflow ids)."""
 
-        return await common.latencies(one, n)
-    if workload == "w4":
-        STEP_TIMES.extend([None] * n)
-        started = time.perf_counter()
-        await common.until_deadline((await DBOS.start_workflow_async(long_chain, n)).get_result())
-        return common.step_summary(STEP_TIMES, time.perf_counter() - started)
-    if workload == "w5":
-        return await common.parked(lambda _: DBOS.start_workflow_async(waiter), WAITING, n)
-    raise SystemExit(f"unknown workload {workload}")
+    async def start(self, flow, key, n):
+        return await DBOS.start_workflow_async(FLOWS[flow], *common.inputs(flow, n))
+
+    async def call(self, flow, key, n):
+        return await (await self.start(flow, key, n)).get_result()
 
 
 def main():
@@ -108,7 +88,7 @@ def main():
     config["log_level"] = "WARNING"
     DBOS(config=config)
     DBOS.launch()
-    result = asyncio.run(run(workload, n))
+    result = asyncio.run(common.run(Driver(), workload, n))
     common.emit(result)
     DBOS.destroy(destroy_registry=True)
 

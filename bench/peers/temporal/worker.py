@@ -8,8 +8,6 @@ the workflow cache holds 10,000 workflows, like durafn's instance cache."""
 import asyncio
 import os
 import sys
-import time
-import uuid
 from datetime import timedelta
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -21,21 +19,16 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker  # noqa: E402
 
 QUEUE = "bench"
 TIMEOUT = timedelta(minutes=5)
-STEP_TIMES = []
-ACTIVITIES = [0]  # activities run (W1)
-DONE = set()
-WAITING = set()
 
 
 @activity.defn
 async def say_hello(city: str) -> str:
-    ACTIVITIES[0] += 1
     return f"Hello {city}!"
 
 
 @activity.defn
 async def step(i: int) -> int:
-    STEP_TIMES[i] = time.perf_counter()
+    common.step_ran(i)
     return i
 
 
@@ -47,9 +40,7 @@ def call(fn, arg):
 class HelloCities:
     @workflow.run
     async def run(self) -> list:
-        out = [await call(say_hello, city) for city in common.CITIES]
-        DONE.add(workflow.info().workflow_id)
-        return out
+        return [await call(say_hello, city) for city in common.CITIES]
 
 
 @workflow.defn
@@ -82,7 +73,7 @@ class Waiter:
 
     @workflow.run
     async def run(self) -> int:
-        WAITING.add(workflow.info().workflow_id)
+        common.reached_wait(workflow.info().workflow_id)
         await workflow.wait_condition(lambda: self.value is not None)
         return self.value
 
@@ -91,34 +82,28 @@ class Waiter:
         self.value = value
 
 
-def starter(client, wf):
-    """Starts one workflow of type `wf` by number."""
-    run = uuid.uuid4().hex[:8]
-    return lambda k: client.start_workflow(wf.run, id=f"{run}-{k}", task_queue=QUEUE)
+FLOWS = {
+    "hello_cities": HelloCities,
+    "fan_out": FanOut,
+    "one_activity": OneActivity,
+    "long_chain": LongChain,
+    "waiter": Waiter,
+}
 
 
-async def run(client, workload, n):
-    one = lambda wf, *a: client.execute_workflow(wf.run, *a, id=uuid.uuid4().hex, task_queue=QUEUE)
-    if workload == "w1":
-        started = time.perf_counter()
-        end = common.deadline()
-        handles = await common.start_until(starter(client, HelloCities), n, end)
-        results = lambda: [h.result() for h in handles]
-        return await common.throughput(started, results, DONE, lambda: ACTIVITIES[0], n, end)
-    if workload == "w2":
-        started = time.perf_counter()
-        assert await one(FanOut, n) == n
-        return {"secs": time.perf_counter() - started}
-    if workload == "w3":
-        return await common.latencies(lambda: one(OneActivity), n)
-    if workload == "w4":
-        STEP_TIMES.extend([None] * n)
-        started = time.perf_counter()
-        await common.until_deadline(one(LongChain, n))
-        return common.step_summary(STEP_TIMES, time.perf_counter() - started)
-    if workload == "w5":
-        return await common.parked(starter(client, Waiter), WAITING, n)
-    raise SystemExit(f"unknown workload {workload}")
+class Driver:
+    """Temporal as the workloads use it: the SDK client of the worker in this process."""
+
+    def __init__(self, client):
+        self.client = client
+
+    async def start(self, flow, key, n):
+        args = common.inputs(flow, n)
+        await self.client.start_workflow(FLOWS[flow].run, *args, id=key, task_queue=QUEUE)
+
+    async def call(self, flow, key, n):
+        args = common.inputs(flow, n)
+        return await self.client.execute_workflow(FLOWS[flow].run, *args, id=key, task_queue=QUEUE)
 
 
 async def main():
@@ -132,7 +117,7 @@ async def main():
         workflow_runner=UnsandboxedWorkflowRunner(),
         max_cached_workflows=10_000,
     ):
-        result = await run(client, workload, n)
+        result = await common.run(Driver(client), workload, n)
     common.emit(result)
 
 

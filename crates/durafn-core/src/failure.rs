@@ -144,6 +144,8 @@ system_failures! {
     InstanceExists = "DF0018", "InstanceExists";
     /// The built-in HTTP activity (`call_http`) could not complete its request.
     HttpRequestFailed = "DF0019", "HttpRequestFailed";
+    /// An activity ran longer than the function timeout (`functionTimeout` in host.json).
+    FunctionTimeout = "DF0020", "FunctionTimeout";
 }
 
 impl std::fmt::Display for SystemFailure {

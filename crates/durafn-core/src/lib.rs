@@ -46,7 +46,7 @@ pub use entity::{
 };
 pub use error::{FunctionError, TaskError};
 pub use failure::{FailureDetails, SystemFailure};
-pub use history::{EventKind, HistoryEvent, ParentInstance, RuntimeStatus};
+pub use history::{EventKind, HistoryEvent, ParentInstance, RuntimeStatus, TraceContext};
 pub use ids::{EventId, ExecutionId, InstanceId, InvalidInstanceId};
 pub use payload::{Payload, PayloadError};
 pub use registry::{

@@ -30,7 +30,9 @@ mod runtime;
 mod shared;
 mod turn;
 
-pub use client::{DurableClient, EntityMetadata, EntityPage, InstanceStatus, StatusOptions};
+pub use client::{
+    DurableClient, EntityMetadata, EntityPage, InstanceStatus, StartOptions, StatusOptions,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ClientError;
 pub use ids::{IdGen, RandomIds, SeededIds, new_id};

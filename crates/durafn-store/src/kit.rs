@@ -187,6 +187,8 @@ mod tests {
             last_updated_at: at,
             parent: None,
             history_len: 0,
+            version: None,
+            trace_context: None,
         }
     }
 

@@ -63,6 +63,8 @@ pub(crate) fn plan_entity(
                 input,
                 parent: None,
                 created_at: now,
+                version: None,
+                trace_context: None,
             }),
         }
     }

@@ -105,6 +105,8 @@ fn orchestration_turn(
                         execution_id: next.clone(),
                         input,
                         parent: executor.parent().cloned(),
+                        version: row.version.clone(),
+                        parent_trace_context: row.trace_context.clone(),
                     },
                 ),
                 visible_at: None,

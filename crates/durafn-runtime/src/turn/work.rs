@@ -81,6 +81,8 @@ pub(crate) fn add_work(
                     task_scheduled_id: id,
                 }),
                 created_at: now,
+                version: None,
+                trace_context: None,
             }),
             Action::CallEntity {
                 id,

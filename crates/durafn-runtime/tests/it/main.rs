@@ -8,3 +8,4 @@ mod entities;
 mod http;
 mod load;
 mod scenarios;
+mod start_options;

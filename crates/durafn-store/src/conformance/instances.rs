@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use durafn_core::{
     EventId, EventKind, ExecutionId, FailureDetails, HistoryEvent, Payload, RuntimeStatus,
-    SystemFailure,
+    SystemFailure, TraceContext,
 };
 
-use crate::{HistoryChange, InstanceUpdate, Store, StoreError, TurnCommit};
+use crate::{HistoryChange, InstanceFilter, InstanceUpdate, Store, StoreError, TurnCommit};
 
 use super::fixture::Fixture;
 use super::support::*;
@@ -304,4 +304,68 @@ pub async fn histories_come_back_in_the_order_asked(hub: &Fixture) {
     assert!(histories[2].is_empty() && histories[3].is_empty());
     assert_eq!(histories[1], histories[4]);
     assert!(store.get_histories(&[]).await.expect("no ids").is_empty());
+}
+
+/// The version and trace context an instance is started with are kept in its row and on its
+/// `ExecutionStarted` event; turns leave them alone, and a new start replaces them.
+pub async fn version_and_trace_context_are_kept(hub: &Fixture) {
+    let store: Arc<dyn Store> = hub.store().clone();
+    let trace = TraceContext {
+        trace_parent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+        trace_state: Some("rojo=00f067aa0ba902b7".into()),
+    };
+    let mut first = new_instance("orch", "v1", t0());
+    first.version = Some("2.1".into());
+    first.trace_context = Some(trace.clone());
+    store.create_instance(first).await.expect("create");
+    let row = store
+        .get_instance(&id("v1"))
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(row.version.as_deref(), Some("2.1"));
+    assert_eq!(row.trace_context.as_ref(), Some(&trace));
+    let item = fetch_one(store.as_ref(), at(1)).await;
+    match &item.messages[0].event.kind {
+        EventKind::ExecutionStarted {
+            version,
+            parent_trace_context,
+            ..
+        } => {
+            assert_eq!(version.as_deref(), Some("2.1"));
+            assert_eq!(parent_trace_context.as_ref(), Some(&trace));
+        }
+        other => panic!("expected ExecutionStarted, got {other:?}"),
+    }
+    commit_ok(
+        store.as_ref(),
+        commit_of(&item, RuntimeStatus::Completed, at(2)),
+    )
+    .await;
+    let row = store
+        .get_instance(&id("v1"))
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        row.version.as_deref(),
+        Some("2.1"),
+        "a turn keeps the version"
+    );
+    assert_eq!(row.trace_context.as_ref(), Some(&trace));
+    let page = store
+        .list_instances(&InstanceFilter::default(), 10, None)
+        .await
+        .expect("list");
+    assert_eq!(page.instances[0].version.as_deref(), Some("2.1"));
+    store
+        .create_instance(new_instance("orch", "v1", at(3)))
+        .await
+        .expect("replace terminal");
+    let row = store
+        .get_instance(&id("v1"))
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!((row.version, row.trace_context), (None, None));
 }

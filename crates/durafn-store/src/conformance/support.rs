@@ -32,6 +32,8 @@ pub(crate) fn new_instance(name: &str, instance: &str, created: DateTime<Utc>) -
         input: Payload::encode(&serde_json::json!({"in": instance})).expect("json"),
         parent: None,
         created_at: created,
+        version: None,
+        trace_context: None,
     }
 }
 

@@ -183,6 +183,19 @@ impl StoreError {
     }
 }
 
+impl From<durafn_azure::ConfigError> for StoreError {
+    fn from(e: durafn_azure::ConfigError) -> Self {
+        StoreError::InvalidConnectionString(match e {
+            // This store also takes `embedded` strings: say so.
+            durafn_azure::ConfigError::NoAccount => "expected `embedded`, `embedded:PATH`, \
+                `UseDevelopmentStorage=true` or \
+                `DefaultEndpointsProtocol=…;AccountName=…;AccountKey=…[;TableEndpoint=…]`"
+                .to_owned(),
+            other => other.reason(),
+        })
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Database(e.to_string())

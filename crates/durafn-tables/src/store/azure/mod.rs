@@ -3,9 +3,11 @@
 //!
 //! # Protocol
 //!
-//! * Every request is signed with the account key (SharedKey: HMAC-SHA256
-//!   over verb, content type, `x-ms-date` and the canonicalized resource)
-//!   and sends `x-ms-version: 2019-02-02` and `DataServiceVersion: 3.0`.
+//! * Every request is signed with the account key (SharedKey, the table
+//!   service's rules: HMAC-SHA256 over verb, content type, `x-ms-date` and
+//!   the canonicalized resource; [`durafn_azure::signing`] holds the one
+//!   implementation tables and queues share) and sends
+//!   `x-ms-version: 2019-02-02` and `DataServiceVersion: 3.0`.
 //! * Queries (`GET /{table}()`) send `$filter` (the bound filter printed
 //!   back), `$select` and `$top`, and follow the
 //!   `x-ms-continuation-NextPartitionKey` / `-NextRowKey` headers. They ask
@@ -23,8 +25,10 @@
 //! # Failures
 //!
 //! Each request has a timeout ([`DEFAULT_TIMEOUT`]); failures that may pass
-//! (timeouts, connection errors, 408, 429, 5xx) are retried twice with a
-//! short backoff, then returned with [`StoreError::is_retryable`] true. All
+//! (timeouts, connection errors, 408, 429, 500, 502, 503, 504) are retried
+//! twice with a short backoff (the shared HTTP stack,
+//! [`durafn_azure::http`]), then returned with [`StoreError::is_retryable`]
+//! true. All
 //! operations here are idempotent, so retrying is safe. The client needs a
 //! Tokio runtime with timers enabled.
 //!
@@ -35,22 +39,21 @@
 //! feature".
 
 mod batch;
-mod config;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
-use http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use durafn_azure::http::{Response, SendError, Transport, x_ms_date};
+use http::{HeaderValue, Method, Request, StatusCode, Uri};
+use http_body_util::Full;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-pub use config::{AccountConfig, DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, DEV_TABLE_ENDPOINT, Endpoint};
+pub use durafn_azure::{
+    AccountConfig, DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, DEV_TABLE_ENDPOINT, Endpoint,
+};
+use durafn_azure::{Scheme, Service};
 
 use super::{
     BoxFuture, Continuation, Page, Query, StoreError, TableStore, codec, validate_entity,
@@ -66,7 +69,6 @@ pub const MAX_CONCURRENT_BATCHES: usize = 4;
 /// The REST API version this client speaks.
 pub const API_VERSION: &str = "2019-02-02";
 
-const ATTEMPTS: u32 = 3;
 const NOMETADATA: &str = "application/json;odata=nometadata";
 const MINIMALMETADATA: &str = "application/json;odata=minimalmetadata";
 
@@ -85,40 +87,30 @@ pub struct AzureStore {
 
 struct Inner {
     config: AccountConfig,
-    client: Client<HttpConnector, Full<Bytes>>,
-    timeout: Duration,
+    transport: Transport,
 }
 
 impl fmt::Debug for AzureStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AzureStore")
             .field("account", &self.inner.config.account)
-            .field("endpoint", &self.inner.config.endpoint.url())
-            .field("timeout", &self.inner.timeout)
+            .field("endpoint", &self.inner.config.table_endpoint.url())
+            .field("timeout", &self.inner.transport.timeout())
             .finish_non_exhaustive()
     }
-}
-
-/// A response read in full.
-struct Response {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
 }
 
 impl AzureStore {
     /// A store for the account. Fails with [`StoreError::TlsNotSupported`]
     /// for an https endpoint. Does no I/O.
     pub fn new(config: AccountConfig) -> Result<AzureStore, StoreError> {
-        if config.endpoint.scheme != "http" {
+        if config.table_endpoint.scheme != "http" {
             return Err(StoreError::TlsNotSupported);
         }
-        let client = Client::builder(TokioExecutor::new()).build_http();
         Ok(AzureStore {
             inner: Arc::new(Inner {
                 config,
-                client,
-                timeout: DEFAULT_TIMEOUT,
+                transport: Transport::new().with_timeout(DEFAULT_TIMEOUT),
             }),
         })
     }
@@ -129,8 +121,7 @@ impl AzureStore {
         AzureStore {
             inner: Arc::new(Inner {
                 config: self.inner.config.clone(),
-                client: self.inner.client.clone(),
-                timeout,
+                transport: self.inner.transport.clone().with_timeout(timeout),
             }),
         }
     }
@@ -143,7 +134,7 @@ impl AzureStore {
 
 impl Inner {
     /// Sends a request, retrying failures that may pass, and returns the
-    /// response whatever its status.
+    /// response whatever its status. Each attempt is dated and signed anew.
     async fn send(
         &self,
         method: Method,
@@ -153,92 +144,46 @@ impl Inner {
         content_type: &str,
         body: Bytes,
     ) -> Result<Response, StoreError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = self
-                .send_once(
-                    method.clone(),
-                    resource_path,
-                    query,
-                    accept,
-                    content_type,
-                    body.clone(),
-                )
-                .await;
-            let retry = match &result {
-                Ok(r) => {
-                    let s = r.status.as_u16();
-                    s == 408 || s == 429 || s >= 500
-                }
-                Err(e) => e.is_retryable(),
-            };
-            if !retry || attempt >= ATTEMPTS {
-                return result;
-            }
-            tokio::time::sleep(Duration::from_millis(200 * 4_u64.pow(attempt - 1))).await;
-        }
-    }
-
-    async fn send_once(
-        &self,
-        method: Method,
-        resource_path: &str,
-        query: &str,
-        accept: &str,
-        content_type: &str,
-        body: Bytes,
-    ) -> Result<Response, StoreError> {
-        let endpoint = &self.config.endpoint;
-        let mut uri = format!("{}{}", endpoint.url(), resource_path);
+        let mut uri = format!("{}{}", self.config.table_endpoint.url(), resource_path);
         if !query.is_empty() {
             uri.push('?');
             uri.push_str(query);
         }
-        let date = DateTime::<Utc>::from(SystemTime::now())
-            .format("%a, %d %b %Y %H:%M:%S GMT")
-            .to_string();
-        let authorization =
-            self.config
-                .authorization(method.as_str(), content_type, &date, resource_path)?;
-        let mut builder = Request::builder()
-            .method(method)
-            .uri(&uri)
-            .header("x-ms-date", &date)
-            .header("x-ms-version", API_VERSION)
-            .header("Accept", accept)
-            .header("DataServiceVersion", "3.0")
-            .header("MaxDataServiceVersion", "3.0;NetFx")
-            .header("Authorization", authorization);
-        if !content_type.is_empty() {
-            builder = builder
-                .header("Content-Type", content_type)
-                .header("Prefer", "return-no-content");
-        }
-        let request = builder
-            .body(Full::new(body))
-            .map_err(|e| StoreError::Protocol(format!("cannot build the request: {e}")))?;
-        let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| StoreError::Transport(error_chain(&e)))?;
-            let (parts, body) = response.into_parts();
-            let body = body
-                .collect()
-                .await
-                .map_err(|e| StoreError::Transport(error_chain(&e)))?
-                .to_bytes();
-            Ok(Response {
-                status: parts.status,
-                headers: parts.headers,
-                body,
-            })
+        let uri: Uri = uri
+            .parse()
+            .map_err(|e| StoreError::Protocol(format!("cannot build the request URI: {e}")))?;
+        let content_type = match content_type {
+            "" => None,
+            value => Some(
+                HeaderValue::from_str(value)
+                    .map_err(|e| StoreError::Protocol(format!("bad content type: {e}")))?,
+            ),
         };
-        tokio::time::timeout(self.timeout, exchange)
-            .await
-            .map_err(|_| StoreError::Timeout(self.timeout))?
+        let build = || {
+            let mut builder = Request::builder()
+                .method(method.clone())
+                .uri(uri.clone())
+                .header("x-ms-date", x_ms_date())
+                .header("x-ms-version", API_VERSION)
+                .header("Accept", accept)
+                .header("DataServiceVersion", "3.0")
+                .header("MaxDataServiceVersion", "3.0;NetFx");
+            if let Some(content_type) = &content_type {
+                builder = builder
+                    .header("Content-Type", content_type)
+                    .header("Prefer", "return-no-content");
+            }
+            let mut request = builder
+                .body(Full::new(body.clone()))
+                .expect("a parsed URI and checked header values make a valid request");
+            self.config
+                .sign(Service::Table, Scheme::SharedKey, &mut request);
+            request
+        };
+        self.transport.send(build).await.map_err(|e| match e {
+            SendError::Unreachable(why) => StoreError::Transport(why),
+            SendError::Timeout(after) => StoreError::Timeout(after),
+        })
     }
 
     async fn create_table(&self, table: &str) -> Result<(), StoreError> {
@@ -273,7 +218,7 @@ impl Inner {
         let batch_boundary = batch::boundary("batch");
         let changeset_boundary = batch::boundary("changeset");
         let body = batch::batch_body(
-            &self.config.endpoint.url(),
+            &self.config.table_endpoint.url(),
             table,
             &batch,
             &batch_boundary,
@@ -429,19 +374,6 @@ pub(crate) fn parse_error_body(status: u16, body: &[u8], table: Option<&str>) ->
     }
 }
 
-/// An error and its sources on one line (hyper's top-level messages alone
-/// say little: "client error (Connect)").
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 impl TableStore for AzureStore {
     fn create_table<'a>(&'a self, table: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(self.inner.create_table(table))
@@ -500,12 +432,8 @@ mod tests {
 
     #[test]
     fn https_needs_tls() {
-        let config = AccountConfig::new(
-            "acct",
-            "c2VjcmV0LWtleS1kby1ub3QtbGVhaw==",
-            "https://acct.table.core.windows.net",
-        )
-        .expect("valid config");
+        let config =
+            AccountConfig::new("acct", "c2VjcmV0LWtleS1kby1ub3QtbGVhaw==").expect("valid config");
         let err = AzureStore::new(config).expect_err("https refused");
         assert_eq!(
             err.to_string(),

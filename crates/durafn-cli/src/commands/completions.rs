@@ -1,0 +1,43 @@
+//! `durafn completions SHELL`: a completion script for bash, zsh or fish (clap_complete).
+
+use clap::CommandFactory;
+use clap_complete::Shell;
+
+use crate::cli::Cli;
+use crate::error::CliResult;
+
+/// `durafn completions`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  durafn completions bash > ~/.local/share/bash-completion/completions/durafn
+  durafn completions zsh > ~/.zfunc/_durafn
+  durafn completions fish > ~/.config/fish/completions/durafn.fish")]
+pub(crate) struct Args {
+    /// The shell
+    #[arg(value_enum)]
+    pub(crate) shell: CompletionShell,
+}
+
+/// The shells completions are written for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum CompletionShell {
+    /// Bash
+    Bash,
+    /// Zsh
+    Zsh,
+    /// Fish
+    Fish,
+}
+
+/// Prints the script.
+pub(crate) fn run(a: Args) -> CliResult {
+    let shell = match a.shell {
+        CompletionShell::Bash => Shell::Bash,
+        CompletionShell::Zsh => Shell::Zsh,
+        CompletionShell::Fish => Shell::Fish,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "durafn", &mut script);
+    crate::output::print_stdout(&String::from_utf8_lossy(&script))
+}

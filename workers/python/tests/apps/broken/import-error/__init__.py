@@ -1,0 +1,5 @@
+import module_that_is_not_installed  # noqa: F401
+
+
+def main(value):
+    return value

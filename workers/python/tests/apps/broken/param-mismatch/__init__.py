@@ -1,0 +1,2 @@
+def main(req, starter):
+    return None

@@ -1,0 +1,5 @@
+print("echo-activity imported")
+
+
+def main(value):
+    return value

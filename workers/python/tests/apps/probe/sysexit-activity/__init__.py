@@ -1,0 +1,5 @@
+import sys
+
+
+def main(value):
+    sys.exit(3)
