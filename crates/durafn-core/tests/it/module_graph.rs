@@ -9,8 +9,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The crates held to the rule, relative to the workspace root.
+/// The crates held to the rule, relative to the workspace root (all but the host and the command
+/// line, whose modules are still to be untangled).
 const CRATES: &[&str] = &[
+    "crates/durafn-api",
+    "crates/durafn-azure",
+    "crates/durafn-schedule",
+    "crates/durafn-testenv",
     "crates/durafn-core",
     "crates/durafn-store",
     "crates/durafn-sqlite",
@@ -245,7 +250,7 @@ fn no_crate_has_an_import_circle() {
     for krate in CRATES {
         let edges = graph(&root.join(krate).join("src"));
         assert!(
-            edges.len() > 1 || *krate == "crates/durafn",
+            edges.len() > 1 || matches!(*krate, "crates/durafn" | "crates/durafn-testenv"),
             "{krate}: found no modules"
         );
         if let Some(cycle) = find_cycle(&edges) {
