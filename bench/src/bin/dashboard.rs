@@ -321,7 +321,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             fill_sqlite(&path, n)?;
             let store = Arc::new(durafn_sqlite::SqliteStore::open(&path, Default::default())?);
             let explain =
-                async |q: &InstanceQuery| durafn_sqlite::explain_query(&path, q).expect("plans");
+                async |q: &InstanceQuery| durafn_sqlite::inspect::explain_query(&path, q).expect("plans");
             run(&format!("SQLite, {n} instances"), store, samples, explain).await;
         }
         "postgres" => {

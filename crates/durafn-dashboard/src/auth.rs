@@ -1,19 +1,18 @@
 //! Who is calling and what they may do: the key (header, `?code=` or the login cookie), the
 //! role the host gives it, and the checks every write passes (role, CSRF token, origin).
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hmac::{Hmac, Mac};
-use maud::html;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::Sha256;
 
+use crate::app::{App, BASE, Role};
 use crate::error::DashboardError;
 use crate::filter::{Fields, QueryPairs};
-use crate::layout;
-use crate::{App, BASE, Role};
+use crate::session::Session;
 
 /// The cookie that keeps the key after signing in.
 pub(crate) const COOKIE: &str = "durafn_dashboard_key";
@@ -30,26 +29,11 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Compares in time that depends only on the lengths.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 
-/// A signed-in caller.
-#[derive(Debug, Clone)]
-pub(crate) struct Session {
-    pub(crate) role: Role,
-    /// The token every form of this caller carries.
-    pub(crate) csrf: String,
-    /// The task hub, for the header.
-    pub(crate) hub: String,
-}
-
 impl Session {
-    /// Whether write controls are shown.
-    pub(crate) fn can_write(&self) -> bool {
-        self.role == Role::Operator
-    }
-
     /// Refuses a write from a viewer, without the caller's CSRF token, or from a page of
     /// another origin.
     pub(crate) fn check_write(
@@ -80,7 +64,7 @@ impl Session {
 }
 
 /// Whether the request's `Origin` (when the browser sends one) names the host it was sent to.
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
@@ -97,7 +81,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// The value of a cookie in the request.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -108,7 +92,7 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-fn key_cookie(key: &str, secure: bool) -> HeaderValue {
+pub(crate) fn key_cookie(key: &str, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{COOKIE}={key}; Path={BASE}; HttpOnly; SameSite=Strict{secure}"
@@ -116,29 +100,29 @@ fn key_cookie(key: &str, secure: bool) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn is_https(headers: &HeaderMap) -> bool {
+pub(crate) fn is_https(headers: &HeaderMap) -> bool {
     headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }
 
-fn with_cookie(mut r: Response, value: HeaderValue) -> Response {
+pub(crate) fn with_cookie(mut r: Response, value: HeaderValue) -> Response {
     r.headers_mut().append(header::SET_COOKIE, value);
     r
 }
 
 /// Where a sign-in may return to: a path of the dashboard, nothing else.
-fn local_next(next: Option<&str>) -> String {
+pub(crate) fn local_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with(BASE) && !n.starts_with("//") && !n.contains("://") => n.into(),
         _ => BASE.to_string(),
     }
 }
 
-impl crate::Shared {
+impl crate::app::Shared {
     /// The role of a key; with the read-only setting, every key that opens the dashboard reads.
-    fn role_of(&self, key: &str) -> Option<Role> {
+    pub(crate) fn role_of(&self, key: &str) -> Option<Role> {
         let role = (self.authorize)(key)?;
         Some(if self.options.read_only {
             Role::Viewer
@@ -198,69 +182,6 @@ impl FromRequestParts<App> for Session {
             hub: app.options.hub.clone(),
         })
     }
-}
-
-fn login_page(next: &str, error: Option<&str>) -> layout::Html {
-    layout::bare(
-        "Sign in",
-        html! {
-            section.login aria-labelledby="login-title" {
-                h1 #login-title { "Sign in to the dashboard" }
-                p.hint {
-                    "Use the app's master key or a dashboard key ("
-                    code { "durafn --list-keys" } " prints them)."
-                }
-                @if let Some(e) = error { p.error role="alert" { (e) } }
-                form method="post" action={ (BASE) "/login" } {
-                    input type="hidden" name="next" value=(next);
-                    label for="key" { "Key" }
-                    input #key type="password" name="key" required autocomplete="current-password" autofocus;
-                    button.primary type="submit" { "Sign in" }
-                }
-            }
-        },
-    )
-}
-
-/// GET `/login`.
-pub(crate) async fn login_form(query: QueryPairs) -> layout::Html {
-    login_page(&local_next(query.get("next")), None)
-}
-
-/// POST `/login`: a valid key is kept in the cookie.
-pub(crate) async fn login(State(app): State<App>, headers: HeaderMap, fields: Fields) -> Response {
-    let next = local_next(fields.get("next"));
-    let key = fields.get("key").unwrap_or("").trim();
-    if key.is_empty() || app.role_of(key).is_none() {
-        let mut r =
-            login_page(&next, Some("That key does not open the dashboard.")).into_response();
-        *r.status_mut() = StatusCode::UNAUTHORIZED;
-        return r;
-    }
-    let r = Redirect::to(&next).into_response();
-    with_cookie(r, key_cookie(key, is_https(&headers)))
-}
-
-/// POST `/logout`: forgets the cookie.
-pub(crate) async fn logout(session: Session, headers: HeaderMap, fields: Fields) -> Response {
-    let token_ok = same(
-        fields.get("csrf").unwrap_or("").as_bytes(),
-        session.csrf.as_bytes(),
-    );
-    if !token_ok || !same_origin(&headers) {
-        return DashboardError::Forbidden(
-            "The sign-out form was not sent by the dashboard.".into(),
-        )
-        .into_response();
-    }
-    let r = Redirect::to(&format!("{BASE}/login")).into_response();
-    with_cookie(
-        r,
-        HeaderValue::from_str(&format!(
-            "{COOKIE}=; Path={BASE}; HttpOnly; SameSite=Strict; Max-Age=0"
-        ))
-        .unwrap_or_else(|_| HeaderValue::from_static("")),
-    )
 }
 
 #[cfg(test)]

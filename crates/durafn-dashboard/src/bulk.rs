@@ -4,7 +4,6 @@
 //!
 //! [`DurableClient`]: durafn_runtime::DurableClient
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -16,16 +15,15 @@ use durafn_runtime::DurableClient;
 use durafn_store::inspect::InstanceQuery;
 use maud::html;
 
-use crate::auth::Session;
+use crate::app::{App, BASE};
 use crate::error::DashboardError;
 use crate::filter::{Fields, ListFilter, QueryPairs};
+use crate::jobs::Job;
 use crate::layout::{self, Html, Section};
-use crate::{App, BASE};
+use crate::session::Session;
 
 /// How many instances a bulk job reads per page.
 const PAGE: usize = 100;
-/// How many finished jobs are remembered.
-const KEEP: usize = 50;
 
 /// What a bulk job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,52 +81,7 @@ impl BulkAction {
     }
 }
 
-/// A running or finished bulk job.
-pub(crate) struct Job {
-    action: BulkAction,
-    back: String,
-    total: AtomicU64,
-    done: AtomicU64,
-    skipped: AtomicU64,
-    finished: AtomicBool,
-    error: Mutex<Option<String>>,
-}
-
-/// The jobs of this host, by number.
-#[derive(Default)]
-pub(crate) struct Jobs {
-    next: AtomicU64,
-    jobs: Mutex<BTreeMap<u64, Arc<Job>>>,
-}
-
-impl Jobs {
-    fn add(&self, job: Arc<Job>) -> u64 {
-        let n = self.next.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
-        jobs.insert(n, job);
-        while jobs.len() > KEEP {
-            let Some(oldest) = jobs
-                .iter()
-                .find(|(_, j)| j.finished.load(Ordering::Relaxed))
-                .map(|(k, _)| *k)
-            else {
-                break;
-            };
-            jobs.remove(&oldest);
-        }
-        n
-    }
-
-    fn get(&self, n: u64) -> Option<Arc<Job>> {
-        self.jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&n)
-            .cloned()
-    }
-}
-
-async fn run(client: DurableClient, job: Arc<Job>, query: InstanceQuery) {
+async fn run(client: DurableClient, job: Arc<Job>, action: BulkAction, query: InstanceQuery) {
     let mut token: Option<String> = None;
     loop {
         let page = match client.query(&query, PAGE, token.as_deref()).await {
@@ -140,7 +93,7 @@ async fn run(client: DurableClient, job: Arc<Job>, query: InstanceQuery) {
         };
         for r in &page.instances {
             let id = r.instance_id.as_str();
-            let ok = match job.action {
+            let ok = match action {
                 BulkAction::Terminate => client
                     .terminate(id, "bulk terminate from the dashboard")
                     .await
@@ -224,7 +177,8 @@ pub(crate) async fn start(
     let query = action.query(&f)?;
     let total: u64 = app.client.count(&query).await?.iter().map(|(_, n)| n).sum();
     let job = Arc::new(Job {
-        action,
+        name: action.name(),
+        past: action.past(),
         back: f.href(),
         total: AtomicU64::new(total),
         done: AtomicU64::new(0),
@@ -233,7 +187,7 @@ pub(crate) async fn start(
         error: Mutex::new(None),
     });
     let n = app.jobs.add(job.clone());
-    tokio::spawn(run(app.client.clone(), job, query));
+    tokio::spawn(run(app.client.clone(), job, action, query));
     Ok(Redirect::to(&format!("{BASE}/bulk/{n}")).into_response())
 }
 
@@ -258,17 +212,17 @@ pub(crate) async fn progress(
         .clone();
     let me = format!("{BASE}/bulk/{n}");
     let body = html! {
-        p.crumbs { a href=(job.back) { "Instances" } " / bulk " (job.action.name()) }
+        p.crumbs { a href=(job.back) { "Instances" } " / bulk " (job.name) }
         section.card #job aria-labelledby="job-title"
             hx-get=[(!finished).then_some(&me)] hx-trigger=[(!finished).then_some("every 500ms")]
             hx-select="#job" hx-swap="outerHTML" {
-            h1 #job-title { "Bulk " (job.action.name()) }
+            h1 #job-title { "Bulk " (job.name) }
             label for="job-progress" { @if finished { "Done" } @else { "Working…" } }
             progress #job-progress max=(total.max(1)) value=(seen.min(total.max(1))) { (seen) " of " (total) }
             p #job-status aria-live="polite" {
                 (seen) " of " (total) " processed"
                 @if finished {
-                    ". " strong #job-result { (job.action.past()) " " (done) " instances" }
+                    ". " strong #job-result { (job.past) " " (done) " instances" }
                     @if skipped > 0 { " (" (skipped) " had already changed and were skipped)" }
                     "."
                 }

@@ -7,12 +7,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use durafn_core::{EntityId, Payload};
 use maud::html;
 
-use crate::auth::Session;
+use crate::app::{App, BASE};
 use crate::error::DashboardError;
 use crate::filter::{Fields, QueryPairs, escape};
 use crate::format::{self, json_block, time};
 use crate::layout::{self, Html, Section};
-use crate::{App, BASE};
+use crate::session::Session;
 
 fn href(e: &EntityId) -> String {
     format!("{BASE}/entities/{}/{}", escape(&e.name), escape(&e.key))

@@ -71,7 +71,7 @@ impl IntoResponse for DashboardError {
             html! {
                 h1 { (status.as_u16()) " " (title) }
                 p role="alert" { (message) }
-                p { a href=(crate::BASE) { "Back to the instances" } }
+                p { a href=(crate::app::BASE) { "Back to the instances" } }
             },
         );
         (status, body).into_response()

@@ -296,7 +296,7 @@ impl ListFilter {
     pub(crate) fn href(&self) -> String {
         format!(
             "{}/instances{}",
-            crate::BASE,
+            crate::app::BASE,
             self.pairs().to_query_string()
         )
     }

@@ -4,11 +4,11 @@
 use axum::extract::State;
 use maud::html;
 
-use crate::auth::Session;
+use crate::app::{App, BASE};
 use crate::error::DashboardError;
 use crate::format::{duration, status, time};
 use crate::layout::{self, Html, Section};
-use crate::{App, BASE};
+use crate::session::Session;
 
 /// GET `/hub`.
 pub(crate) async fn page(State(app): State<App>, session: Session) -> Result<Html, DashboardError> {

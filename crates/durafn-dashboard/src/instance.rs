@@ -10,13 +10,13 @@ use durafn_core::{InstanceId, Payload, RuntimeStatus};
 use durafn_runtime::{Diagnosis, Finding, InstanceStatus, StatusOptions};
 use maud::{Markup, html};
 
-use crate::auth::Session;
+use crate::app::{App, BASE};
 use crate::error::DashboardError;
 use crate::filter::escape;
 use crate::format::{self, clock, duration, json_block, status, time};
 use crate::history::{self, Kind, Step};
 use crate::layout::{self, Html, Section};
-use crate::{App, BASE};
+use crate::session::Session;
 
 /// The deepest sub-orchestration tree and the most nodes shown.
 const TREE_DEPTH: usize = 4;

@@ -9,12 +9,12 @@ use durafn_core::RuntimeStatus;
 use durafn_store::InstanceRecord;
 use maud::{Markup, html};
 
-use crate::auth::Session;
+use crate::app::{App, BASE};
 use crate::error::DashboardError;
 use crate::filter::{ListFilter, PAGE_SIZES, PRESETS, QueryPairs};
 use crate::format::{self, status, time};
 use crate::layout::{self, Html, Section};
-use crate::{App, BASE};
+use crate::session::Session;
 
 /// Seconds between refreshes of a live list.
 const REFRESH_SECS: u32 = 5;

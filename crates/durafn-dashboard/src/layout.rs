@@ -5,8 +5,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::auth::Session;
-use crate::{BASE, Role};
+use crate::app::{BASE, Role};
+use crate::session::Session;
 
 /// Scripts and styles come from the dashboard only; nothing inline, no other origin, no frames.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \

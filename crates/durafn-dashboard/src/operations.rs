@@ -11,12 +11,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use durafn_core::{InstanceId, Payload};
 use maud::{Markup, html};
 
-use crate::auth::Session;
+use crate::app::{App, BASE};
 use crate::error::DashboardError;
 use crate::filter::Fields;
 use crate::instance::href;
 use crate::layout::{self, Html, Section};
-use crate::{App, BASE};
+use crate::session::Session;
 
 /// An operation on one instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,11 +11,10 @@ use chrono::{DateTime, Utc};
 use durafn_core::{EventId, ExecutionId, InstanceId, RuntimeStatus};
 use durafn_store::inspect::{
     HubHealth, InspectStore, InstanceQuery, InstanceWork, LeaseInfo, PendingActivity,
-    PendingMessage, SortOrder, counts_in_order, tally_lease,
+    PendingMessage, SortOrder, tally_lease,
 };
 use durafn_store::{
     ActivityId, InstancePage, MessageId, StoreError, StoreFuture, decode_continuation,
-    encode_continuation,
 };
 use tokio_postgres::Row;
 
@@ -74,7 +73,7 @@ fn listing_sql(query: &InstanceQuery, page_size: usize, continued: bool) -> Stri
          instance_id{direction} LIMIT {}",
         crate::sql::instance_columns!(""),
         sql.condition,
-        page_size.max(1).saturating_add(1)
+        durafn_store::kit::page_rows(page_size)
     )
 }
 
@@ -92,7 +91,6 @@ async fn query_page(
     page_size: usize,
     after: Option<(DateTime<Utc>, String)>,
 ) -> Result<InstancePage, StoreError> {
-    let page_size = page_size.max(1);
     let sql = condition(query, after.as_ref());
     let rows = conn
         .client()
@@ -102,20 +100,11 @@ async fn query_page(
         )
         .await
         .map_err(backend)?;
-    let mut instances = rows
+    let instances = rows
         .iter()
         .map(|r| codec::record(r, 0))
         .collect::<Result<Vec<_>, _>>()?;
-    let more = instances.len() > page_size;
-    instances.truncate(page_size);
-    let continuation = more
-        .then(|| instances.last())
-        .flatten()
-        .map(|r| encode_continuation(r.created_at, &r.instance_id));
-    Ok(InstancePage {
-        instances,
-        continuation,
-    })
+    Ok(durafn_store::kit::page(instances, page_size))
 }
 
 async fn count(
@@ -137,7 +126,7 @@ async fn count(
             ))
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(counts_in_order(found))
+    Ok(durafn_store::kit::status_counts(found))
 }
 
 fn time(at: Option<i64>, what: &str) -> Result<Option<DateTime<Utc>>, StoreError> {

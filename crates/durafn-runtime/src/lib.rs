@@ -19,22 +19,24 @@ mod activities;
 mod cache;
 mod client;
 mod clock;
-mod entities;
 mod error;
 mod http_activity;
 mod ids;
 mod metrics;
 mod options;
+mod orchestrations;
+mod poll;
 mod runtime;
+mod shared;
 mod turn;
 
+pub use client::inspect::{Diagnosis, Finding, HubReport};
 pub use client::{
-    Diagnosis, DurableClient, EntityMetadata, EntityPage, Finding, HubReport, InstanceStatus,
-    StartOptions, StatusOptions,
+    DurableClient, EntityMetadata, EntityPage, InstanceStatus, StartOptions, StatusOptions,
 };
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ClientError;
-pub use ids::new_id;
+pub use ids::{IdGen, RandomIds, SeededIds, new_id};
 pub use metrics::Metrics;
 pub use options::RuntimeOptions;
 pub use runtime::{Runtime, RuntimeBuilder};

@@ -1,4 +1,5 @@
-//! The operator queries ([`InspectStore`]), answered on the reader thread.
+//! The operator queries ([`InspectStore`]), answered on the reader thread, and the plans
+//! SQLite chooses for them ([`explain_query`]).
 //!
 //! Listings are one `SELECT … ORDER BY created_at, instance_id LIMIT n` (or `DESC`), so a page
 //! costs an index walk of about the page, whatever the size of the task hub: the listing index
@@ -10,11 +11,10 @@ use chrono::{DateTime, Utc};
 use durafn_core::{EventId, ExecutionId, InstanceId, RuntimeStatus};
 use durafn_store::inspect::{
     HubHealth, InspectStore, InstanceQuery, InstanceWork, LeaseInfo, PendingActivity,
-    PendingMessage, SortOrder, counts_in_order, tally_lease,
+    PendingMessage, SortOrder, tally_lease,
 };
 use durafn_store::{
     ActivityId, InstancePage, MessageId, StoreError, StoreFuture, decode_continuation,
-    encode_continuation,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -114,10 +114,9 @@ fn query_page(
     page_size: usize,
     after: Option<(DateTime<Utc>, String)>,
 ) -> Result<InstancePage, StoreError> {
-    let page_size = page_size.max(1);
     let mut sql = condition(query, after.as_ref());
     sql.params.push(Value::Integer(
-        i64::try_from(page_size.saturating_add(1)).unwrap_or(i64::MAX),
+        i64::try_from(durafn_store::kit::page_rows(page_size)).unwrap_or(i64::MAX),
     ));
     let mut stmt = conn
         .prepare_cached(&listing_sql(query, after.is_some()))
@@ -129,16 +128,7 @@ fn query_page(
     while let Some(row) = rows.next().map_err(backend)? {
         instances.push(codec::record_from_row(row)?);
     }
-    let more = instances.len() > page_size;
-    instances.truncate(page_size);
-    let continuation = more
-        .then(|| instances.last())
-        .flatten()
-        .map(|r| encode_continuation(r.created_at, &r.instance_id));
-    Ok(InstancePage {
-        instances,
-        continuation,
-    })
+    Ok(durafn_store::kit::page(instances, page_size))
 }
 
 fn count(
@@ -155,7 +145,7 @@ fn count(
         let status = codec::status(&row.get::<_, String>(0).map_err(backend)?)?;
         found.push((status, codec::count(row.get(1).map_err(backend)?, "count")?));
     }
-    Ok(counts_in_order(found))
+    Ok(durafn_store::kit::status_counts(found))
 }
 
 fn visibility(at: i64) -> Result<Option<DateTime<Utc>>, StoreError> {

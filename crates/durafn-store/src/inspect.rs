@@ -193,21 +193,6 @@ pub trait InspectStore: Send + Sync {
     fn hub_health(&self, now: DateTime<Utc>) -> StoreFuture<'_, HubHealth>;
 }
 
-/// Every status with its count, in [`RuntimeStatus::ALL`] order, from the counts a backend
-/// found (statuses it did not find count 0).
-pub fn counts_in_order(
-    found: impl IntoIterator<Item = (RuntimeStatus, u64)>,
-) -> Vec<(RuntimeStatus, u64)> {
-    let mut counts: Vec<(RuntimeStatus, u64)> =
-        RuntimeStatus::ALL.into_iter().map(|s| (s, 0)).collect();
-    for (status, n) in found {
-        if let Some(entry) = counts.iter_mut().find(|(s, _)| *s == status) {
-            entry.1 += n;
-        }
-    }
-    counts
-}
-
 /// Adds a lease to the per-host tally: live leases count by kind, ended ones as expired.
 pub fn tally_lease(
     hosts: &mut Vec<HostLeases>,

@@ -168,8 +168,8 @@ impl TestHost {
         let host = App::new()
             .registry(&seed)
             .registry(&extra)
-            .function(functions::client_function())
-            .function(functions::status_function())
+            .function(functions::client_function)
+            .function(functions::get_status_function)
             .app_data(AuditTable {
                 store: table,
                 table: "audit".into(),

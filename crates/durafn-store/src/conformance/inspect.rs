@@ -6,7 +6,8 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use durafn_core::{EventId, EventKind, HistoryEvent, Payload, RuntimeStatus};
 
-use super::{activity, at, commit_of, commit_ok, fetch, fetch_one, id, new_instance, raised};
+use super::fixture::Fixture;
+use super::support::*;
 use crate::inspect::{InstanceQuery, SortOrder};
 use crate::{InstanceFilter, NewMessage, Store, StoreError};
 
@@ -29,7 +30,8 @@ async fn ids(store: &dyn Store, query: &InstanceQuery, page: usize) -> Vec<Strin
 
 /// Listings run in either order with continuation, leave entities out on request, search the
 /// custom status ignoring case, and count per status for the same query.
-pub async fn inspect_queries_order_search_and_count(store: Arc<dyn Store>) {
+pub async fn inspect_queries_order_search_and_count(hub: &Fixture) {
+    let store: Arc<dyn Store> = hub.store().clone();
     for i in 0..6 {
         let name = if i % 2 == 0 { "even" } else { "odd" };
         store
@@ -135,7 +137,8 @@ pub async fn inspect_queries_order_search_and_count(store: Arc<dyn Store>) {
 /// An instance's work shows its lease with the holder, its messages with visibility and
 /// delivery counts, and its activity items with their leases; the hub's health counts them and
 /// tallies leases per host.
-pub async fn inspect_instance_work_and_hub_health(store: Arc<dyn Store>) {
+pub async fn inspect_instance_work_and_hub_health(hub: &Fixture) {
+    let store: Arc<dyn Store> = hub.store().clone();
     let now = at(0);
     let empty = store.hub_health(now).await.expect("health");
     assert_eq!(empty.orchestrations.ready, 0);

@@ -6,11 +6,10 @@ use durafn_core::{InstanceId, RuntimeStatus};
 use super::{MemoryStore, ready};
 use crate::inspect::{
     HubHealth, InspectStore, InstanceQuery, InstanceWork, LeaseInfo, PendingActivity,
-    PendingMessage, SortOrder, counts_in_order, tally_lease,
+    PendingMessage, SortOrder, tally_lease,
 };
 use crate::{
     ActivityId, InstancePage, InstanceRecord, MessageId, StoreFuture, decode_continuation,
-    encode_continuation,
 };
 
 /// A stored `visible_at` as the queries report it: the sentinel of "at once" is `None`.
@@ -55,18 +54,12 @@ impl InspectStore for MemoryStore {
                     ordered
                 }
             });
-            let page_size = page_size.max(1);
-            let more = matching.len() > page_size;
-            let instances: Vec<InstanceRecord> =
-                matching.into_iter().take(page_size).cloned().collect();
-            let continuation = more
-                .then(|| instances.last())
-                .flatten()
-                .map(|r| encode_continuation(r.created_at, &r.instance_id));
-            InstancePage {
-                instances,
-                continuation,
-            }
+            let rows = matching
+                .into_iter()
+                .take(crate::kit::page_rows(page_size))
+                .cloned()
+                .collect();
+            crate::kit::page(rows, page_size)
         })))
     }
 
@@ -75,7 +68,7 @@ impl InspectStore for MemoryStore {
         query: &'a InstanceQuery,
     ) -> StoreFuture<'a, Vec<(RuntimeStatus, u64)>> {
         ready(Ok(self.with(|s| {
-            counts_in_order(
+            crate::kit::status_counts(
                 s.instances
                     .values()
                     .filter(|r| query.matches(r))
