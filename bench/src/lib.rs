@@ -10,6 +10,16 @@ use durafn_core::{
     orchestrator_fn,
 };
 
+/// The value after `name` on the command line, parsed, or `default`.
+pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// The orchestrator of the replay benchmark: `n` sequential activities.
 pub const SEQUENTIAL: &str = "sequential";
 

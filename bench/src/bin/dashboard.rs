@@ -42,14 +42,7 @@ const NAMES: [&str; 5] = [
     "sync-warehouse",
 ];
 
-fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use durafn_bench::arg;
 
 /// A deterministic stream of numbers (splitmix64), so every run fills the same hub.
 fn mix(i: u64) -> u64 {
@@ -320,8 +313,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             drop(durafn_sqlite::SqliteStore::open(&path, Default::default())?);
             fill_sqlite(&path, n)?;
             let store = Arc::new(durafn_sqlite::SqliteStore::open(&path, Default::default())?);
-            let explain =
-                async |q: &InstanceQuery| durafn_sqlite::inspect::explain_query(&path, q).expect("plans");
+            let explain = async |q: &InstanceQuery| {
+                durafn_sqlite::inspect::explain_query(&path, q).expect("plans")
+            };
             run(&format!("SQLite, {n} instances"), store, samples, explain).await;
         }
         "postgres" => {

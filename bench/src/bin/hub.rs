@@ -23,14 +23,7 @@ use durafn_runtime::{Runtime, RuntimeOptions};
 use durafn_sqlite::{Durability, SqliteOptions, SqliteStore};
 use durafn_store::Store;
 
-fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use durafn_bench::arg;
 
 fn flag(name: &str) -> bool {
     std::env::args().any(|a| a == name)

@@ -118,34 +118,70 @@ impl Step {
     }
 }
 
+/// What a completion event closes: the scheduling event's id, the step's status, its result and
+/// a failure's message.
+fn completion(
+    kind: &EventKind,
+) -> Option<(EventId, &'static str, Option<Payload>, Option<String>)> {
+    let failed = |f: &durafn_core::FailureDetails| Some(format!("{}: {}", f.error_type, f.message));
+    Some(match kind {
+        EventKind::TaskCompleted {
+            task_scheduled_id,
+            result,
+        }
+        | EventKind::SubOrchestrationInstanceCompleted {
+            task_scheduled_id,
+            result,
+        }
+        | EventKind::EntityOperationCompleted {
+            task_scheduled_id,
+            result,
+        } => (*task_scheduled_id, "Completed", Some(result.clone()), None),
+        EventKind::TaskFailed {
+            task_scheduled_id,
+            failure,
+        }
+        | EventKind::SubOrchestrationInstanceFailed {
+            task_scheduled_id,
+            failure,
+        }
+        | EventKind::EntityOperationFailed {
+            task_scheduled_id,
+            failure,
+        } => (*task_scheduled_id, "Failed", None, failed(failure)),
+        EventKind::TimerFired { timer_id, .. } => (*timer_id, "Fired", None, None),
+        EventKind::EntityLockGranted {
+            task_scheduled_id, ..
+        } => (*task_scheduled_id, "Granted", None, None),
+        _ => return None,
+    })
+}
+
 /// The steps of a history, in the order they started.
 pub(crate) fn steps(history: &[HistoryEvent]) -> Vec<Step> {
     let mut out: Vec<Step> = Vec::new();
     let mut open: HashMap<EventId, usize> = HashMap::new();
     let mut failures: HashMap<String, u32> = HashMap::new();
     let mut failed_this_turn: Option<(String, u32)> = None;
-    let close = |out: &mut Vec<Step>,
-                 open: &mut HashMap<EventId, usize>,
-                 id: EventId,
-                 at: DateTime<Utc>,
-                 status: &'static str,
-                 payload: Option<Payload>,
-                 detail: Option<String>|
-     -> Option<usize> {
-        let i = open.remove(&id)?;
-        let s = &mut out[i];
-        s.finished = Some(at);
-        s.status = status;
-        if payload.is_some() {
-            s.payload = payload;
-        }
-        if detail.is_some() {
-            s.detail = detail;
-        }
-        Some(i)
-    };
     for e in history {
         let at = e.timestamp;
+        if let Some((id, status, payload, detail)) = completion(&e.kind) {
+            let Some(i) = open.remove(&id) else { continue };
+            let s = &mut out[i];
+            s.finished = Some(at);
+            s.status = status;
+            s.payload = payload.or(s.payload.take());
+            s.detail = detail.or(s.detail.take());
+            if s.kind == Kind::Activity {
+                if status == "Failed" {
+                    failures.insert(s.name.clone(), s.attempt);
+                    failed_this_turn = Some((s.name.clone(), s.attempt));
+                } else {
+                    failures.remove(&s.name);
+                }
+            }
+            continue;
+        }
         match &e.kind {
             EventKind::OrchestratorStarted => failed_this_turn = None,
             EventKind::OrchestratorCompleted => {}
@@ -161,42 +197,6 @@ pub(crate) fn steps(history: &[HistoryEvent]) -> Vec<Step> {
                 open.insert(e.event_id, out.len());
                 out.push(s);
             }
-            EventKind::TaskCompleted {
-                task_scheduled_id,
-                result,
-            } => {
-                if let Some(i) = close(
-                    &mut out,
-                    &mut open,
-                    *task_scheduled_id,
-                    at,
-                    "Completed",
-                    Some(result.clone()),
-                    None,
-                ) {
-                    failures.remove(&out[i].name);
-                }
-            }
-            EventKind::TaskFailed {
-                task_scheduled_id,
-                failure,
-            } => {
-                let detail = Some(format!("{}: {}", failure.error_type, failure.message));
-                if let Some(i) = close(
-                    &mut out,
-                    &mut open,
-                    *task_scheduled_id,
-                    at,
-                    "Failed",
-                    None,
-                    detail,
-                ) {
-                    let name = out[i].name.clone();
-                    let attempt = out[i].attempt;
-                    failures.insert(name.clone(), attempt);
-                    failed_this_turn = Some((name, attempt));
-                }
-            }
             EventKind::SubOrchestrationInstanceCreated {
                 name,
                 instance_id,
@@ -207,35 +207,6 @@ pub(crate) fn steps(history: &[HistoryEvent]) -> Vec<Step> {
                 s.payload = Some(input.clone());
                 open.insert(e.event_id, out.len());
                 out.push(s);
-            }
-            EventKind::SubOrchestrationInstanceCompleted {
-                task_scheduled_id,
-                result,
-            } => {
-                close(
-                    &mut out,
-                    &mut open,
-                    *task_scheduled_id,
-                    at,
-                    "Completed",
-                    Some(result.clone()),
-                    None,
-                );
-            }
-            EventKind::SubOrchestrationInstanceFailed {
-                task_scheduled_id,
-                failure,
-            } => {
-                let detail = Some(format!("{}: {}", failure.error_type, failure.message));
-                close(
-                    &mut out,
-                    &mut open,
-                    *task_scheduled_id,
-                    at,
-                    "Failed",
-                    None,
-                    detail,
-                );
             }
             EventKind::TimerCreated { fire_at } => {
                 let mut s = Step::new(Kind::Timer, "", "Waiting", at);
@@ -251,9 +222,6 @@ pub(crate) fn steps(history: &[HistoryEvent]) -> Vec<Step> {
                 open.insert(e.event_id, out.len());
                 out.push(s);
             }
-            EventKind::TimerFired { timer_id, .. } => {
-                close(&mut out, &mut open, *timer_id, at, "Fired", None, None);
-            }
             EventKind::EntityOperationCalled {
                 instance_id,
                 operation,
@@ -265,54 +233,12 @@ pub(crate) fn steps(history: &[HistoryEvent]) -> Vec<Step> {
                 open.insert(e.event_id, out.len());
                 out.push(s);
             }
-            EventKind::EntityOperationCompleted {
-                task_scheduled_id,
-                result,
-            } => {
-                close(
-                    &mut out,
-                    &mut open,
-                    *task_scheduled_id,
-                    at,
-                    "Completed",
-                    Some(result.clone()),
-                    None,
-                );
-            }
-            EventKind::EntityOperationFailed {
-                task_scheduled_id,
-                failure,
-            } => {
-                let detail = Some(format!("{}: {}", failure.error_type, failure.message));
-                close(
-                    &mut out,
-                    &mut open,
-                    *task_scheduled_id,
-                    at,
-                    "Failed",
-                    None,
-                    detail,
-                );
-            }
             EventKind::EntityLockRequested { lock_set } => {
                 let names: Vec<&str> = lock_set.iter().map(InstanceId::as_str).collect();
                 let mut s = Step::new(Kind::Lock, "lock", "Waiting", at);
                 s.detail = Some(names.join(", "));
                 open.insert(e.event_id, out.len());
                 out.push(s);
-            }
-            EventKind::EntityLockGranted {
-                task_scheduled_id, ..
-            } => {
-                close(
-                    &mut out,
-                    &mut open,
-                    *task_scheduled_id,
-                    at,
-                    "Granted",
-                    None,
-                    None,
-                );
             }
             EventKind::EntityUnlockSent { instance_id } => {
                 let mut s = Step::new(Kind::Signal, "unlock", "Sent", at);

@@ -238,13 +238,7 @@ async fn signs_in_and_filters_by_status_and_time() {
     }
     let mut sleeping = Vec::new();
     for _ in 0..2 {
-        let id = host
-            .client
-            .start_new("sleeper", None, &json!(null))
-            .await
-            .expect("start");
-        host.until_status(id.as_str(), |s| s == RuntimeStatus::Running)
-            .await;
+        let id = host.running("sleeper", None, &json!(null)).await;
         sleeping.push(id.to_string());
     }
     b.sign_in(&host, &host.master).await;
@@ -356,11 +350,7 @@ async fn raises_the_event_a_waiting_instance_waits_for() {
     };
     let host = TestHost::start().await;
     let id = host
-        .client
-        .start_new("approval-flow", None, &json!({"order": 42}))
-        .await
-        .expect("start");
-    host.until_status(id.as_str(), |s| s == RuntimeStatus::Running)
+        .running("approval-flow", None, &json!({"order": 42}))
         .await;
     b.sign_in(&host, &host.master).await;
     b.goto(&host.url(&format!("/dashboard/instances/{id}")))
@@ -546,13 +536,7 @@ async fn a_read_only_key_gets_no_controls_and_no_changes() {
         return;
     };
     let host = TestHost::start().await;
-    let id = host
-        .client
-        .start_new("sleeper", None, &json!(null))
-        .await
-        .expect("start");
-    host.until_status(id.as_str(), |s| s == RuntimeStatus::Running)
-        .await;
+    let id = host.running("sleeper", None, &json!(null)).await;
     b.sign_in(&host, &host.viewer).await;
     assert!(b.page().await.contains("read-only"));
     assert_eq!(b.count("a[href*='/bulk']").await, 0, "no bulk operations");
@@ -718,5 +702,42 @@ async fn screenshots_for_the_readme() {
         std::fs::copy(&chart, docs.join("dashboard-timeline.png")).expect("copy");
     }
     timeline.close().await;
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starts_an_instance_with_json_input() {
+    let Some(b) = Browser::start("start-instance").await else {
+        return;
+    };
+    let host = TestHost::start().await;
+    b.sign_in(&host, &host.operator).await;
+    b.link("Start an instance").await;
+    b.css("#name")
+        .await
+        .select_by_value("approval-flow")
+        .await
+        .expect("orchestrator");
+    b.fill("#id", "refund-77").await;
+    b.fill("#input", "{\"refund\": ").await;
+    b.click("section.confirm button[type=submit]").await;
+    b.until("the JSON error", |p| p.contains("Not valid JSON"))
+        .await;
+    b.fill("#input", "{\"refund\": 77}").await;
+    b.click("section.confirm button[type=submit]").await;
+    b.css("#history").await;
+    assert!(
+        b.client
+            .current_url()
+            .await
+            .expect("url")
+            .path()
+            .ends_with("/instances/refund-77")
+    );
+    b.reload_until("the awaited event", |p| p.contains("waits for the event"))
+        .await;
+    assert!(b.text("main").await.contains("\"refund\": 77"));
+    b.screenshot().await;
+    b.close().await;
     host.stop().await;
 }

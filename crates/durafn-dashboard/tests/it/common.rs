@@ -233,6 +233,19 @@ impl TestHost {
             .expect("the instance finishes")
     }
 
+    /// Starts an instance of `name` and waits until it runs.
+    pub async fn running(&self, name: &str, id: Option<&str>, input: &Value) -> String {
+        let id = self
+            .client
+            .start_new(name, id, input)
+            .await
+            .expect("start")
+            .to_string();
+        self.until_status(&id, |s| s == durafn_core::RuntimeStatus::Running)
+            .await;
+        id
+    }
+
     /// Polls (with a deadline) until `check` holds for the instance's status.
     pub async fn until_status(
         &self,

@@ -111,11 +111,7 @@ fn writes(id: &str, csrf: &str) -> Vec<(String, String)> {
 
 async fn refuses_every_write(host: &TestHost, key: &str) {
     let id = host
-        .client
-        .start_new("approval-flow", None, &json!({"order": 7}))
-        .await
-        .expect("start");
-    host.until_status(id.as_str(), |s| s == RuntimeStatus::Running)
+        .running("approval-flow", None, &json!({"order": 7}))
         .await;
     let page = host.url(&format!("/dashboard/instances/{id}"));
     let (status, _, body) = request("GET", &page, &[("x-functions-key", key)], "").await;
@@ -177,13 +173,7 @@ async fn the_read_only_setting_makes_every_key_read_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_need_the_token_and_the_same_origin() {
     let host = TestHost::start().await;
-    let id = host
-        .client
-        .start_new("sleeper", None, &json!(null))
-        .await
-        .expect("start");
-    host.until_status(id.as_str(), |s| s == RuntimeStatus::Running)
-        .await;
+    let id = host.running("sleeper", None, &json!(null)).await;
     let key = ("x-functions-key", host.operator.as_str());
     let confirm = host.url(&format!("/dashboard/instances/{id}/do/terminate"));
     let (status, _, page) = request("GET", &confirm, &[key], "").await;
@@ -248,7 +238,7 @@ async fn bad_input_is_a_4xx_page_never_a_500() {
         ("/dashboard/bulk/99", 404),
     ] {
         let (status, headers, body) = request("GET", &host.url(path), &[key], "").await;
-        assert_eq!(status, code, "{path}: {body}");
+        assert_eq!(status, code, "{path}: {body} {headers:?}");
         assert!(
             header(&headers, "content-type").is_some_and(|c| c.starts_with("text/html")),
             "{path}"
