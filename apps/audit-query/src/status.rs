@@ -75,6 +75,7 @@ mod tests {
             created_time: at,
             last_updated_time: at,
             history: None,
+            version: None,
         }
     }
 

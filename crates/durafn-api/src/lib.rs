@@ -47,7 +47,7 @@ pub use error::ErrorBody;
 pub use management::{
     CreationUrls, DurableClientBinding, HttpManagementPayload, PurgeResult, query,
 };
-pub use status::{EventType, HistoryEvent, InstanceStatus, RuntimeStatus};
+pub use status::{EventType, HistoryEvent, InstanceStatus, RuntimeStatus, TraceContext};
 
 /// A JSON value kept as the text it arrived as.
 pub use serde_json::value::RawValue;

@@ -57,8 +57,10 @@ pub struct DurableClientBinding {
     pub base_url: String,
     /// The query string every management call needs (`code=…`).
     pub required_query_string_parameters: String,
-    /// The base URL the Python client sends its calls to (ends in `/`).
-    pub rpc_base_url: String,
+    /// The base URL of the host's local RPC endpoint, which out-of-process clients send their
+    /// calls to without a key (ends in `/`); absent when the endpoint is off or not bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpc_base_url: Option<String>,
 }
 
 /// What a purge answers (`DELETE instances/{id}`, `DELETE instances`).

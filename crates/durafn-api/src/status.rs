@@ -142,6 +142,9 @@ pub struct InstanceStatus {
     /// Its history, when asked for with `showHistory=true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history_events: Option<Vec<HistoryEvent>>,
+    /// The version it was started with (`?version=`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// The kind of a history entry (`EventType`), as the Durable Task Framework names it.
@@ -367,6 +370,23 @@ pub struct HistoryEvent {
     /// A failure's error type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_type: Option<String>,
+    /// On ExecutionStarted: the version the instance was started with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// On ExecutionStarted: the W3C trace context of the request that started it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_trace_context: Option<TraceContext>,
+}
+
+/// A W3C trace context (`traceparent`, `tracestate`), as `ExecutionStarted` keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TraceContext {
+    /// The `traceparent` header.
+    pub trace_parent: String,
+    /// The `tracestate` header, if one was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_state: Option<String>,
 }
 
 impl HistoryEvent {
@@ -386,6 +406,8 @@ impl HistoryEvent {
             reason: None,
             details: None,
             error_type: None,
+            version: None,
+            parent_trace_context: None,
         }
     }
 }

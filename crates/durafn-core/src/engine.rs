@@ -253,6 +253,7 @@ impl OrchestrationExecutor {
                 execution_id,
                 input,
                 parent,
+                ..
             } => self.start(name, instance_id, execution_id, input, parent.clone()),
             EventKind::ExecutionCompleted { .. } | EventKind::ContinueAsNew { .. } => {
                 self.end_recorded = true;

@@ -60,6 +60,19 @@ pub struct ParentInstance {
     pub task_scheduled_id: EventId,
 }
 
+/// The W3C trace context a client sent with a start (`traceparent`, `tracestate`), kept on
+/// `ExecutionStarted` as the Durable Task Framework's `ParentTraceContext` so that the spans of
+/// the orchestration can be parented to the caller's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TraceContext {
+    /// The `traceparent` header: version, trace id, parent span id, flags.
+    pub trace_parent: String,
+    /// The `tracestate` header (vendor data), if one was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_state: Option<String>,
+}
+
 /// Why something failed, as recorded in history and shown to callers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailureDetails {
@@ -166,6 +179,10 @@ pub enum EventKind {
         input: Payload,
         /// Set when this instance is a sub-orchestration.
         parent: Option<ParentInstance>,
+        /// The version the instance was started with (`?version=` of the start request).
+        version: Option<String>,
+        /// The caller's trace context, from the start request's `traceparent`/`tracestate`.
+        parent_trace_context: Option<TraceContext>,
     },
     /// The execution finished; the last event of a finished history.
     ExecutionCompleted {
@@ -398,6 +415,29 @@ mod tests {
     }
 
     #[test]
+    fn version_and_trace_context_use_the_durable_task_names() {
+        let e = HistoryEvent::new(
+            t(),
+            EventKind::ExecutionStarted {
+                name: "o".into(),
+                instance_id: InstanceId::from_trusted("i"),
+                execution_id: ExecutionId::new("e"),
+                input: Payload::null(),
+                parent: None,
+                version: Some("2.0".into()),
+                parent_trace_context: Some(TraceContext {
+                    trace_parent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
+                    trace_state: None,
+                }),
+            },
+        );
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"EventId":-1,"Timestamp":"2021-10-12T10:00:00Z","EventType":"ExecutionStarted","Name":"o","InstanceId":"i","ExecutionId":"e","Input":null,"Version":"2.0","ParentTraceContext":{"TraceParent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}}"#
+        );
+    }
+
+    #[test]
     fn json_form_is_stable() {
         let e = HistoryEvent::scheduled(
             EventId(0),
@@ -443,6 +483,11 @@ mod tests {
                     instance_id: InstanceId::from_trusted("pi"),
                     execution_id: ExecutionId::new("pe"),
                     task_scheduled_id: EventId(3),
+                }),
+                version: Some("1.2".into()),
+                parent_trace_context: Some(TraceContext {
+                    trace_parent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
+                    trace_state: Some("congo=t61rcWkgMzE".into()),
                 }),
             },
             EventKind::ExecutionCompleted {
@@ -525,6 +570,8 @@ mod tests {
                 execution_id: ExecutionId::new("e"),
                 input: null.clone(),
                 parent: None,
+                version: None,
+                parent_trace_context: None,
             },
             EventKind::TaskCompleted {
                 task_scheduled_id: EventId(0),

@@ -41,7 +41,9 @@ pub use entity::{
     EntityState, entity_class, entity_fn,
 };
 pub use error::{FunctionError, TaskError};
-pub use history::{EventKind, FailureDetails, HistoryEvent, ParentInstance, RuntimeStatus};
+pub use history::{
+    EventKind, FailureDetails, HistoryEvent, ParentInstance, RuntimeStatus, TraceContext,
+};
 pub use ids::{EventId, ExecutionId, InstanceId, InvalidInstanceId};
 pub use payload::{Payload, PayloadError};
 pub use registry::{

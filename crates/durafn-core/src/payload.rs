@@ -2,6 +2,14 @@
 //!
 //! A payload is kept as the JSON text it arrived as, so it is stored and returned verbatim (a
 //! client that sends `"42"` gets `"42"` back, not `42`) and is never re-encoded on the way through.
+//!
+//! Decoding into a type follows one rule for out-of-process clients: if the JSON does not have
+//! the type's shape but is a JSON *string* whose content is itself JSON, the content is decoded
+//! instead. The Python client (`azure-functions-durable`) encodes inputs and event data with
+//! `json.dumps` and then sends them as JSON again, so an orchestrator that takes a struct receives
+//! `"{\"start\": …}"`; with this rule it gets the struct whether the client sent the object or
+//! the doubly encoded string. The stored payload is untouched: history and status show what the
+//! client sent.
 
 use std::fmt;
 
@@ -34,11 +42,22 @@ impl Payload {
             .map_err(|e| PayloadError::InvalidJson(e.to_string()))
     }
 
-    /// Decodes the payload into a typed value.
+    /// Decodes the payload into a typed value. A JSON string holding JSON is decoded by its
+    /// content when the value itself does not fit `T` (see the module docs); a type that accepts
+    /// strings (`String`, `serde_json::Value`) gets the string.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
-        serde_json::from_str(self.0.get()).map_err(|e| PayloadError::Decode {
+        let first = match serde_json::from_str(self.0.get()) {
+            Ok(value) => return Ok(value),
+            Err(e) => e,
+        };
+        if let Ok(inner) = serde_json::from_str::<String>(self.0.get())
+            && let Ok(value) = serde_json::from_str(&inner)
+        {
+            return Ok(value);
+        }
+        Err(PayloadError::Decode {
             expected: std::any::type_name::<T>(),
-            message: e.to_string(),
+            message: first.to_string(),
         })
     }
 
@@ -130,5 +149,42 @@ mod tests {
         assert!(matches!(p.decode::<u8>(), Err(PayloadError::Decode { .. })));
         assert!(Payload::from_json_text("{").is_err());
         assert!(Payload::null().is_null());
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Query {
+        start: String,
+        end: String,
+    }
+
+    #[test]
+    fn a_string_holding_json_decodes_by_its_content() {
+        let object =
+            Payload::from_json_text(r#"{"start": "2021-10-10", "end": "2021-10-12"}"#).unwrap();
+        // What `json.dumps` then `json=` sends: the object's text as a JSON string.
+        let doubled = Payload::encode(object.as_json()).unwrap();
+        assert!(doubled.as_json().starts_with(r#""{\"start\""#), "{doubled}");
+        let expected = Query {
+            start: "2021-10-10".into(),
+            end: "2021-10-12".into(),
+        };
+        assert_eq!(object.decode::<Query>().unwrap(), expected);
+        assert_eq!(doubled.decode::<Query>().unwrap(), expected);
+        assert_eq!(Payload::encode("5").unwrap().decode::<i64>().unwrap(), 5);
+        // Types that take strings keep the string; the payload itself stays as it arrived.
+        assert_eq!(
+            doubled.decode::<String>().unwrap(),
+            object.as_json().to_string()
+        );
+        assert!(doubled.decode::<serde_json::Value>().unwrap().is_string());
+        assert!(doubled.as_json().starts_with('"'));
+        // A string that is not JSON, or JSON of the wrong shape, is still an error naming the
+        // type and what serde said about the value itself.
+        let e = Payload::encode("not json").unwrap().decode::<Query>();
+        assert!(
+            matches!(&e, Err(PayloadError::Decode { message, .. }) if message.contains("invalid type: string")),
+            "{e:?}"
+        );
+        assert!(Payload::encode("[1]").unwrap().decode::<Query>().is_err());
     }
 }

@@ -47,6 +47,8 @@ pub mod msg {
                 execution_id: ExecutionId::new(format!("{instance_id}-exec")),
                 input: payload(input),
                 parent: None::<ParentInstance>,
+                version: None,
+                parent_trace_context: None,
             },
         )
     }

@@ -6,7 +6,6 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::durable_http::MANAGEMENT_BASE;
 use crate::error::{ApiError, json_response};
 use crate::keys::{DURABLE_SYSTEM_KEY, KeyScope, MASTER_KEY_NAME, validate_name, validate_value};
 use crate::request::Call;
@@ -145,9 +144,7 @@ pub(crate) async fn binding(s: HostState, call: Call) -> Answer {
     let base = urls.base();
     let key = crate::durable_http::encode_component(&urls.key);
     let management = urls.payload("INSTANCEID", true);
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({
+    let mut binding = json!({
             "taskHubName": &*s.hub,
             "connectionName": "Storage",
             "creationUrls": {
@@ -159,9 +156,14 @@ pub(crate) async fn binding(s: HostState, call: Call) -> Answer {
             "managementUrls": management,
             "baseUrl": base,
             "requiredQueryStringParameters": format!("code={key}"),
-            "rpcBaseUrl": format!("{origin}{MANAGEMENT_BASE}/"),
-        }),
-    ))
+    });
+    // Out-of-process clients send everything here, without a key; without the local RPC
+    // endpoint the field is left out and they fall back to the URLs above (or, the Python
+    // client, refuse to work).
+    if let Some(rpc) = s.rpc_base() {
+        binding["rpcBaseUrl"] = Value::String(rpc);
+    }
+    Ok(json_response(StatusCode::OK, &binding))
 }
 
 #[derive(Serialize)]

@@ -1,6 +1,5 @@
 //! The function app: registration, start-up, serving and graceful shutdown.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -15,9 +14,8 @@ use durafn_runtime::{DurableClient, Runtime};
 use durafn_sqlite::{SqliteOptions, SqliteStore};
 use durafn_store::Store;
 use durafn_store::memory::MemoryStore;
-use tokio::net::TcpListener;
 
-use crate::config::{HostConfig, SHUTDOWN_GRACE, StorageProvider};
+use crate::config::{HostConfig, StorageProvider};
 use crate::error::HostError;
 use crate::http_function::{
     AuthLevel, HttpHandler, RouteTemplate, parse_methods, validate_function_name,
@@ -25,6 +23,8 @@ use crate::http_function::{
 use crate::keys::{InjectedKeys, KeyStore};
 use crate::router::build_router;
 use crate::routes::{RouteEntry, RouteInfo, all_routes};
+use crate::rpc::RpcListener;
+use crate::serve::{listen, shutdown_signal};
 use crate::settings::{AppSettings, HostArgs, USAGE};
 use crate::state::{FunctionEntry, HostState, Inner};
 
@@ -237,8 +237,13 @@ impl App {
             app_data.insert(config.settings.clone());
         }
         let registry = Arc::new(registry);
+        let mut options = config.runtime.clone();
+        options.activity_timeout = config.function_timeout;
+        if config.default_version.is_some() {
+            options.default_version = config.default_version.clone();
+        }
         let runtime = Runtime::builder(store, registry.clone())
-            .options(config.runtime.clone())
+            .options(options)
             .app_data(app_data.clone())
             .start();
         let client = runtime.client();
@@ -259,9 +264,14 @@ impl App {
             host_id,
             started: std::time::Instant::now(),
             origin: RwLock::new(origin),
+            rpc_base: RwLock::new(None),
+            function_timeout: config.function_timeout,
             stopping: AtomicBool::new(false),
             storage,
         }));
+        if let Some(report) = config.host_json.message() {
+            tracing::warn!("{report}");
+        }
         tracing::info!(
             task_hub = %config.hub_name,
             storage,
@@ -303,8 +313,9 @@ impl App {
         crate::log::install(level);
         let host = self.config(config).start().await?;
         let (listener, addr) = listen(host.config()).await?;
-        host.print_banner(addr);
-        host.serve(listener, shutdown_signal()).await
+        let rpc = host.listen_rpc().await?;
+        host.print_banner(addr, rpc.as_ref());
+        host.serve_with_rpc(listener, rpc, shutdown_signal()).await
     }
 }
 
@@ -464,51 +475,11 @@ fn check_routes(routes: &[RouteEntry]) -> Result<(), HostError> {
     })
 }
 
-/// Binds the configured address and port (port 0 picks a free one); returns the listener and
-/// the address it is bound to.
-pub async fn listen(config: &HostConfig) -> Result<(TcpListener, SocketAddr), HostError> {
-    let host = config
-        .listen_host
-        .trim_start_matches('[')
-        .trim_end_matches(']');
-    let listener = TcpListener::bind((host, config.port))
-        .await
-        .map_err(|e| HostError::io(format!("binding {}:{}", host, config.port), e))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| HostError::io("reading the bound address", e))?;
-    Ok((listener, addr))
-}
-
-/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
-}
-
 /// A started function app: the runtime runs; requests are served by [`Host::router`] (in
 /// tests, without a socket) or [`Host::serve`].
 pub struct Host {
-    state: HostState,
-    config: HostConfig,
+    pub(crate) state: HostState,
+    pub(crate) config: HostConfig,
 }
 
 impl std::fmt::Debug for Host {
@@ -523,7 +494,7 @@ impl std::fmt::Debug for Host {
 impl Host {
     /// The router serving every route of the app; the server and the tests use the same one.
     pub fn router(&self) -> Router {
-        build_router(self.state.clone(), &self.state.routes)
+        build_router(self.state.clone(), &self.state.routes, false)
     }
 
     /// Every route the router serves.
@@ -533,7 +504,7 @@ impl Host {
 
     /// The OpenAPI document of the app (what `GET /openapi.json` answers).
     pub fn openapi(&self) -> serde_json::Value {
-        crate::openapi::build(&self.state.routes, &self.state.hub)
+        crate::openapi::of_host(&self.state)
     }
 
     /// A durable client of the app's task hub, attached to its runtime.
@@ -556,7 +527,7 @@ impl Host {
         &self.state.hub
     }
 
-    fn print_banner(&self, addr: SocketAddr) {
+    pub(crate) fn print_banner(&self, addr: SocketAddr, rpc: Option<&RpcListener>) {
         let origin = format!("http://{addr}");
         let storage = match self.config.sqlite_path() {
             Some(p) if self.state.storage == "sqlite" => format!("sqlite, {}", p.display()),
@@ -583,45 +554,18 @@ impl Host {
         for name in self.state.registry.activity_names() {
             println!("durafn host: function {name} (activityTrigger)");
         }
+        for name in self.state.registry.entity_names() {
+            println!("durafn host: function {name} (entityTrigger)");
+        }
+        match rpc {
+            Some(rpc) => println!(
+                "durafn host: local RPC endpoint {} (loopback only, no key)",
+                rpc.base_url()
+            ),
+            None => println!("durafn host: local RPC endpoint switched off"),
+        }
         println!("durafn host: listening on {origin}");
         tracing::info!(address = %addr, "listening");
-    }
-
-    /// Serves on `listener` until `shutdown` completes, then stops accepting, lets in-flight
-    /// requests finish (for up to 30 seconds), and drains the runtime. Links in responses to
-    /// requests without a `Host` header point at the listener's address.
-    pub async fn serve(
-        self,
-        listener: TcpListener,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), HostError> {
-        if let Ok(addr) = listener.local_addr() {
-            self.state.set_origin(format!("http://{addr}"));
-        }
-        let router = self.router();
-        let state = self.state.clone();
-        let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-            shutdown.await;
-            state.stopping.store(true, Ordering::Relaxed);
-            tracing::info!("shutting down: no new connections; finishing requests in flight");
-            let _ = signalled_tx.send(());
-        });
-        let grace = async {
-            if signalled_rx.await.is_err() {
-                std::future::pending::<()>().await;
-            }
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        };
-        let result = tokio::select! {
-            r = server => r.map_err(|e| HostError::io("serving", e)),
-            _ = grace => {
-                tracing::warn!("requests still in flight after the grace period were dropped");
-                Ok(())
-            }
-        };
-        self.shutdown().await;
-        result
     }
 
     /// Stops the runtime: no new work is fetched, turns in flight commit, running activities

@@ -1,11 +1,14 @@
 //! The function app's configuration, in the shape Azure Functions uses.
 //!
-//! `host.json` (in the app root) configures the host and its extensions:
+//! `host.json` (in the app root) configures the host and its extensions. Every documented key of
+//! host.json 2.0 is accepted, so the file of an Azure app loads as it is:
 //!
 //! ```json
 //! {
 //!   "version": "2.0",
+//!   "functionTimeout": "00:10:00",
 //!   "logging": { "logLevel": { "default": "Information" } },
+//!   "extensionBundle": { "id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)" },
 //!   "extensions": {
 //!     "http": { "routePrefix": "api", "maxRequestBodySize": 10485760 },
 //!     "durableTask": {
@@ -13,12 +16,21 @@
 //!       "storageProvider": { "type": "sqlite", "path": ".durafn/TestHubName.db" },
 //!       "maxConcurrentActivityFunctions": 10,
 //!       "maxConcurrentOrchestratorFunctions": 10,
+//!       "localRpcEndpointEnabled": true,
+//!       "defaultVersion": "1.0",
 //!       "instanceCacheSize": 1000
 //!     }
 //!   }
 //! }
 //! ```
 //!
+//! The keys durafn honours:
+//!
+//! - `functionTimeout`: the longest an activity or an HTTP-triggered function may run, as a
+//!   time span (`hh:mm:ss`), or `-1` for no limit. The default is 30 minutes, Azure's default on
+//!   its Premium and Dedicated plans. An activity that runs longer is stopped and fails with
+//!   `FunctionTimeout` (its orchestration sees a failed task); an HTTP function that runs longer
+//!   is answered with 500.
 //! - `extensions.durableTask.hubName`: the task hub (letters and digits, starting with a letter,
 //!   3 to 45 characters; `%SETTING%` takes it from an app setting). Default `TestHubName`.
 //! - `extensions.durableTask.storageProvider`: `{"type":"sqlite","path":…,"durability":…}` (the
@@ -26,27 +38,36 @@
 //!   `durability` is `processCrashSafe` (default) or `fsync`), `{"type":"memory"}` (nothing
 //!   survives a restart), or `{"type":"postgres","connectionStringName":…}` (the app setting
 //!   holding the connection string, which may be a Key Vault reference; the task hub is the
-//!   schema named after the hub, lower-cased).
+//!   schema named after the hub, lower-cased). An Azure Storage configuration (no `type`, or
+//!   `"AzureStorage"`) is served from the SQLite task hub, its keys reported as not used.
 //! - `maxConcurrentActivityFunctions`, `maxConcurrentOrchestratorFunctions`: as in Durable
 //!   Functions.
+//! - `localRpcEndpointEnabled`: the loopback listener for out-of-process clients (default
+//!   `true`; see the crate docs).
+//! - `defaultVersion`: the version of instances started without one.
 //! - `instanceCacheSize`: a durafn setting: how many live orchestrations are kept in memory
 //!   between turns, so a turn does not replay history (0 disables the cache).
 //! - `extensions.http.routePrefix`: the prefix of HTTP-triggered functions' routes (default
 //!   `api`; empty for none). `extensions.http.maxRequestBodySize`: a durafn setting, the largest
 //!   request body in bytes (default 10 MiB; larger bodies get 413).
-//! - `logging`, `extensionBundle` and `$schema` are accepted and ignored.
 //!
-//! Every other key is an error that names the file and the key, so a typo is caught at start-up
-//! instead of silently ignored. Listen address, port and data directory come from flags or app
-//! settings (see [`crate::settings`]).
+//! Every other documented key (`logging`, `extensionBundle`, `healthMonitor`, `retry`,
+//! `singleton`, `extensions.durableTask.tracing`, `extendedSessionsEnabled`, the Azure Storage
+//! provider's keys, other extensions' sections, …) is accepted, its value checked, and named
+//! once at start-up in a warning that lists what durafn does not use. A key close to a known one
+//! is refused as a typo, with the suggestion (`did you mean …`); a known key with a value of the
+//! wrong shape is refused with the file, the key and the expected form. A key durafn does not
+//! know and that is no typo is named in the same start-up warning and otherwise ignored, so
+//! that files written for newer hosts still load. Listen addresses, ports and the data
+//! directory come from flags or app settings (see [`crate::settings`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use durafn_runtime::RuntimeOptions;
 use durafn_sqlite::Durability;
-use serde_json::{Map, Value};
 
+pub use crate::host_json::HostJsonReport;
 use crate::settings::{AppSettings, HostArgs, parse_port};
 
 /// The host configuration file, in the app root.
@@ -57,6 +78,9 @@ pub const DEFAULT_HUB_NAME: &str = "TestHubName";
 
 /// The default largest request body: 10 MiB.
 pub const DEFAULT_MAX_BODY: usize = 10 * 1024 * 1024;
+
+/// The default `functionTimeout`: 30 minutes, as on Azure's Premium and Dedicated plans.
+pub const DEFAULT_FUNCTION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// Why the configuration was refused. Every message starts with the file (or `environment`,
 /// `command line`) and names the key.
@@ -69,6 +93,16 @@ pub enum ConfigError {
         source_name: String,
         /// The full key path, such as `extensions.durableTask.hubName`.
         key: String,
+    },
+    /// A key close to a known one: almost certainly a typo.
+    #[error("{source_name}: unknown key {key}; did you mean {suggestion}?")]
+    Typo {
+        /// The file.
+        source_name: String,
+        /// The full key path as written.
+        key: String,
+        /// The known key it is closest to, as a full path.
+        suggestion: String,
     },
     /// A key with a value of the wrong shape.
     #[error("{source_name}: {key}: {message}")]
@@ -139,6 +173,11 @@ pub struct HostConfig {
     pub listen_host: String,
     /// The port to listen on; 0 picks a free one.
     pub port: u16,
+    /// Whether the loopback listener for out-of-process clients runs
+    /// (`extensions.durableTask.localRpcEndpointEnabled`).
+    pub local_rpc_enabled: bool,
+    /// Its port (`--rpc-port`, `DURAFN_RPC_PORT`); 0 picks a free one.
+    pub rpc_port: u16,
     /// The task hub name.
     pub hub_name: String,
     /// The task hub backend.
@@ -147,10 +186,18 @@ pub struct HostConfig {
     pub route_prefix: String,
     /// The largest request body accepted, in bytes.
     pub max_request_body_bytes: usize,
-    /// The runtime's scheduling options.
+    /// The runtime's scheduling options (its `activity_timeout` is set from
+    /// `function_timeout` when the app starts).
     pub runtime: RuntimeOptions,
+    /// The longest an activity or an HTTP-triggered function may run (`functionTimeout`);
+    /// `None` for no limit.
+    pub function_timeout: Option<Duration>,
+    /// The version of instances started without one (`extensions.durableTask.defaultVersion`).
+    pub default_version: Option<String>,
     /// The app settings.
     pub settings: AppSettings,
+    /// What host.json held that durafn accepted without using (logged once at start-up).
+    pub host_json: HostJsonReport,
 }
 
 impl Default for HostConfig {
@@ -160,6 +207,8 @@ impl Default for HostConfig {
             data_dir: PathBuf::from(".durafn"),
             listen_host: "127.0.0.1".into(),
             port: 7071,
+            local_rpc_enabled: true,
+            rpc_port: 0,
             hub_name: DEFAULT_HUB_NAME.into(),
             storage: StorageProvider::Sqlite {
                 path: None,
@@ -168,7 +217,10 @@ impl Default for HostConfig {
             route_prefix: "api".into(),
             max_request_body_bytes: DEFAULT_MAX_BODY,
             runtime: RuntimeOptions::default(),
+            function_timeout: Some(DEFAULT_FUNCTION_TIMEOUT),
+            default_version: None,
             settings: AppSettings::default(),
+            host_json: HostJsonReport::default(),
         }
     }
 }
@@ -225,12 +277,17 @@ impl HostConfig {
             ..HostConfig::default()
         };
         if let Some(text) = host_json {
-            apply_host_json(&mut config, &settings, text)?;
+            config.host_json = crate::host_json::apply(&mut config, &settings, text)?;
         }
         config.port = match (args.port, settings.get("DURAFN_PORT")) {
             (Some(p), _) => p,
             (None, Some(v)) => parse_port(v).map_err(|m| settings.invalid("DURAFN_PORT", m))?,
             (None, None) => settings.local_http_port().unwrap_or(7071),
+        };
+        config.rpc_port = match (args.rpc_port, settings.get("DURAFN_RPC_PORT")) {
+            (Some(p), _) => p,
+            (None, Some(v)) => parse_port(v).map_err(|m| settings.invalid("DURAFN_RPC_PORT", m))?,
+            (None, None) => 0,
         };
         if let Some(h) = args
             .host
@@ -272,218 +329,6 @@ impl HostConfig {
             StorageProvider::Memory | StorageProvider::Postgres { .. } => None,
         }
     }
-}
-
-/// Reads a JSON object key by key, so that unknown keys can be reported with their full path.
-/// Keys match ignoring ASCII case, as the Functions host's configuration binding does.
-struct Section<'a> {
-    path: String,
-    map: &'a Map<String, Value>,
-    seen: Vec<&'a str>,
-}
-
-impl<'a> Section<'a> {
-    fn new(path: &str, map: &'a Map<String, Value>) -> Self {
-        Self {
-            path: path.into(),
-            map,
-            seen: Vec::new(),
-        }
-    }
-
-    fn key(&self, name: &str) -> String {
-        if self.path.is_empty() {
-            name.to_string()
-        } else {
-            format!("{}.{name}", self.path)
-        }
-    }
-
-    fn take(&mut self, name: &str) -> Option<&'a Value> {
-        let (k, v) = self
-            .map
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))?;
-        self.seen.push(k.as_str());
-        Some(v)
-    }
-
-    fn object(&mut self, name: &str) -> Result<Option<Section<'a>>, ConfigError> {
-        match self.take(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Object(m)) => Ok(Some(Section::new(&self.key(name), m))),
-            Some(_) => Err(invalid(&self.key(name), "expected an object")),
-        }
-    }
-
-    fn string(&mut self, name: &str) -> Result<Option<&'a str>, ConfigError> {
-        match self.take(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(other) => Err(invalid(
-                &self.key(name),
-                format!("expected a string, found {other}"),
-            )),
-        }
-    }
-
-    fn count(&mut self, name: &str, min: u64) -> Result<Option<u64>, ConfigError> {
-        match self.take(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => match v.as_u64() {
-                Some(n) if n >= min => Ok(Some(n)),
-                _ => Err(invalid(
-                    &self.key(name),
-                    format!("expected an integer of at least {min}, found {v}"),
-                )),
-            },
-        }
-    }
-
-    fn finish(self) -> Result<(), ConfigError> {
-        match self.map.keys().find(|k| !self.seen.contains(&k.as_str())) {
-            Some(k) => Err(ConfigError::UnknownKey {
-                source_name: HOST_JSON.into(),
-                key: self.key(k),
-            }),
-            None => Ok(()),
-        }
-    }
-}
-
-fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError::invalid(HOST_JSON, key, message)
-}
-
-fn to_usize(n: u64) -> usize {
-    usize::try_from(n).unwrap_or(usize::MAX)
-}
-
-fn apply_host_json(
-    config: &mut HostConfig,
-    settings: &AppSettings,
-    text: &str,
-) -> Result<(), ConfigError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::Malformed {
-        source_name: HOST_JSON.into(),
-        message: format!("invalid JSON: {e}"),
-    })?;
-    let Value::Object(map) = value else {
-        return Err(ConfigError::Malformed {
-            source_name: HOST_JSON.into(),
-            message: "expected a JSON object".into(),
-        });
-    };
-    let mut root = Section::new("", &map);
-    if let Some(version) = root.string("version")?
-        && version != "2.0"
-    {
-        return Err(invalid(
-            "version",
-            format!("expected \"2.0\", found {version:?}"),
-        ));
-    }
-    for tolerated in ["logging", "extensionBundle", "$schema"] {
-        root.take(tolerated);
-    }
-    if let Some(mut extensions) = root.object("extensions")? {
-        if let Some(mut http) = extensions.object("http")? {
-            if let Some(prefix) = http.string("routePrefix")? {
-                let prefix = prefix.trim_matches('/');
-                if prefix
-                    .chars()
-                    .any(|c| "{}?#\\ ".contains(c) || c.is_control())
-                {
-                    return Err(invalid(
-                        &http.key("routePrefix"),
-                        format!("{prefix:?} is not a valid route prefix"),
-                    ));
-                }
-                config.route_prefix = prefix.to_string();
-            }
-            if let Some(n) = http.count("maxRequestBodySize", 1)? {
-                config.max_request_body_bytes = to_usize(n);
-            }
-            http.finish()?;
-        }
-        if let Some(mut durable) = extensions.object("durableTask")? {
-            apply_durable_task(config, settings, &mut durable)?;
-            durable.finish()?;
-        }
-        extensions.finish()?;
-    }
-    root.finish()
-}
-
-fn apply_durable_task(
-    config: &mut HostConfig,
-    settings: &AppSettings,
-    durable: &mut Section<'_>,
-) -> Result<(), ConfigError> {
-    if let Some(hub) = durable.string("hubName")? {
-        let key = durable.key("hubName");
-        let hub = settings.resolve(hub).map_err(|m| invalid(&key, m))?;
-        validate_hub_name(&hub).map_err(|m| invalid(&key, m))?;
-        config.hub_name = hub;
-    }
-    if let Some(n) = durable.count("maxConcurrentActivityFunctions", 1)? {
-        config.runtime.max_concurrent_activities = to_usize(n);
-    }
-    if let Some(n) = durable.count("maxConcurrentOrchestratorFunctions", 1)? {
-        config.runtime.max_concurrent_orchestrations = to_usize(n);
-    }
-    if let Some(n) = durable.count("instanceCacheSize", 0)? {
-        config.runtime.instance_cache_size = to_usize(n);
-    }
-    if let Some(mut provider) = durable.object("storageProvider")? {
-        let type_key = provider.key("type");
-        let kind = provider.string("type")?.unwrap_or("sqlite");
-        config.storage = match kind.to_ascii_lowercase().as_str() {
-            "sqlite" => {
-                let path = provider.string("path")?.map(PathBuf::from);
-                let durability = match provider.string("durability")? {
-                    None => Durability::default(),
-                    Some(d) if d.eq_ignore_ascii_case("fsync") => Durability::Fsync,
-                    Some(d) if d.eq_ignore_ascii_case("processCrashSafe") => {
-                        Durability::ProcessCrashSafe
-                    }
-                    Some(d) => {
-                        return Err(invalid(
-                            &provider.key("durability"),
-                            format!("expected \"processCrashSafe\" or \"fsync\", found {d:?}"),
-                        ));
-                    }
-                };
-                StorageProvider::Sqlite { path, durability }
-            }
-            "memory" => StorageProvider::Memory,
-            "postgres" => {
-                let name_key = provider.key("connectionStringName");
-                let name = provider
-                    .string("connectionStringName")?
-                    .filter(|n| !n.is_empty())
-                    .ok_or_else(|| {
-                        invalid(
-                            &name_key,
-                            "the name of the app setting holding the connection string is required",
-                        )
-                    })?;
-                StorageProvider::Postgres {
-                    connection_string_name: name.to_string(),
-                }
-            }
-            other => {
-                return Err(invalid(
-                    &type_key,
-                    format!(
-                        "unknown storage provider {other:?} (expected \"sqlite\", \"memory\" or \"postgres\")"
-                    ),
-                ));
-            }
-        };
-        provider.finish()?;
-    }
-    Ok(())
 }
 
 /// The task hub naming rule of Durable Functions: 3 to 45 ASCII letters and digits, starting

@@ -19,6 +19,8 @@ use crate::keys::KeyError;
 pub struct ApiError {
     status: StatusCode,
     body: ErrorBody,
+    /// Answered without a body (the management API's 404s), the message only logged.
+    bodiless: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,7 +43,16 @@ impl ApiError {
                 exception_message: None,
                 exception_type: None,
             },
+            bodiless: false,
         }
+    }
+
+    /// An error answered with the status alone and no body, as the Durable Functions
+    /// management API answers what it cannot find; the message is for logs and tests.
+    pub fn bodiless(status: StatusCode, message: impl Into<String>) -> Self {
+        let mut e = Self::new(status, message);
+        e.bodiless = true;
+        e
     }
 
     /// 400 with a message.
@@ -100,11 +111,14 @@ impl ApiError {
             ClientError::InstanceExists { .. } => {
                 Self::new(StatusCode::CONFLICT, error.to_string())
             }
-            ClientError::NotFound(_) => Self::not_found(error.to_string()),
+            ClientError::NotFound(_) => Self::bodiless(StatusCode::NOT_FOUND, error.to_string()),
             ClientError::Finished { .. } | ClientError::NotFailed { .. } => {
                 Self::new(StatusCode::GONE, error.to_string())
             }
             ClientError::Timeout(_) => Self::new(StatusCode::GATEWAY_TIMEOUT, error.to_string()),
+            ClientError::Store(durafn_store::StoreError::InvalidInput(message)) => {
+                Self::bad_request(message)
+            }
             ClientError::Store(e) => {
                 tracing::error!(error = %e, "a task hub operation failed");
                 if e.is_retryable() {
@@ -112,8 +126,6 @@ impl ApiError {
                         StatusCode::SERVICE_UNAVAILABLE,
                         "The task hub is busy; retry the request.",
                     )
-                } else if let durafn_store::StoreError::InvalidInput(message) = e {
-                    Self::bad_request(message)
                 } else {
                     Self::internal()
                 }
@@ -132,6 +144,10 @@ impl std::error::Error for ApiError {}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if self.bodiless {
+            tracing::debug!(status = %self.status, message = %self.body.message, "answered without a body");
+            return empty(self.status);
+        }
         json_response(self.status, &self.body)
     }
 }

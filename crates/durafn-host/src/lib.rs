@@ -16,9 +16,10 @@
 //!   the durable client binding (`/admin/durabletask/binding`), and `/metrics`;
 //! - `/healthz` and `/openapi.json` (anonymous).
 //!
-//! Configuration follows Functions too: `host.json` (see [`config`]), app settings from the
-//! environment and `local.settings.json` (see [`settings`]), and keys created on first start in
-//! the data directory (see [`keys`]).
+//! Configuration follows Functions too: `host.json` (see [`config`]; every documented key of
+//! host.json 2.0 is accepted, so an Azure app's file loads), app settings from the environment
+//! and `local.settings.json` (see [`settings`]), and keys created on first start in the data
+//! directory (see [`keys`]).
 //!
 //! # Routes and who may call them
 //!
@@ -26,6 +27,7 @@
 //! |---|---|
 //! | `/{routePrefix}/…` HTTP functions | per function: none (`anonymous`), a key of the function, a host key or the master key (`function`), the master key (`admin`) |
 //! | `/runtime/webhooks/durabletask/…` | the `durabletask_extension` system key or the master key |
+//! | the same management and entity routes on the local RPC endpoint | none (loopback only) |
 //! | `/admin/…`, `/metrics` | the master key |
 //! | `/healthz`, `/openapi.json` | none |
 //!
@@ -33,12 +35,30 @@
 //! wrong key gets 401 with an empty body; an unknown route gets 404 with an empty body; every
 //! other error is a 4xx with a JSON body `{"Message": …}` and never says more than the caller
 //! needs (internal failures are logged and answered with a generic 500 or 503).
-//! `GET /openapi.json` describes every route.
+//! `GET /openapi.json` describes every route, every status code it can answer with and the
+//! schema of every JSON body (CI checks the document against the test app with schemathesis).
 //!
-//! The management API follows the Durable Functions extension route by route. Entities are not
-//! enabled yet: the `entities` routes answer 404 with
-//! `{"Message":"entities are not enabled in this function app"}`. The `rpcBaseUrl` of the client
-//! binding points at the same key-protected API (there is no separate loopback listener).
+//! The management API follows the Durable Functions extension route by route, entities
+//! included (`entities/{name}/{key}` to read, signal and delete, `entities[/{name}]` to list;
+//! `DELETE entities` cleans entity storage, a durafn route). A start takes `?version=` (the
+//! instance's version, shown in its status) and keeps the W3C `traceparent`/`tracestate`
+//! headers on the instance's `ExecutionStarted` event.
+//!
+//! # The local RPC endpoint
+//!
+//! Out-of-process Durable Functions clients (the Python and JavaScript SDKs) are built from the
+//! durable client binding (`GET /admin/durabletask/binding`, the `starter` string of a Python
+//! client function) and send every call to its `rpcBaseUrl`, without a key. As the Functions
+//! host does, durafn serves the management and entity routes there on a second listener bound
+//! to `127.0.0.1` and `::1` only (never a wildcard address), and closes every connection whose
+//! peer address is not a loopback address, so a port forward cannot open the keyless routes to
+//! the network. Its port is `--rpc-port` or `DURAFN_RPC_PORT`; the default is 0, a free port,
+//! so that several hosts on one machine never collide (the binding names the port; Azure's fixed
+//! 17071 would not allow two). `extensions.durableTask.localRpcEndpointEnabled: false` in
+//! host.json switches it off; the binding then has no `rpcBaseUrl`, and the Python client can
+//! no longer be used (it refuses to work without one), while the JavaScript client falls back
+//! to the binding's key-carrying URLs. Links the endpoint answers with (check-status payloads)
+//! point at the public listener, with the system key.
 //!
 //! `/metrics` serves the Prometheus text format: instances by runtime status, turns and
 //! activities processed and failed, dead-lettered work, instance cache hits and misses and size,
@@ -48,7 +68,8 @@
 //!
 //! # App settings the host reads
 //!
-//! `DURAFN_PORT`, `DURAFN_HOST`, `DURAFN_DATA_DIR` (also `--port`, `--host`, `--data-dir`),
+//! `DURAFN_PORT`, `DURAFN_HOST`, `DURAFN_RPC_PORT`, `DURAFN_DATA_DIR` (also `--port`,
+//! `--host`, `--rpc-port`, `--data-dir`),
 //! `DURAFN_MASTER_KEY` and `DURAFN_SYSTEM_KEY` (set the master key and the durabletask system
 //! key instead of generated ones; an operator uses them to give several hosts the same keys),
 //! and `DURAFN_LOG` (the log level of [`App::run`]). See [`settings::HOST_SETTINGS`].
@@ -82,14 +103,16 @@
 //! }
 //! ```
 //!
-//! For tests, [`App::start`] gives a [`Host`] whose [`Host::router`] answers requests without a
-//! socket; [`Host::serve`] serves a listener until a shutdown future completes.
+//! For tests, [`App::start`] gives a [`Host`] whose [`Host::router`] (and [`Host::rpc_router`])
+//! answers requests without a socket; [`Host::serve`] serves a listener, and the local RPC
+//! endpoint, until a shutdown future completes.
 
 mod admin;
 mod app;
 pub mod config;
 mod durable_http;
 mod error;
+mod host_json;
 mod http_function;
 pub mod keys;
 mod log;
@@ -99,13 +122,15 @@ mod openapi;
 mod request;
 mod router;
 mod routes;
+mod rpc;
 pub mod secrets;
+mod serve;
 pub mod settings;
 mod state;
 mod status_json;
 
-pub use app::{App, Host, SECRETS_DIR, listen, shutdown_signal};
-pub use config::{ConfigError, HostConfig, StorageProvider};
+pub use app::{App, Host, SECRETS_DIR};
+pub use config::{ConfigError, HostConfig, HostJsonReport, StorageProvider};
 pub use durable_http::{DurableHttpClient, HttpManagementPayload, MANAGEMENT_BASE};
 pub use error::{ApiError, HostError};
 pub use http_function::{
@@ -117,6 +142,8 @@ pub use management::{CONTINUATION_HEADER, DEFAULT_PAGE, MAX_PAGE, MAX_WAIT_SECS}
 pub use metrics::PROMETHEUS_CONTENT_TYPE;
 pub use request::{BodyError, HttpRequest, HttpResponse};
 pub use routes::RouteInfo;
+pub use rpc::RpcListener;
+pub use serve::{listen, shutdown_signal};
 pub use settings::{AppSettings, HostArgs};
 
 /// Re-exported so apps and tests name the same HTTP types the host uses.

@@ -10,8 +10,8 @@ use std::time::Duration;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use durafn_core::{InstanceId, RuntimeStatus};
-use durafn_runtime::{ClientError, StatusOptions};
+use durafn_core::{InstanceId, RuntimeStatus, TraceContext};
+use durafn_runtime::{ClientError, StartOptions, StatusOptions};
 use durafn_store::InstanceFilter;
 use serde::Serialize;
 
@@ -35,7 +35,8 @@ pub const CONTINUATION_HEADER: &str = "x-ms-continuation-token";
 
 type Answer = Result<Response, ApiError>;
 
-/// Refuses a `taskHub` other than this host's (hub names ignore case, as in Azure Storage).
+/// Refuses a `taskHub` other than this host's (hub names ignore case, as in Azure Storage)
+/// with 404 and a message.
 fn check_hub(s: &HostState, call: &Call) -> Result<(), ApiError> {
     match call.query.get("taskHub") {
         Some(h) if !h.is_empty() && !h.eq_ignore_ascii_case(&s.hub) => Err(ApiError::not_found(
@@ -43,6 +44,13 @@ fn check_hub(s: &HostState, call: &Call) -> Result<(), ApiError> {
         )),
         _ => Ok(()),
     }
+}
+
+/// [`check_hub`] for the routes whose 404 ("no such instance") has no body, as in Durable
+/// Functions: another task hub is then an empty 404 too, so each status code of a route has one
+/// shape.
+fn check_hub_bodiless(s: &HostState, call: &Call) -> Result<(), ApiError> {
+    check_hub(s, call).map_err(|e| ApiError::bodiless(StatusCode::NOT_FOUND, e.message()))
 }
 
 fn instance_id(call: &Call) -> Result<InstanceId, ApiError> {
@@ -64,7 +72,42 @@ fn http(r: crate::request::HttpResponse) -> Response {
     r.into_response()
 }
 
-/// POST `orchestrators/{functionName}[/{instanceId}]`.
+/// The W3C trace context of a request (`traceparent`, `tracestate`); a `traceparent` that is
+/// not of the W3C form is ignored, as the recommendation says.
+fn trace_context(call: &Call) -> Option<TraceContext> {
+    let header = |name: &str| {
+        call.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let parent = header("traceparent")?;
+    let parts: Vec<&str> = parent.split('-').collect();
+    let hex = |p: &str, len: usize| p.len() == len && p.bytes().all(|b| b.is_ascii_hexdigit());
+    let valid = parts.len() >= 4
+        && hex(parts[0], 2)
+        && parts[0] != "ff"
+        && hex(parts[1], 32)
+        && hex(parts[2], 16)
+        && hex(parts[3], 2)
+        && parts[1].bytes().any(|b| b != b'0')
+        && parts[2].bytes().any(|b| b != b'0');
+    if !valid {
+        tracing::debug!(
+            traceparent = parent,
+            "ignored a traceparent header that is not W3C trace context"
+        );
+        return None;
+    }
+    Some(TraceContext {
+        trace_parent: parent.to_string(),
+        trace_state: header("tracestate").map(str::to_string),
+    })
+}
+
+/// POST `orchestrators/{functionName}[/{instanceId}]`: `?version=` sets the instance's version
+/// and the `traceparent`/`tracestate` headers are kept with it.
 pub(crate) async fn start(s: HostState, call: Call) -> Answer {
     check_hub(&s, &call)?;
     let name = call.param("functionName").to_string();
@@ -75,12 +118,28 @@ pub(crate) async fn start(s: HostState, call: Call) -> Answer {
     let input = call.json_payload()?;
     let timeout = call.query.number("timeout")?;
     let polling = call.query.number("pollingInterval")?;
+    if let (Some(t), Some(p)) = (timeout, polling)
+        && p > t
+    {
+        return Err(ApiError::bad_argument(format!(
+            "Total timeout {t} should be bigger than retry timeout {p}"
+        )));
+    }
+    let options = StartOptions {
+        instance_id: id,
+        version: call
+            .query
+            .get("version")
+            .filter(|v| !v.is_empty())
+            .map(str::to_string),
+        trace_context: trace_context(&call),
+    };
     let id = s
         .client
-        .start_with_payload(&name, id, input)
+        .start_payload_with(&name, input, options)
         .await
         .map_err(ApiError::from_client)?;
-    let origin = s.origin_of(&call.headers);
+    let origin = s.links_origin(&call);
     if let (Some(timeout), Some(_)) = (timeout, polling) {
         match s
             .client
@@ -144,7 +203,7 @@ fn filter_of(call: &Call) -> Result<InstanceFilter, ApiError> {
 pub(crate) async fn list(s: HostState, call: Call) -> Answer {
     check_hub(&s, &call)?;
     let filter = filter_of(&call)?;
-    let show_input = call.query.bool("showInput", false)?;
+    let show_input = call.query.bool("showInput", true)?;
     let (top, token) = page_request(&call)?;
     let page = s
         .client
@@ -202,7 +261,7 @@ struct Purged {
 
 /// DELETE `instances`: purge finished instances by filter; `createdTimeFrom` is required.
 pub(crate) async fn purge_many(s: HostState, call: Call) -> Answer {
-    check_hub(&s, &call)?;
+    check_hub_bodiless(&s, &call)?;
     if call.query.get("createdTimeFrom").is_none_or(str::is_empty) {
         return Err(ApiError::bad_request(
             "The query parameter createdTimeFrom is required to purge instances.",
@@ -227,7 +286,7 @@ pub(crate) async fn purge_many(s: HostState, call: Call) -> Answer {
 
 /// GET `instances/{instanceId}`.
 pub(crate) async fn status(s: HostState, call: Call) -> Answer {
-    check_hub(&s, &call)?;
+    check_hub_bodiless(&s, &call)?;
     let id = instance_id(&call)?;
     let show_history = call.query.bool("showHistory", false)?;
     let show_history_output = call.query.bool("showHistoryOutput", false)?;
@@ -274,7 +333,7 @@ pub(crate) async fn status(s: HostState, call: Call) -> Answer {
 
 /// DELETE `instances/{instanceId}`.
 pub(crate) async fn purge_one(s: HostState, call: Call) -> Answer {
-    check_hub(&s, &call)?;
+    check_hub_bodiless(&s, &call)?;
     let id = instance_id(&call)?;
     match s.client.purge(id.as_str()).await {
         Ok(true) => Ok(json_response(
@@ -294,7 +353,7 @@ fn reason(call: &Call) -> Option<&str> {
 
 /// POST `instances/{instanceId}/terminate`.
 pub(crate) async fn terminate(s: HostState, call: Call) -> Answer {
-    check_hub(&s, &call)?;
+    check_hub_bodiless(&s, &call)?;
     let id = instance_id(&call)?;
     Ok(
         match s
@@ -310,7 +369,7 @@ pub(crate) async fn terminate(s: HostState, call: Call) -> Answer {
 
 /// POST `instances/{instanceId}/suspend`.
 pub(crate) async fn suspend(s: HostState, call: Call) -> Answer {
-    check_hub(&s, &call)?;
+    check_hub_bodiless(&s, &call)?;
     let id = instance_id(&call)?;
     Ok(match s.client.suspend(id.as_str(), reason(&call)).await {
         Ok(()) => empty(StatusCode::ACCEPTED),
@@ -320,7 +379,7 @@ pub(crate) async fn suspend(s: HostState, call: Call) -> Answer {
 
 /// POST `instances/{instanceId}/resume`.
 pub(crate) async fn resume(s: HostState, call: Call) -> Answer {
-    check_hub(&s, &call)?;
+    check_hub_bodiless(&s, &call)?;
     let id = instance_id(&call)?;
     Ok(match s.client.resume(id.as_str(), reason(&call)).await {
         Ok(()) => empty(StatusCode::ACCEPTED),
@@ -331,7 +390,7 @@ pub(crate) async fn resume(s: HostState, call: Call) -> Answer {
 /// POST `instances/{instanceId}/rewind`: a Failed instance is rewound; Completed and Terminated
 /// ones are gone (410); one that is still active is left alone (202), as in Durable Functions.
 pub(crate) async fn rewind(s: HostState, call: Call) -> Answer {
-    check_hub(&s, &call)?;
+    check_hub_bodiless(&s, &call)?;
     let id = instance_id(&call)?;
     Ok(match s.client.rewind(id.as_str(), reason(&call)).await {
         Ok(()) => empty(StatusCode::ACCEPTED),
@@ -346,12 +405,12 @@ pub(crate) async fn rewind(s: HostState, call: Call) -> Answer {
 /// POST `instances/{instanceId}/restart`: the same orchestrator and input, under a new id
 /// unless `restartWithNewInstanceId=false`.
 pub(crate) async fn restart(s: HostState, call: Call) -> Answer {
-    check_hub(&s, &call)?;
+    check_hub_bodiless(&s, &call)?;
     let id = instance_id(&call)?;
     let new_id = call.query.bool("restartWithNewInstanceId", true)?;
     match s.client.restart(id.as_str(), new_id).await {
         Ok(started) => {
-            let origin = s.origin_of(&call.headers);
+            let origin = s.links_origin(&call);
             Ok(http(check_status_response(
                 &s.urls(origin),
                 started.as_str(),
@@ -365,15 +424,9 @@ pub(crate) async fn restart(s: HostState, call: Call) -> Answer {
 /// POST `instances/{instanceId}/raiseEvent/{eventName}`: the body is the event data and must
 /// be JSON with `Content-Type: application/json`.
 pub(crate) async fn raise_event(s: HostState, call: Call) -> Answer {
-    check_hub(&s, &call)?;
+    check_hub_bodiless(&s, &call)?;
     let id = instance_id(&call)?;
-    let is_json = call
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
+    if !call.is_json() {
         return Err(ApiError::bad_request(
             "The event data must be sent with Content-Type: application/json.",
         ));
@@ -394,6 +447,19 @@ pub(crate) async fn raise_event(s: HostState, call: Call) -> Answer {
 fn entity_id(call: &Call) -> Result<durafn_core::EntityId, ApiError> {
     durafn_core::EntityId::parse(call.param("entityName"), call.param("entityKey"))
         .map_err(|e| ApiError::bad_request(format!("Invalid entity id: {e}.")))
+}
+
+/// The id of an entity of one of the app's entity functions: a signal to a function the app
+/// does not have could never run (every host of an app has the same functions).
+fn known_entity_id(s: &HostState, call: &Call) -> Result<durafn_core::EntityId, ApiError> {
+    let id = entity_id(call)?;
+    if s.registry.entity(&id.name).is_none() {
+        return Err(ApiError::bad_argument(format!(
+            "There is no entity function named {:?} in this function app.",
+            id.name
+        )));
+    }
+    Ok(id)
 }
 
 /// GET `entities/{entityName}/{entityKey}`: the entity's state, or 404 if it holds none.
@@ -481,7 +547,7 @@ pub(crate) async fn list_entities(s: HostState, call: Call) -> Answer {
 /// JSON body as its input.
 pub(crate) async fn signal_entity(s: HostState, call: Call) -> Answer {
     check_hub(&s, &call)?;
-    let id = entity_id(&call)?;
+    let id = known_entity_id(&s, &call)?;
     let op = call
         .query
         .get("op")
@@ -490,7 +556,14 @@ pub(crate) async fn signal_entity(s: HostState, call: Call) -> Answer {
             ApiError::bad_request("The query parameter op (the operation) is required.")
         })?
         .to_string();
-    let input = call.json_payload()?;
+    // As in Durable Functions: a JSON body is the operation's input; any other body is a string.
+    let input = if call.body.is_empty() || call.is_json() {
+        call.json_payload()?
+    } else {
+        let text = std::str::from_utf8(&call.body)
+            .map_err(|_| ApiError::bad_request("The request body is not valid UTF-8."))?;
+        durafn_core::Payload::encode(text).map_err(|e| ApiError::bad_request(e.to_string()))?
+    };
     s.client
         .signal_entity_payload(&id, &op, input)
         .await
@@ -498,10 +571,36 @@ pub(crate) async fn signal_entity(s: HostState, call: Call) -> Answer {
     Ok(empty(StatusCode::ACCEPTED))
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Cleaned {
+    empty_entities_removed: u64,
+    orphaned_locks_released: u64,
+}
+
+/// DELETE `entities`: a durafn route, the management API's form of the clients'
+/// `clean_entity_storage`: removes the records of entities that hold no state and are neither
+/// locked nor waited on.
+pub(crate) async fn clean_entities(s: HostState, call: Call) -> Answer {
+    check_hub(&s, &call)?;
+    let n = s
+        .client
+        .clean_entity_storage()
+        .await
+        .map_err(ApiError::from_client)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &Cleaned {
+            empty_entities_removed: n,
+            orphaned_locks_released: 0,
+        },
+    ))
+}
+
 /// DELETE `entities/{entityName}/{entityKey}`: signals the built-in `delete` operation.
 pub(crate) async fn delete_entity(s: HostState, call: Call) -> Answer {
     check_hub(&s, &call)?;
-    let id = entity_id(&call)?;
+    let id = known_entity_id(&s, &call)?;
     s.client
         .signal_entity_payload(&id, "delete", durafn_core::Payload::null())
         .await

@@ -139,6 +139,8 @@ pub(crate) struct Call {
     pub(crate) query: QueryParams,
     pub(crate) path: Vec<(String, String)>,
     pub(crate) body: Bytes,
+    /// Whether it came in on the local RPC endpoint.
+    pub(crate) rpc: bool,
 }
 
 impl Call {
@@ -162,6 +164,16 @@ impl Call {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
             .unwrap_or("")
+    }
+
+    /// Whether the body is declared as JSON (`Content-Type: application/json`, parameters
+    /// allowed).
+    pub(crate) fn is_json(&self) -> bool {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
     }
 
     /// The body as a JSON payload: an empty body is `null`.

@@ -16,7 +16,7 @@ use crate::error::{ApiError, empty};
 use crate::http_function::AuthLevel;
 use crate::keys::Access;
 use crate::request::{Call, HttpRequest, QueryParams, presented_key, read_body};
-use crate::routes::{RouteEntry, handler};
+use crate::routes::{Body, RouteEntry, handler, resp};
 use crate::state::{FunctionEntry, HostState};
 
 type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, ApiError>> + Send>>;
@@ -40,10 +40,11 @@ pub(crate) fn function_routes(functions: &[Arc<FunctionEntry>]) -> Vec<RouteEntr
                     tag: "functions",
                     summary: format!("HTTP function {}", f.name),
                     query: Vec::new(),
-                    responses: vec![
-                        (200, "Whatever the function answers."),
-                        (500, "The function failed."),
-                    ],
+                    responses: vec![resp(
+                        0,
+                        "Whatever the function answers; 500 with {\"Message\"} when it fails or runs longer than functionTimeout.",
+                        Body::Anything,
+                    )],
                     body: Some("*/*"),
                     function: Some(f.name.clone()),
                     handler: handler(move |s, c| invoke(entry.clone(), s, c)),
@@ -64,8 +65,20 @@ async fn invoke(f: Arc<FunctionEntry>, s: HostState, call: Call) -> Result<Respo
     let req = HttpRequest::from_call(call, &origin);
     let client = s.http_client(origin);
     let handler = f.handler.clone();
-    let task = tokio::spawn(async move { handler.call(req, client).await });
-    match task.await {
+    let mut task = tokio::spawn(async move { handler.call(req, client).await });
+    let joined = match s.function_timeout {
+        None => Some((&mut task).await),
+        Some(limit) => tokio::time::timeout(limit, &mut task).await.ok(),
+    };
+    let Some(joined) = joined else {
+        task.abort();
+        tracing::error!(function = %f.name, "the function ran longer than the function timeout and was stopped");
+        return Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The function ran longer than the function timeout (host.json functionTimeout) and was stopped.",
+        ));
+    };
+    match joined {
         Ok(Ok(response)) => Ok(response.into_response()),
         Ok(Err(e)) => {
             tracing::error!(function = %f.name, error = %e, "the function failed");
@@ -94,6 +107,7 @@ fn function_failed() -> ApiError {
 /// path parameters decoded and the body read under the limit before the handler runs.
 fn endpoint(
     entry: &RouteEntry,
+    rpc: bool,
 ) -> impl Fn(State<HostState>, Request) -> BoxFuture + Clone + Send + Sync + 'static {
     let access = entry.access.clone();
     let h = entry.handler.clone();
@@ -118,6 +132,7 @@ fn endpoint(
                 query,
                 path,
                 body,
+                rpc,
             };
             h(s, call).await
         })
@@ -129,14 +144,15 @@ async fn no_route() -> Response {
 }
 
 /// Builds the router from the route table. Routes of one path share a method router whose
-/// other methods answer 404 with an empty body, as unknown routes do.
-pub(crate) fn build_router(state: HostState, routes: &[RouteEntry]) -> Router {
+/// other methods answer 404 with an empty body, as unknown routes do. `rpc` marks the router of
+/// the local RPC endpoint.
+pub(crate) fn build_router(state: HostState, routes: &[RouteEntry], rpc: bool) -> Router {
     let mut by_path: BTreeMap<String, MethodRouter<HostState>> = BTreeMap::new();
     for r in routes {
         let Ok(filter) = MethodFilter::try_from(r.method.clone()) else {
             continue;
         };
-        let ep = endpoint(r);
+        let ep = endpoint(r, rpc);
         let served = move |st: State<HostState>, req: Request| {
             let ep = ep.clone();
             async move {

@@ -24,6 +24,10 @@ pub const HOST_SETTINGS: &[(&str, &str)] = &[
     ),
     ("DURAFN_HOST", "address to listen on (default 127.0.0.1)"),
     (
+        "DURAFN_RPC_PORT",
+        "port of the loopback listener for out-of-process clients (default 0: a free port)",
+    ),
+    (
         "DURAFN_DATA_DIR",
         "directory of the task hub and its keys (default .durafn under the app root)",
     ),
@@ -292,6 +296,9 @@ pub struct HostArgs {
     pub port: Option<u16>,
     /// `--host ADDR`: the address to listen on.
     pub host: Option<String>,
+    /// `--rpc-port N`: the port of the loopback listener for out-of-process clients (0 picks a
+    /// free one).
+    pub rpc_port: Option<u16>,
     /// `--data-dir DIR`: where the task hub and keys live.
     pub data_dir: Option<PathBuf>,
     /// `--root DIR`: where `host.json` and `local.settings.json` are (default: the current
@@ -305,10 +312,12 @@ pub struct HostArgs {
 
 /// What `--help` prints.
 pub const USAGE: &str = "\
-Usage: APP [--port N] [--host ADDR] [--data-dir DIR] [--root DIR] [--list-keys]
+Usage: APP [--port N] [--host ADDR] [--rpc-port N] [--data-dir DIR] [--root DIR] [--list-keys]
 
   --port N        TCP port to listen on (env DURAFN_PORT; default 7071; 0 picks a free port)
   --host ADDR     address to listen on (env DURAFN_HOST; default 127.0.0.1)
+  --rpc-port N    port of the keyless loopback listener for out-of-process clients, on
+                  127.0.0.1 and ::1 (env DURAFN_RPC_PORT; default 0: a free port)
   --data-dir DIR  task hub and keys directory (env DURAFN_DATA_DIR; default ROOT/.durafn)
   --root DIR      where host.json and local.settings.json are (default: current directory)
   --list-keys     print the keys of the data directory (they are secrets) and exit
@@ -333,7 +342,10 @@ impl HostArgs {
                 out.list_keys = true;
                 continue;
             }
-            if !matches!(flag.as_str(), "--port" | "--host" | "--data-dir" | "--root") {
+            if !matches!(
+                flag.as_str(),
+                "--port" | "--host" | "--rpc-port" | "--data-dir" | "--root"
+            ) {
                 return Err(ConfigError::Malformed {
                     source_name: "command line".into(),
                     message: format!("unknown argument {arg:?}; try --help"),
@@ -348,6 +360,12 @@ impl HostArgs {
             match flag.as_str() {
                 "--port" => {
                     out.port = Some(
+                        parse_port(&value)
+                            .map_err(|m| ConfigError::invalid("command line", &flag, m))?,
+                    )
+                }
+                "--rpc-port" => {
+                    out.rpc_port = Some(
                         parse_port(&value)
                             .map_err(|m| ConfigError::invalid("command line", &flag, m))?,
                     )

@@ -11,7 +11,7 @@ use durafn_runtime::{DurableClient, Runtime};
 use crate::durable_http::{DurableHttpClient, ManagementUrls};
 use crate::http_function::{HttpHandler, HttpTrigger, RouteTemplate};
 use crate::keys::KeyStore;
-use crate::request::request_origin;
+use crate::request::{Call, request_origin};
 use crate::routes::RouteEntry;
 use crate::settings::AppSettings;
 
@@ -42,6 +42,10 @@ pub(crate) struct Inner {
     pub(crate) started: std::time::Instant,
     /// Where links point when a request names no host: the bound address once serving.
     pub(crate) origin: RwLock<String>,
+    /// The `rpcBaseUrl` of the client binding, once the local RPC endpoint is bound.
+    pub(crate) rpc_base: RwLock<Option<String>>,
+    /// The longest an HTTP-triggered function may run (`functionTimeout`).
+    pub(crate) function_timeout: Option<std::time::Duration>,
     pub(crate) stopping: AtomicBool,
     /// The task hub backend, for status pages ("sqlite", "memory", "custom").
     pub(crate) storage: &'static str,
@@ -74,9 +78,34 @@ impl HostState {
         }
     }
 
+    pub(crate) fn set_rpc_base(&self, base: Option<String>) {
+        match self.rpc_base.write() {
+            Ok(mut b) => *b = base,
+            Err(p) => *p.into_inner() = base,
+        }
+    }
+
+    pub(crate) fn rpc_base(&self) -> Option<String> {
+        self.rpc_base
+            .read()
+            .map(|b| b.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
     /// The origin a request was addressed to.
     pub(crate) fn origin_of(&self, headers: &HeaderMap) -> String {
         request_origin(headers, &self.fallback_origin())
+    }
+
+    /// The origin of management links answered to a call: the one it was addressed to, except
+    /// on the local RPC endpoint, whose callers get links to the public listener (as the
+    /// Functions host answers its local RPC calls with its public webhook URLs).
+    pub(crate) fn links_origin(&self, call: &Call) -> String {
+        if call.rpc {
+            self.fallback_origin()
+        } else {
+            self.origin_of(&call.headers)
+        }
     }
 
     /// Management links for an origin, carrying the system key.

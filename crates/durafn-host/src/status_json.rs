@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use durafn_core::{EventKind, FailureDetails, HistoryEvent, Payload, RuntimeStatus};
+use durafn_core::{EventKind, FailureDetails, HistoryEvent, Payload, RuntimeStatus, TraceContext};
 use durafn_runtime::InstanceStatus;
 use durafn_store::InstanceRecord;
 use serde::Serialize;
@@ -34,6 +34,9 @@ pub(crate) struct StatusJson<'a> {
     output: Option<Payload>,
     created_time: String,
     last_updated_time: String,
+    /// The version it was started with; left out when it has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     history_events: Option<Vec<HistoryJson<'a>>>,
 }
@@ -62,6 +65,7 @@ impl<'a> StatusJson<'a> {
             output: output_of(s.runtime_status, s.output.as_ref(), s.failure.as_ref()),
             created_time: iso(&s.created_time),
             last_updated_time: iso(&s.last_updated_time),
+            version: s.version.as_deref(),
             history_events: s
                 .history
                 .as_ref()
@@ -80,6 +84,7 @@ impl<'a> StatusJson<'a> {
             output: output_of(r.status, r.output.as_ref(), r.failure.as_ref()),
             created_time: iso(&r.created_at),
             last_updated_time: iso(&r.last_updated_at),
+            version: r.version.as_deref(),
             history_events: None,
         }
     }
@@ -113,6 +118,10 @@ pub(crate) struct HistoryJson<'a> {
     details: Option<&'a Payload>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_trace_context: Option<&'a TraceContext>,
 }
 
 fn history_json<'a>(
@@ -182,9 +191,17 @@ fn history_json<'a>(
                     j.instance_id = Some(instance_id.as_str());
                 }
             }
-            EventKind::ExecutionStarted { name, input, .. } => {
+            EventKind::ExecutionStarted {
+                name,
+                input,
+                version,
+                parent_trace_context,
+                ..
+            } => {
                 j.function_name = Some(name);
                 j.input = show_input.then_some(input);
+                j.version = version.as_deref();
+                j.parent_trace_context = parent_trace_context.as_ref();
             }
             EventKind::ExecutionCompleted {
                 orchestration_status,
@@ -302,6 +319,7 @@ mod tests {
             created_time: t(0),
             last_updated_time: t(3),
             history: Some(history),
+            version: None,
         }
     }
 
@@ -316,6 +334,8 @@ mod tests {
                     execution_id: ExecutionId::new("e"),
                     input: p(serde_json::json!({"b": 1})),
                     parent: None,
+                    version: None,
+                    parent_trace_context: None,
                 },
             ),
             HistoryEvent::new(t(0), EventKind::OrchestratorStarted),

@@ -2,209 +2,12 @@
 //! routes, the management API with the system key, events, termination, purge, graceful
 //! shutdown on SIGTERM, restart on the same data directory, and start-up errors.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+mod process;
 
-use durafn_host::{KeyScope, list_keys};
-use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use durafn_host::KeyScope;
+use serde_json::json;
 
-const APP: &str = env!("CARGO_BIN_EXE_durafn-host-testapp");
-const M: &str = "/runtime/webhooks/durabletask";
-
-fn command(root: &Path, data: &Path) -> Command {
-    let mut cmd = Command::new(APP);
-    cmd.arg("--port")
-        .arg("0")
-        .arg("--root")
-        .arg(root)
-        .arg("--data-dir")
-        .arg(data);
-    for (name, _) in durafn_host::settings::HOST_SETTINGS {
-        cmd.env_remove(name);
-    }
-    cmd.env("DURAFN_LOG", "warn");
-    cmd
-}
-
-/// A running app process, killed if the test ends early.
-struct AppProcess {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for AppProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl AppProcess {
-    /// Starts the app and reads the bound address from its stdout.
-    fn start(root: &Path, data: &Path) -> Self {
-        let child = command(root, data)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the test app starts");
-        // Owned at once, so that a failure below still kills and reaps the process.
-        let mut app = Self {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        let stdout = app.child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut seen = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no 'listening on' line; saw {seen:?}"));
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                app.addr = rest.trim().parse().expect("an address");
-                return app;
-            }
-            seen.push(line);
-        }
-    }
-
-    /// Sends SIGTERM and waits for a clean exit.
-    fn terminate(mut self) {
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(exit) = self.child.try_wait().unwrap() {
-                assert!(exit.success(), "the app exited with {exit}");
-                return;
-            }
-            assert!(Instant::now() < deadline, "the app did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-struct Resp {
-    status: u16,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: {:?}", String::from_utf8_lossy(&self.body)))
-    }
-}
-
-fn dechunk(mut body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let Some(end) = body.windows(2).position(|w| w == b"\r\n") else {
-            return out;
-        };
-        let size = std::str::from_utf8(&body[..end])
-            .ok()
-            .and_then(|s| usize::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok())
-            .unwrap_or(0);
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&body[end + 2..end + 2 + size]);
-        body = &body[end + 2 + size + 2..];
-    }
-}
-
-/// One HTTP/1.1 request on a fresh connection (`Connection: close`).
-async fn http(
-    addr: SocketAddr,
-    method: &str,
-    target: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Resp {
-    let target = target
-        .strip_prefix(&format!("http://{addr}"))
-        .unwrap_or(target);
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let mut head = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (n, v) in headers {
-        head.push_str(&format!("{n}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(body).await.unwrap();
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut raw))
-        .await
-        .expect("a response in time")
-        .unwrap();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a head");
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let chunked = head.lines().any(|l| {
-        l.to_ascii_lowercase()
-            .starts_with("transfer-encoding: chunked")
-    });
-    let body = raw[split + 4..].to_vec();
-    let body = if chunked { dechunk(&body) } else { body };
-    Resp { status, body }
-}
-
-/// Polls a status URL (management or public) until `done` says so, with a deadline.
-async fn poll(
-    addr: SocketAddr,
-    target: &str,
-    headers: &[(&str, &str)],
-    done: impl Fn(&Resp) -> bool,
-) -> Resp {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let r = http(addr, "GET", target, headers, b"").await;
-        if done(&r) {
-            return r;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{target} never got there: {} {:?}",
-            r.status,
-            String::from_utf8_lossy(&r.body)
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn key(data: &Path, scope: KeyScope, name: &str) -> String {
-    list_keys(data)
-        .unwrap()
-        .into_iter()
-        .find(|k| k.scope == scope && k.name == name)
-        .map(|k| k.value)
-        .unwrap()
-}
+use process::{AppProcess, M, command, http, key, poll};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sample_app_over_http() {
@@ -361,7 +164,24 @@ async fn the_sample_app_over_http() {
         b"",
     )
     .await;
-    assert_eq!(r.json().as_array().unwrap().len(), 5);
+    let names: Vec<String> = r
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect();
+    for name in [
+        "client-function",
+        "get-status-function",
+        "orchestrator-function",
+        "query-storage-account-activity-function",
+        "wait-for-approval",
+        "approval-workflow",
+        "counter",
+    ] {
+        assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
+    }
     let r = http(
         addr,
         "GET",

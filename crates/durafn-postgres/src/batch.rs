@@ -113,6 +113,8 @@ pub(crate) struct Instance {
     input: String,
     created_at: i64,
     parent_json: Option<String>,
+    version: Option<String>,
+    trace_json: Option<String>,
     /// The parent, to tell it when the child cannot be created.
     pub(crate) parent: Option<ParentInstance>,
     /// The creation time, for the failure event sent to the parent.
@@ -131,6 +133,8 @@ impl Instance {
             input: ni.input.as_json().to_string(),
             created_at: micros(ni.created_at),
             parent_json: ni.parent.as_ref().map(to_json).transpose()?,
+            version: ni.version.clone(),
+            trace_json: ni.trace_context.as_ref().map(to_json).transpose()?,
             parent: ni.parent.clone(),
             created: ni.created_at,
             started: Message {
@@ -154,6 +158,8 @@ pub(crate) struct Creations {
     inputs: Vec<String>,
     created_at: Vec<i64>,
     parents: Vec<Option<String>>,
+    versions: Vec<Option<String>>,
+    traces: Vec<Option<String>>,
     started: Messages,
 }
 
@@ -165,6 +171,8 @@ impl Creations {
         self.inputs.push(i.input);
         self.created_at.push(i.created_at);
         self.parents.push(i.parent_json);
+        self.versions.push(i.version);
+        self.traces.push(i.trace_json);
         self.started.push(i.started);
     }
 
@@ -190,6 +198,8 @@ impl Creations {
                     &self.inputs,
                     &self.created_at,
                     &self.parents,
+                    &self.versions,
+                    &self.traces,
                 ],
             ),
             self.started.insert(client, &st.insert_messages),

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use durafn_core::{
     ExecutionId, FailureDetails, HistoryEvent, InstanceId, ParentInstance, Payload, RuntimeStatus,
+    TraceContext,
 };
 use durafn_store::{FetchRequest, InstanceRecord, LockToken, StoreError};
 use tokio_postgres::Row;
@@ -124,6 +125,10 @@ pub(crate) fn record(row: &Row, at: usize) -> Result<InstanceRecord, StoreError>
             .map(|t| from_json::<ParentInstance>(&t, "parent"))
             .transpose()?,
         history_len: count(n(11)?, "history_len")?,
+        version: o(12)?,
+        trace_context: o(13)?
+            .map(|t| from_json::<TraceContext>(&t, "trace context"))
+            .transpose()?,
     })
 }
 

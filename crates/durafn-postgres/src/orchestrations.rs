@@ -617,6 +617,8 @@ mod tests {
                     input: Payload::null(),
                     parent: None,
                     created_at: at,
+                    version: None,
+                    trace_context: None,
                 })
                 .collect(),
         };

@@ -11,7 +11,7 @@ use tokio_postgres::Client;
 use crate::error::backend;
 
 /// The schema version this crate writes.
-pub(crate) const SCHEMA_VERSION: i32 = 1;
+pub(crate) const SCHEMA_VERSION: i32 = 2;
 
 /// Version 1: instances, their history, the two queues and the per-instance queue rows.
 ///
@@ -99,8 +99,15 @@ CREATE INDEX instance_locks_ready ON instance_locks (ready_at, first_message)
     WHERE ready_at IS NOT NULL;
 "#;
 
+/// Version 2: the version an instance was started with and the trace context of its start
+/// (JSON), NULL for the instances of older hubs.
+const V2: &str = "
+ALTER TABLE instances ADD COLUMN version TEXT;
+ALTER TABLE instances ADD COLUMN trace_context TEXT;
+";
+
 /// The migration steps: entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2];
 
 /// Checks a task hub name and returns it as a quoted identifier. Names are ASCII letters,
 /// digits, `_` and `-`, at most 58 bytes (the notification channel appends `_work` and

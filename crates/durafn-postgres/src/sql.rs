@@ -35,7 +35,11 @@ macro_rules! instance_columns {
             $prefix,
             "parent, ",
             $prefix,
-            "history_len"
+            "history_len, ",
+            $prefix,
+            "version, ",
+            $prefix,
+            "trace_context"
         )
     };
 }
@@ -154,16 +158,19 @@ DELETE FROM activities WHERE instance_id = ANY($1::text[])";
 /// Creates instance rows in status Pending, replacing terminal ones.
 const UPSERT_INSTANCES: &str = "
 INSERT INTO instances (instance_id, name, execution_id, status, input, output, failure,
-                       custom_status, created_at, last_updated_at, parent, history_len)
+                       custom_status, created_at, last_updated_at, parent, history_len, version,
+                       trace_context)
 SELECT u.instance_id, u.name, u.execution_id, 'Pending', u.input, NULL, NULL, NULL,
-       u.created_at, u.created_at, u.parent, 0
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
-    AS u(instance_id, name, execution_id, input, created_at, parent)
+       u.created_at, u.created_at, u.parent, 0, u.version, u.trace_context
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],
+            $7::text[], $8::text[])
+    AS u(instance_id, name, execution_id, input, created_at, parent, version, trace_context)
 ON CONFLICT (instance_id) DO UPDATE SET
     name = EXCLUDED.name, execution_id = EXCLUDED.execution_id, status = EXCLUDED.status,
     input = EXCLUDED.input, output = NULL, failure = NULL, custom_status = NULL,
     created_at = EXCLUDED.created_at, last_updated_at = EXCLUDED.last_updated_at,
-    parent = EXCLUDED.parent, history_len = 0";
+    parent = EXCLUDED.parent, history_len = 0, version = EXCLUDED.version,
+    trace_context = EXCLUDED.trace_context";
 
 /// Deletes instance rows (purge).
 const DELETE_INSTANCES: &str = "

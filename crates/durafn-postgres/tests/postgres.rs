@@ -38,6 +38,8 @@ fn new_instance(instance: &str) -> NewInstance {
         input: Payload::null(),
         parent: None,
         created_at: at(0),
+        version: None,
+        trace_context: None,
     }
 }
 
@@ -154,7 +156,7 @@ async fn migrations_apply_once_when_hosts_start_together() {
         .await
         .expect("versions")
         .get(0);
-    assert_eq!(versions, 1);
+    assert_eq!(versions, 2, "each migration step is applied once");
     // A schema from a newer build is refused.
     client
         .execute(
@@ -173,6 +175,54 @@ async fn migrations_apply_once_when_hosts_start_together() {
     .await;
     assert!(matches!(newer, Err(StoreError::Corrupt(_))), "{newer:?}");
     stores[0].drop_schema().await.expect("drop");
+}
+
+/// A task hub written by a build that knew only version 1 of the schema (no version or trace
+/// context columns) is migrated in place; its instances survive and new starts keep a version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_1_hub_is_migrated_in_place() {
+    let Some(url) = common::url() else { return };
+    let hub = TestHub::new(&url, "v1", PostgresOptions::default()).await;
+    let schema = hub.store.schema().to_string();
+    hub.store
+        .create_instance(new_instance("old"))
+        .await
+        .expect("create");
+    // Turn the hub back into version 1, as an older build left it.
+    let client = probe(&url).await;
+    client
+        .batch_execute(&format!(
+            "ALTER TABLE \"{schema}\".instances DROP COLUMN version, DROP COLUMN trace_context; \
+             DELETE FROM \"{schema}\".schema_version WHERE version = 2"
+        ))
+        .await
+        .expect("downgrade");
+    let store = PostgresStore::connect(
+        &url,
+        PostgresOptions {
+            schema: schema.clone(),
+            ..PostgresOptions::default()
+        },
+    )
+    .await
+    .expect("a version 1 hub is migrated");
+    let row = store
+        .get_instance(&id("old"))
+        .await
+        .expect("get")
+        .expect("the old instance survives");
+    assert_eq!((row.version, row.trace_context), (None, None));
+    let mut versioned = new_instance("new");
+    versioned.version = Some("3".into());
+    store.create_instance(versioned).await.expect("create");
+    let row = store
+        .get_instance(&id("new"))
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(row.version.as_deref(), Some("3"));
+    drop(store);
+    drop(hub);
 }
 
 /// A plain connection for checks made behind the store's back.

@@ -152,12 +152,21 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) -> ActivityCompletion
                 let started = std::time::Instant::now();
                 let future = activity.run(ctx, item.activity.input.clone());
                 // A panicking activity must not take the dispatcher down: run it as its own task.
-                let result = match tokio::spawn(future).await {
-                    Ok(result) => result.map_err(|e| e.into_failure()),
-                    Err(join) => Err(FailureDetails::new(
+                let mut task = tokio::spawn(future);
+                let joined = match shared.options.activity_timeout {
+                    None => Some((&mut task).await),
+                    Some(limit) => tokio::time::timeout(limit, &mut task).await.ok(),
+                };
+                let result = match joined {
+                    Some(Ok(result)) => result.map_err(|e| e.into_failure()),
+                    Some(Err(join)) => Err(FailureDetails::new(
                         "ActivityPanicked",
                         format!("activity '{name}' panicked: {join}"),
                     )),
+                    None => {
+                        task.abort();
+                        Err(timed_out(&name, shared.options.activity_timeout))
+                    }
                 };
                 Metrics::add(
                     &shared.metrics.activity_micros,
@@ -191,6 +200,21 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) -> ActivityCompletion
             visible_at: None,
         },
     }
+}
+
+/// The failure of an activity stopped at the function timeout, naming the limit as host.json
+/// writes it (`hh:mm:ss`).
+fn timed_out(name: &str, limit: Option<Duration>) -> FailureDetails {
+    let limit = limit.unwrap_or_default();
+    let secs = limit.as_secs();
+    let mut text = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    if limit.subsec_millis() > 0 {
+        text.push_str(&format!(".{:03}", limit.subsec_millis()));
+    }
+    FailureDetails::new(
+        "FunctionTimeout",
+        format!("activity '{name}' was stopped: it ran longer than the function timeout of {text}"),
+    )
 }
 
 /// Commits finished activities in batches: whatever finished while the last batch committed.

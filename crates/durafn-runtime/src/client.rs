@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use durafn_core::{
     EntityId, EntityRequest, EventKind, ExecutionId, FailureDetails, HistoryEvent, InstanceId,
-    Payload, Registry, RuntimeStatus,
+    Payload, Registry, RuntimeStatus, TraceContext,
 };
 use durafn_store::{
     InstanceFilter, InstancePage, InstanceRecord, NewInstance, NewMessage, Store, StoreError,
@@ -41,6 +41,18 @@ impl Default for StatusOptions {
     }
 }
 
+/// How to start an instance, beyond its orchestrator and input.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StartOptions {
+    /// The instance id; a random one is generated when `None`.
+    pub instance_id: Option<InstanceId>,
+    /// The version to start it with, recorded on `ExecutionStarted` and shown in its status;
+    /// `None` takes the runtime's `default_version`.
+    pub version: Option<String>,
+    /// The caller's W3C trace context, recorded on `ExecutionStarted`.
+    pub trace_context: Option<TraceContext>,
+}
+
 /// An instance's status as clients see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstanceStatus {
@@ -64,6 +76,8 @@ pub struct InstanceStatus {
     pub last_updated_time: DateTime<Utc>,
     /// The history, when asked for.
     pub history: Option<Vec<HistoryEvent>>,
+    /// The version it was started with.
+    pub version: Option<String>,
 }
 
 impl InstanceStatus {
@@ -79,6 +93,7 @@ impl InstanceStatus {
             created_time: r.created_at,
             last_updated_time: r.last_updated_at,
             history: None,
+            version: r.version,
         }
     }
 }
@@ -177,6 +192,31 @@ impl DurableClient {
         instance_id: Option<InstanceId>,
         input: Payload,
     ) -> Result<InstanceId, ClientError> {
+        let options = StartOptions {
+            instance_id,
+            ..StartOptions::default()
+        };
+        self.start_payload_with(name, input, options).await
+    }
+
+    /// Starts an orchestration with options (an instance id, a version, a trace context).
+    pub async fn start_new_with(
+        &self,
+        name: &str,
+        input: &impl Serialize,
+        options: StartOptions,
+    ) -> Result<InstanceId, ClientError> {
+        let input = Payload::encode(input).map_err(|e| ClientError::InvalidInput(e.to_string()))?;
+        self.start_payload_with(name, input, options).await
+    }
+
+    /// [`start_new_with`](Self::start_new_with) with an input that is already JSON.
+    pub async fn start_payload_with(
+        &self,
+        name: &str,
+        input: Payload,
+        options: StartOptions,
+    ) -> Result<InstanceId, ClientError> {
         let name = match &self.registry {
             Some(registry) => registry
                 .orchestrator(name)
@@ -184,7 +224,9 @@ impl DurableClient {
                 .ok_or_else(|| ClientError::UnknownOrchestrator(name.to_string()))?,
             None => name.to_string(),
         };
-        let instance_id = instance_id.unwrap_or_else(|| InstanceId::from_trusted(new_id()));
+        let instance_id = options
+            .instance_id
+            .unwrap_or_else(|| InstanceId::from_trusted(new_id()));
         let created = self
             .store
             .create_instance(NewInstance {
@@ -194,6 +236,12 @@ impl DurableClient {
                 input,
                 parent: None,
                 created_at: self.clock.now(),
+                version: options.version.or_else(|| {
+                    self.runtime
+                        .as_ref()
+                        .and_then(|rt| rt.options.default_version.clone())
+                }),
+                trace_context: options.trace_context,
             })
             .await;
         match created {
@@ -396,8 +444,8 @@ impl DurableClient {
         .await
     }
 
-    /// Starts the instance's orchestrator again with the same input, under a new id or the same
-    /// one (which must then be finished). Returns the id of the new instance.
+    /// Starts the instance's orchestrator again with the same input and version, under a new id
+    /// or the same one (which must then be finished). Returns the id of the new instance.
     pub async fn restart(
         &self,
         instance_id: &str,
@@ -409,8 +457,12 @@ impl DurableClient {
             .get_instance(&id)
             .await?
             .ok_or_else(|| ClientError::NotFound(id.clone()))?;
-        let target = if new_instance_id { None } else { Some(id) };
-        self.start_with_payload(&record.name, target, record.input)
+        let options = StartOptions {
+            instance_id: (!new_instance_id).then_some(id),
+            version: record.version,
+            trace_context: None,
+        };
+        self.start_payload_with(&record.name, record.input, options)
             .await
     }
 

@@ -128,6 +128,8 @@ pub(crate) fn prepare_entity(
                                     input,
                                     parent: None,
                                     created_at: now,
+                                    version: None,
+                                    trace_context: None,
                                 }),
                             }
                         }

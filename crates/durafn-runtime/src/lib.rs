@@ -28,7 +28,9 @@ mod options;
 mod runtime;
 mod turn;
 
-pub use client::{DurableClient, EntityMetadata, EntityPage, InstanceStatus, StatusOptions};
+pub use client::{
+    DurableClient, EntityMetadata, EntityPage, InstanceStatus, StartOptions, StatusOptions,
+};
 pub use clock::{Clock, SystemClock};
 pub use error::ClientError;
 pub use ids::new_id;

@@ -27,6 +27,13 @@ pub struct RuntimeOptions {
     pub run_orchestrations: bool,
     /// Whether this host runs activities.
     pub run_activities: bool,
+    /// The longest an activity may run (host.json `functionTimeout`); one that runs longer is
+    /// stopped and fails with `FunctionTimeout`, which its orchestration sees as a task failure.
+    /// `None`: no limit.
+    pub activity_timeout: Option<Duration>,
+    /// The version of instances this runtime's clients start without one (host.json
+    /// `defaultVersion`).
+    pub default_version: Option<String>,
 }
 
 impl Default for RuntimeOptions {
@@ -43,6 +50,8 @@ impl Default for RuntimeOptions {
             host_id: String::new(),
             run_orchestrations: true,
             run_activities: true,
+            activity_timeout: None,
+            default_version: None,
         }
     }
 }

@@ -203,6 +203,8 @@ pub(crate) async fn prepare(
                     task_scheduled_id: id,
                 }),
                 created_at: cx.now,
+                version: None,
+                trace_context: None,
             }),
             Action::CallEntity {
                 id,
@@ -296,6 +298,8 @@ pub(crate) async fn prepare(
                         execution_id: next.clone(),
                         input,
                         parent: executor.parent().cloned(),
+                        version: row.version.clone(),
+                        parent_trace_context: row.trace_context.clone(),
                     },
                 ),
                 visible_at: None,
@@ -485,6 +489,8 @@ async fn rewind_instance(
                     task_scheduled_id: id,
                 }),
                 created_at: cx.now,
+                version: None,
+                trace_context: None,
             }),
             _ => {}
         }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use durafn_core::{
     ExecutionId, FailureDetails, HistoryEvent, InstanceId, ParentInstance, Payload, RuntimeStatus,
+    TraceContext,
 };
 use durafn_store::{InstanceFilter, InstanceRecord, StoreError};
 use rusqlite::ErrorCode;
@@ -16,7 +17,7 @@ pub(crate) const IMMEDIATE: i64 = i64::MIN;
 macro_rules! instance_columns {
     () => {
         "instance_id, name, execution_id, status, input, output, failure, custom_status, \
-         created_at, last_updated_at, parent, history_len"
+         created_at, last_updated_at, parent, history_len, version, trace_context"
     };
 }
 pub(crate) use instance_columns;
@@ -137,6 +138,10 @@ pub(crate) fn record_from_row(row: &rusqlite::Row<'_>) -> Result<InstanceRecord,
             .map(|t| from_json::<ParentInstance>(&t, "parent"))
             .transpose()?,
         history_len: count(get_i(11)?, "history_len")?,
+        version: get_o(12)?,
+        trace_context: get_o(13)?
+            .map(|t| from_json::<TraceContext>(&t, "trace context"))
+            .transpose()?,
     })
 }
 

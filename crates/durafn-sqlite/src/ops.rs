@@ -140,11 +140,12 @@ pub(crate) fn create(conn: &Connection, ni: &NewInstance) -> Result<(), StoreErr
     }
     remove_instance_data(conn, id)?;
     let parent = ni.parent.as_ref().map(to_json).transpose()?;
+    let trace = ni.trace_context.as_ref().map(to_json).transpose()?;
     let created = micros(ni.created_at);
     conn.prepare_cached(
         "INSERT OR REPLACE INTO instances (instance_id, name, execution_id, status, input, output, \
-         failure, custom_status, created_at, last_updated_at, parent, history_len) \
-         VALUES (?1, ?2, ?3, ?4, ?5, NULL, NULL, NULL, ?6, ?6, ?7, 0)",
+         failure, custom_status, created_at, last_updated_at, parent, history_len, version, \
+         trace_context) VALUES (?1, ?2, ?3, ?4, ?5, NULL, NULL, NULL, ?6, ?6, ?7, 0, ?8, ?9)",
     )
     .map_err(backend)?
     .execute(params![
@@ -155,6 +156,8 @@ pub(crate) fn create(conn: &Connection, ni: &NewInstance) -> Result<(), StoreErr
         ni.input.as_json(),
         created,
         parent,
+        ni.version,
+        trace,
     ])
     .map_err(backend)?;
     enqueue_raw(conn, id, None, &event_json(&ni.started_event())?, IMMEDIATE)

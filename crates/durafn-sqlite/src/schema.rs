@@ -10,7 +10,7 @@ use crate::Durability;
 use crate::codec::backend;
 
 /// The schema version this crate writes (`PRAGMA user_version`).
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// Statements kept prepared per connection; above the number the hot paths use.
 const STATEMENT_CACHE: usize = 128;
@@ -75,8 +75,15 @@ CREATE TABLE instance_locks (
 ) WITHOUT ROWID;
 ";
 
+/// Version 2: the version an instance was started with and the trace context of its start
+/// (JSON), both NULL for instances of older hubs.
+const V2: &str = "
+ALTER TABLE instances ADD COLUMN version TEXT;
+ALTER TABLE instances ADD COLUMN trace_context TEXT;
+";
+
 /// The migration steps: entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2];
 
 /// Applies the settings every connection of a task hub uses, with a page cache of at most
 /// `cache_kib` KiB.
@@ -176,5 +183,30 @@ mod tests {
         conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .expect("bump");
         assert!(matches!(migrate(&mut conn), Err(StoreError::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_version_1_hub_gains_the_new_columns_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut conn = Connection::open(dir.path().join("hub.db")).expect("open");
+        configure(&conn, Duration::from_secs(1), 1024).expect("configure");
+        conn.execute_batch(V1).expect("v1");
+        conn.pragma_update(None, "user_version", 1)
+            .expect("v1 version");
+        conn.execute(
+            "INSERT INTO instances (instance_id, name, execution_id, status, input, created_at, \
+             last_updated_at, history_len) VALUES ('old', 'o', 'e', 'Completed', 'null', 1, 1, 0)",
+            [],
+        )
+        .expect("an instance of the old schema");
+        migrate(&mut conn).expect("migrate");
+        let (version, trace): (Option<String>, Option<String>) = conn
+            .query_row(
+                "SELECT version, trace_context FROM instances WHERE instance_id = 'old'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("the row survives with the new columns");
+        assert_eq!((version, trace), (None, None));
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use durafn_core::{
     EventId, EventKind, ExecutionId, FailureDetails, HistoryEvent, InstanceId, ParentInstance,
-    Payload, RuntimeStatus,
+    Payload, RuntimeStatus, TraceContext,
 };
 
 use crate::{
@@ -33,7 +33,7 @@ macro_rules! conformance_tests {
             abandon_releases_work, replace_history_resets_it, sub_orchestrations,
             list_filters_and_pages, purge_one_and_many, history_round_trips_verbatim,
             fetch_batches_instances, messages_to_unknown_instances, group_commit_results_are_independent,
-            count_by_status);
+            count_by_status, version_and_trace_context_are_kept);
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
         $(
@@ -68,6 +68,8 @@ fn new_instance(name: &str, instance: &str, created: DateTime<Utc>) -> NewInstan
         input: Payload::encode(&serde_json::json!({"in": instance})).expect("json"),
         parent: None,
         created_at: created,
+        version: None,
+        trace_context: None,
     }
 }
 
@@ -1096,4 +1098,67 @@ pub async fn count_by_status(store: Arc<dyn Store>) {
         ),
         (2, 1, 0)
     );
+}
+
+/// The version and trace context an instance is started with are kept in its row and on its
+/// `ExecutionStarted` event; turns leave them alone, and a new start replaces them.
+pub async fn version_and_trace_context_are_kept(store: Arc<dyn Store>) {
+    let trace = TraceContext {
+        trace_parent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+        trace_state: Some("rojo=00f067aa0ba902b7".into()),
+    };
+    let mut first = new_instance("orch", "v1", t0());
+    first.version = Some("2.1".into());
+    first.trace_context = Some(trace.clone());
+    store.create_instance(first).await.expect("create");
+    let row = store
+        .get_instance(&id("v1"))
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(row.version.as_deref(), Some("2.1"));
+    assert_eq!(row.trace_context.as_ref(), Some(&trace));
+    let item = fetch_one(store.as_ref(), at(1)).await;
+    match &item.messages[0].event.kind {
+        EventKind::ExecutionStarted {
+            version,
+            parent_trace_context,
+            ..
+        } => {
+            assert_eq!(version.as_deref(), Some("2.1"));
+            assert_eq!(parent_trace_context.as_ref(), Some(&trace));
+        }
+        other => panic!("expected ExecutionStarted, got {other:?}"),
+    }
+    commit_ok(
+        store.as_ref(),
+        commit_of(&item, RuntimeStatus::Completed, at(2)),
+    )
+    .await;
+    let row = store
+        .get_instance(&id("v1"))
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        row.version.as_deref(),
+        Some("2.1"),
+        "a turn keeps the version"
+    );
+    assert_eq!(row.trace_context.as_ref(), Some(&trace));
+    let page = store
+        .list_instances(&InstanceFilter::default(), 10, None)
+        .await
+        .expect("list");
+    assert_eq!(page.instances[0].version.as_deref(), Some("2.1"));
+    store
+        .create_instance(new_instance("orch", "v1", at(3)))
+        .await
+        .expect("replace terminal");
+    let row = store
+        .get_instance(&id("v1"))
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!((row.version, row.trace_context), (None, None));
 }

@@ -123,6 +123,8 @@ impl Inner {
                 last_updated_at: ni.created_at,
                 parent: ni.parent,
                 history_len: 0,
+                version: ni.version,
+                trace_context: ni.trace_context,
             },
         );
         self.enqueue(NewMessage {
@@ -171,6 +173,8 @@ impl Inner {
                     last_updated_at: u.last_updated_at,
                     parent: None,
                     history_len: 0,
+                    version: None,
+                    trace_context: None,
                 });
             {
                 row.status = u.status;

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use durafn_core::{
     EventId, ExecutionId, FailureDetails, HistoryEvent, InstanceId, ParentInstance, Payload,
-    RuntimeStatus,
+    RuntimeStatus, TraceContext,
 };
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +48,12 @@ pub struct InstanceRecord {
     /// The number of history events of the current execution; a cached executor that has seen
     /// fewer is stale.
     pub history_len: u64,
+    /// The version it was started with, kept across continue-as-new.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// The trace context of the request that started it.
+    #[serde(default)]
+    pub trace_context: Option<TraceContext>,
 }
 
 /// A request to create an instance.
@@ -65,6 +71,10 @@ pub struct NewInstance {
     pub parent: Option<ParentInstance>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// The version to start it with (shown in its status; `None` for none).
+    pub version: Option<String>,
+    /// The trace context of the request that starts it.
+    pub trace_context: Option<TraceContext>,
 }
 
 impl NewInstance {
@@ -78,6 +88,8 @@ impl NewInstance {
                 execution_id: self.execution_id.clone(),
                 input: self.input.clone(),
                 parent: self.parent.clone(),
+                version: self.version.clone(),
+                parent_trace_context: self.trace_context.clone(),
             },
         )
     }

@@ -66,7 +66,8 @@ pub use durafn_core as core;
 /// The runtime: dispatchers and the durable client.
 pub use durafn_runtime as runtime;
 pub use durafn_runtime::{
-    ClientError, DurableClient, InstanceStatus, Runtime, RuntimeOptions, StatusOptions,
+    ClientError, DurableClient, InstanceStatus, Runtime, RuntimeOptions, StartOptions,
+    StatusOptions,
 };
 /// The embedded SQLite task hub.
 pub use durafn_sqlite as sqlite;

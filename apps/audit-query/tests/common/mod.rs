@@ -147,13 +147,22 @@ impl Response {
 
 /// One `GET` over a fresh connection (HTTP/1.1, `Connection: close`).
 pub fn get(port: u16, path: &str) -> Response {
+    get_with(port, path, &[])
+}
+
+/// [`get`] with extra request headers.
+pub fn get_with(port: u16, path: &str, headers: &[(&str, &str)]) -> Response {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connects");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
+    let extra: String = headers
+        .iter()
+        .map(|(n, v)| format!("{n}: {v}\r\n"))
+        .collect();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\n{extra}Connection: close\r\n\r\n"
     )
     .expect("sends");
     let mut raw = Vec::new();

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{EventKind, FailureDetails, HistoryEvent, ParentInstance, RuntimeStatus};
+use super::{EventKind, FailureDetails, HistoryEvent, ParentInstance, RuntimeStatus, TraceContext};
 use crate::entity::EntityRequest;
 use crate::ids::{EventId, ExecutionId, InstanceId};
 use crate::payload::Payload;
@@ -28,6 +28,10 @@ struct WireOut<'a> {
     input: Option<&'a Payload>,
     #[serde(skip_serializing_if = "Option::is_none")]
     parent: Option<&'a ParentInstance>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_trace_context: Option<&'a TraceContext>,
     #[serde(skip_serializing_if = "Option::is_none")]
     orchestration_status: Option<RuntimeStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -68,6 +72,8 @@ struct WireIn {
     #[serde(default, deserialize_with = "present")]
     input: Option<Payload>,
     parent: Option<ParentInstance>,
+    version: Option<String>,
+    parent_trace_context: Option<TraceContext>,
     orchestration_status: Option<RuntimeStatus>,
     #[serde(default, deserialize_with = "present")]
     result: Option<Payload>,
@@ -102,6 +108,8 @@ impl Serialize for HistoryEvent {
             execution_id: None,
             input: None,
             parent: None,
+            version: None,
+            parent_trace_context: None,
             orchestration_status: None,
             result: None,
             failure_details: None,
@@ -123,12 +131,16 @@ impl Serialize for HistoryEvent {
                 execution_id,
                 input,
                 parent,
+                version,
+                parent_trace_context,
             } => {
                 w.name = Some(name);
                 w.instance_id = Some(instance_id);
                 w.execution_id = Some(execution_id);
                 w.input = Some(input);
                 w.parent = parent.as_ref();
+                w.version = version.as_deref();
+                w.parent_trace_context = parent_trace_context.as_ref();
             }
             EventKind::ExecutionCompleted {
                 orchestration_status,
@@ -280,6 +292,8 @@ impl WireIn {
                 execution_id: need(self.execution_id.clone(), t, "ExecutionId")?,
                 input: input()?,
                 parent: self.parent.clone(),
+                version: self.version.clone(),
+                parent_trace_context: self.parent_trace_context.clone(),
             },
             "ExecutionCompleted" => EventKind::ExecutionCompleted {
                 orchestration_status: need(self.orchestration_status, t, "OrchestrationStatus")?,

@@ -4,11 +4,24 @@
 //! `/api/status/{id}`) reports a job without exposing management links. `wait-for-approval`
 //! waits for an `approval` event, for event and terminate tests.
 //!
-//! Usage: `durafn-host-testapp [--port N] [--host ADDR] [--data-dir DIR] [--root DIR]`
+//! For the tests with the real Durable Functions clients: `approval-workflow` waits for a typed
+//! `approval` event (`{"approved": …, "by": …}`) and completes with it; `flaky` calls
+//! `flaky-step`, which fails until the file named by the app setting `TESTAPP_FIXED_MARKER`
+//! exists (so a rewind can finish it); `counter` is an entity (`add`, `reset`, `delete`);
+//! `sleeper` calls `nap-activity` for its input's milliseconds and reports a failure as its
+//! output, and the HTTP function `nap` (GET `/api/nap?ms=…`) sleeps too (both for
+//! `functionTimeout`).
+//!
+//! Usage: `durafn-host-testapp [--port N] [--host ADDR] [--rpc-port N] [--data-dir DIR] [--root DIR]`
+
+use std::time::Duration;
 
 use chrono::NaiveDate;
-use durafn_core::{FunctionError, OrchestrationContext, activity_fn, orchestrator_fn};
-use durafn_host::{App, AuthLevel, HandlerError, HttpFunction, HttpResponse};
+use durafn_core::{
+    ActivityContext, EntityContext, FunctionError, OrchestrationContext, activity_fn, entity_fn,
+    orchestrator_fn,
+};
+use durafn_host::{App, AppSettings, AuthLevel, HandlerError, HttpFunction, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -24,12 +37,89 @@ fn parse_date(text: &str) -> Option<NaiveDate> {
         .ok()
 }
 
+/// The data of the `approval` event `approval-workflow` waits for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Approval {
+    approved: bool,
+    by: String,
+}
+
 fn bad_request(message: &str) -> HttpResponse {
     HttpResponse::new(400).json(&json!({ "error": message }))
 }
 
+/// `counter`: `add` (a number), `reset`, `delete`; answers the new value.
+fn counter(ctx: &mut EntityContext) -> Result<i64, FunctionError> {
+    let value: i64 = ctx.get_state()?.unwrap_or(0);
+    let next = match ctx.operation() {
+        "add" => value + ctx.input::<i64>()?,
+        "reset" => 0,
+        "delete" => {
+            ctx.delete_state();
+            return Ok(0);
+        }
+        other => return Err(FunctionError::msg(format!("unknown operation {other}"))),
+    };
+    ctx.set_state(&next)?;
+    Ok(next)
+}
+
+/// Fails until the marker file named by `TESTAPP_FIXED_MARKER` exists.
+async fn flaky_step(ctx: ActivityContext, n: u32) -> Result<String, FunctionError> {
+    let marker = ctx
+        .data::<AppSettings>()
+        .and_then(|s| s.get("TESTAPP_FIXED_MARKER").map(std::path::PathBuf::from));
+    match marker {
+        Some(path) if path.exists() => Ok(format!("fixed {n}")),
+        _ => Err(FunctionError::msg("the step is broken")),
+    }
+}
+
+/// The activities, orchestrators and entity of the client tests.
+fn client_test_functions(app: App) -> App {
+    app.orchestrator(orchestrator_fn(
+        "approval-workflow",
+        |ctx: OrchestrationContext, _request: serde_json::Value| async move {
+            let approval: Approval = ctx.wait_for_external_event("approval").await?;
+            Ok::<_, FunctionError>(approval)
+        },
+    ))
+    .orchestrator(orchestrator_fn(
+        "flaky",
+        |ctx: OrchestrationContext, n: u32| async move {
+            ctx.call_activity::<String>("flaky-step", &n).await
+        },
+    ))
+    .activity(activity_fn("flaky-step", flaky_step))
+    .entity(entity_fn("counter", counter))
+    .orchestrator(orchestrator_fn(
+        "sleeper",
+        |ctx: OrchestrationContext, ms: u64| async move {
+            match ctx.call_activity::<String>("nap-activity", &ms).await {
+                Ok(done) => Ok::<_, FunctionError>(done),
+                Err(e) => Ok(format!("failed: {e}")),
+            }
+        },
+    ))
+    .activity(activity_fn("nap-activity", |_ctx, ms: u64| async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok::<_, FunctionError>("rested".to_string())
+    }))
+    .function(
+        HttpFunction::new("nap")
+            .route("nap")
+            .methods(["GET"])
+            .auth(AuthLevel::Anonymous)
+            .handler(|req, _client| async move {
+                let ms: u64 = req.query("ms").and_then(|m| m.parse().ok()).unwrap_or(0);
+                tokio::time::sleep(Duration::from_millis(ms.min(3_600_000))).await;
+                HttpResponse::ok().text("rested")
+            }),
+    )
+}
+
 fn app() -> App {
-    App::new()
+    client_test_functions(App::new())
         .orchestrator(orchestrator_fn(
             "orchestrator-function",
             |ctx: OrchestrationContext, q: Query| async move {

@@ -233,7 +233,10 @@ async fn binding_metrics_health_and_openapi() {
     let base = format!("http://h:2{M}");
     assert_eq!(b["taskHubName"], "TestHubName");
     assert_eq!(b["baseUrl"], base);
-    assert_eq!(b["rpcBaseUrl"], format!("{base}/"));
+    assert!(
+        b.get("rpcBaseUrl").is_none(),
+        "no local RPC endpoint is bound when the router is used without serving: {b}"
+    );
     assert_eq!(
         b["requiredQueryStringParameters"],
         format!("code={}", t.system)
@@ -279,4 +282,37 @@ async fn binding_metrics_health_and_openapi() {
     assert_eq!(r.json(), json!({"status": "Healthy"}));
     let r = req("GET", "/openapi.json").send(&t.router).await;
     assert_eq!(r.json()["openapi"], "3.1.0");
+}
+
+#[tokio::test]
+async fn the_rpc_router_is_keyless_and_links_to_the_public_listener() {
+    let t = start().await;
+    let rpc = t.host.rpc_router();
+    let r = req("POST", &format!("{M}/orchestrators/hello"))
+        .header("host", "127.0.0.1:17071")
+        .json(r#""rpc""#)
+        .send(&rpc)
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::ACCEPTED,
+        "no key needed: {}",
+        r.text()
+    );
+    let links = r.json();
+    let status = links["statusQueryGetUri"].as_str().unwrap();
+    assert!(
+        !status.contains("17071") && status.contains(&format!("code={}", t.system)),
+        "links point at the public listener with its key: {status}"
+    );
+    let id = links["id"].as_str().unwrap();
+    wait_for(&t, id, "Completed").await;
+    let r = req("GET", &format!("{M}/instances/{id}")).send(&rpc).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["output"], "Hello rpc!");
+    // Only the management and entity routes are there.
+    for path in ["/admin/functions", "/metrics", "/api/anon", "/openapi.json"] {
+        let r = req("GET", path).key(&t.master).send(&rpc).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+    }
 }

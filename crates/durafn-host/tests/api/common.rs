@@ -368,3 +368,29 @@ pub(crate) async fn start_instance(
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
     r.json()["id"].as_str().unwrap().to_string()
 }
+
+/// Polls an entity's state route until `done` accepts the answer, failing after a deadline.
+pub(crate) async fn entity_until(
+    t: &TestHost,
+    name: &str,
+    key: &str,
+    done: impl Fn(&Resp) -> bool,
+) -> Resp {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = req("GET", &format!("{M}/entities/{name}/{key}"))
+            .key(&t.system)
+            .send(&t.router)
+            .await;
+        if done(&r) {
+            return r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "entity {name}/{key} never got there: {} {}",
+            r.status,
+            r.text()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}

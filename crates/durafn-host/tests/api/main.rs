@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod common;
+mod entities;
 mod functions;
 mod management;
 mod openapi;

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde_json::Value;
 
 use crate::auth::fill;
-use crate::common::{M, req, start, start_instance, wait_for};
+use crate::common::{M, entity_until, req, start, start_instance, wait_for};
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
@@ -16,6 +16,15 @@ async fn document_matches_the_router() {
     let t = start().await;
     let id = start_instance(&t, "hello", Some("doc-1"), r#""x""#).await;
     wait_for(&t, &id, "Completed").await;
+    // The entity the filled-in paths name holds state, so its GET is a 200, not the empty 404
+    // an unrouted path gets.
+    let r = req("POST", &format!("{M}/entities/counter/k?op=add"))
+        .key(&t.system)
+        .json("1")
+        .send(&t.router)
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    entity_until(&t, "counter", "k", |r| r.status == StatusCode::OK).await;
 
     let r = req("GET", "/openapi.json").send(&t.router).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -122,6 +131,48 @@ async fn document_matches_the_router() {
             assert!(r.body.is_empty(), "{m} {path}");
         }
     }
+
+    // Every JSON body has a schema; the codes every management route shares are listed.
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            for (code, response) in responses {
+                if let Some(content) = response.get("content") {
+                    let media = content.as_object().unwrap();
+                    for (_, m) in media {
+                        let schema = &m["schema"];
+                        if let Some(r) = schema["$ref"].as_str() {
+                            let name = r.trim_start_matches("#/components/schemas/");
+                            assert!(schemas.contains_key(name), "{method} {path} {code}: {r}");
+                        }
+                    }
+                }
+            }
+            if path.starts_with(M) {
+                for code in ["400", "401", "404", "413", "500", "503"] {
+                    assert!(responses.contains_key(code), "{method} {path} lacks {code}");
+                }
+            }
+        }
+    }
+    let status_ok = &paths[&format!("{M}/instances/{{instanceId}}")]["get"]["responses"]["200"];
+    assert_eq!(
+        status_ok["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Status"
+    );
+    let started = &paths[&format!("{M}/orchestrators/{{functionName}}")]["post"]["responses"];
+    assert_eq!(
+        started["202"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/CheckStatus"
+    );
+    assert!(started["202"]["headers"]["Location"].is_object());
+    let status_404 = &paths[&format!("{M}/instances/{{instanceId}}")]["get"]["responses"]["404"];
+    assert!(
+        status_404.get("content").is_none(),
+        "empty bodies have no content"
+    );
+    assert!(started["404"]["content"]["application/json"].is_object());
 
     // Each operation says who may call it.
     let status_op = &paths[&format!("{M}/instances/{{instanceId}}")]["get"];

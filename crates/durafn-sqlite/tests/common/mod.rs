@@ -30,6 +30,8 @@ pub fn new_instance(instance: &str, created: DateTime<Utc>) -> NewInstance {
         input: Payload::from_json_text(format!(r#"{{"in": "{instance}"}}"#)).expect("json"),
         parent: None,
         created_at: created,
+        version: None,
+        trace_context: None,
     }
 }
 
