@@ -527,7 +527,9 @@ impl Host {
         &self.state.hub
     }
 
-    pub(crate) fn print_banner(&self, addr: SocketAddr, rpc: Option<&RpcListener>) {
+    /// Prints where the app listens, its task hub, keys file and functions (what [`App::run`]
+    /// prints once it listens).
+    pub fn print_banner(&self, addr: SocketAddr, rpc: Option<&RpcListener>) {
         let origin = format!("http://{addr}");
         let storage = match self.config.sqlite_path() {
             Some(p) if self.state.storage == "sqlite" => format!("sqlite, {}", p.display()),

@@ -138,6 +138,7 @@ pub use http_function::{
     IntoHandlerResult,
 };
 pub use keys::{KeyEntry, KeyError, KeyScope, KeyStore, list_keys};
+pub use log::{install as install_log, parse_level as parse_log_level};
 pub use management::{CONTINUATION_HEADER, DEFAULT_PAGE, MAX_PAGE, MAX_WAIT_SECS};
 pub use metrics::PROMETHEUS_CONTENT_TYPE;
 pub use request::{BodyError, HttpRequest, HttpResponse};

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use durafn_host::secrets::SecretResolver;
-use durafn_host::{App, AuthLevel, DurableHttpClient, HostConfig, HttpTrigger};
+use durafn_host::{App, AuthLevel, HostConfig, HttpTrigger};
 use serde_json::Value;
 
 use crate::activity::PythonActivity;
 use crate::entity::PythonEntity;
-use crate::http::{BindingSource, PythonHttpFunction};
+use crate::http::PythonHttpFunction;
 use crate::orchestrator::{Memo, PythonOrchestrator};
 use crate::protocol::{FunctionInfo, FunctionKind};
 use crate::script_root::{self, LoadError, Model, ScriptRoot};
@@ -56,7 +56,6 @@ pub struct PythonApp {
     loaded: Loaded,
     model: Model,
     memo: Arc<Memo>,
-    binding: BindingSource,
 }
 
 impl fmt::Debug for PythonApp {
@@ -125,33 +124,6 @@ pub(crate) fn client_bindings(info: &FunctionInfo) -> Vec<String> {
         .collect()
 }
 
-/// The client binding JSON a request's durable client is built from: the task hub and its
-/// management URLs (with the system key), as the host's `/admin/durabletask/binding` serves it.
-pub(crate) fn client_binding(client: &DurableHttpClient) -> String {
-    let links = client.create_http_management_payload("INSTANCEID");
-    let (base, query) = links
-        .status_query_get_uri
-        .split_once("/instances/INSTANCEID?")
-        .unwrap_or((links.status_query_get_uri.as_str(), ""));
-    let code = query
-        .split('&')
-        .find_map(|p| p.strip_prefix("code="))
-        .unwrap_or_default();
-    serde_json::json!({
-        "taskHubName": client.task_hub_name(),
-        "connectionName": "Storage",
-        "creationUrls": {
-            "createNewInstancePostUri": format!("{base}/orchestrators/{{functionName}}[/{{instanceId}}]?code={code}"),
-            "createAndWaitOnNewInstancePostUri": format!("{base}/orchestrators/{{functionName}}[/{{instanceId}}]?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&code={code}"),
-        },
-        "managementUrls": links,
-        "baseUrl": base,
-        "requiredQueryStringParameters": format!("code={code}"),
-        "rpcBaseUrl": format!("{base}/"),
-    })
-    .to_string()
-}
-
 impl PythonApp {
     /// Loads the app of `config.root` (host.json, local.settings.json and app settings already
     /// read into `config`), with the worker's sources written under `config.data_dir`.
@@ -174,7 +146,8 @@ impl PythonApp {
             package_dir,
         };
         let (worker, loaded) = Worker::start(options).await?;
-        let errors = load_errors(&root, &loaded);
+        let mut errors = root.errors.clone();
+        errors.extend(load_errors(&root, &loaded));
         if !errors.is_empty() {
             worker.shutdown(Duration::from_secs(1)).await;
             return Err(AppError::Load(errors));
@@ -185,7 +158,6 @@ impl PythonApp {
             loaded,
             model: root.model,
             memo: Arc::new(Memo::new(cache)),
-            binding: Arc::new(client_binding),
         })
     }
 
@@ -212,6 +184,29 @@ impl PythonApp {
         &self.worker
     }
 
+    fn has(&self, name: &str, kind: FunctionKind) -> bool {
+        self.functions()
+            .any(|(n, k)| k == kind && n.eq_ignore_ascii_case(name))
+    }
+
+    /// The orchestrator `name`, if the app has one.
+    pub fn orchestrator(&self, name: &str) -> Option<PythonOrchestrator> {
+        self.has(name, FunctionKind::Orchestrator)
+            .then(|| PythonOrchestrator::new(name, self.worker.clone(), self.memo.clone()))
+    }
+
+    /// The activity `name`, if the app has one.
+    pub fn activity(&self, name: &str) -> Option<PythonActivity> {
+        self.has(name, FunctionKind::Activity)
+            .then(|| PythonActivity::new(name, self.worker.clone()))
+    }
+
+    /// The entity `name`, if the app has one.
+    pub fn entity(&self, name: &str) -> Option<PythonEntity> {
+        self.has(name, FunctionKind::Entity)
+            .then(|| PythonEntity::new(name, self.worker.clone()))
+    }
+
     /// Registers every function with `app`: HTTP functions by their trigger, orchestrators,
     /// activities and entities under their names.
     pub fn register(&self, mut app: App) -> App {
@@ -224,7 +219,6 @@ impl PythonApp {
                     http_trigger(info),
                     client_bindings(info),
                     worker,
-                    self.binding.clone(),
                 )),
                 FunctionKind::Orchestrator => app.orchestrator(PythonOrchestrator::new(
                     info.name.clone(),

@@ -2,20 +2,15 @@
 //! protocol's request object, the `func.HttpResponse` comes back verbatim, and every durable
 //! client binding gets the client binding JSON (the `starter` string).
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use durafn_host::{
     DurableHttpClient, HandlerFuture, HttpHandler, HttpRequest, HttpResponse, HttpTrigger,
 };
+use std::collections::BTreeMap;
 
 use crate::protocol::{HttpRequestFrame, HttpResponseFrame, Invocation, Outcome};
 use crate::worker::{Label, Worker};
-
-/// Builds the client binding JSON text for a request's durable client.
-pub(crate) type BindingSource = Arc<dyn Fn(&DurableHttpClient) -> String + Send + Sync>;
 
 /// An HTTP function of a Python app.
 #[derive(Clone)]
@@ -24,7 +19,6 @@ pub struct PythonHttpFunction {
     trigger: HttpTrigger,
     clients: Vec<String>,
     worker: Worker,
-    binding: BindingSource,
 }
 
 impl std::fmt::Debug for PythonHttpFunction {
@@ -39,20 +33,18 @@ impl std::fmt::Debug for PythonHttpFunction {
 
 impl PythonHttpFunction {
     /// The HTTP function `name` with its trigger; `clients` are the names of its durable client
-    /// bindings, each handed the JSON `binding` builds.
+    /// bindings, each handed the request's client binding JSON.
     pub(crate) fn new(
         name: impl Into<String>,
         trigger: HttpTrigger,
         clients: Vec<String>,
         worker: Worker,
-        binding: BindingSource,
     ) -> Self {
         Self {
             name: name.into(),
             trigger,
             clients,
             worker,
-            binding,
         }
     }
 }
@@ -103,7 +95,7 @@ pub(crate) fn response(frame: &HttpResponseFrame) -> Result<HttpResponse, String
     let mut response = HttpResponse::new(frame.status).bytes(body, &content_type);
     for (name, value) in &frame.headers {
         if !name.eq_ignore_ascii_case("content-type") {
-            response = response.header(name, value);
+            response = response.append_header(name, value);
         }
     }
     Ok(response)
@@ -121,7 +113,7 @@ impl HttpHandler for PythonHttpFunction {
     fn call(&self, req: HttpRequest, client: DurableHttpClient) -> HandlerFuture {
         let this = self.clone();
         Box::pin(async move {
-            let binding = (this.binding)(&client);
+            let binding = client.client_binding().to_string();
             let inputs = this
                 .clients
                 .iter()

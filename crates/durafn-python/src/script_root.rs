@@ -95,8 +95,10 @@ pub struct ScriptRoot {
     pub root: PathBuf,
     /// The programming model.
     pub model: Model,
-    /// The v1 functions (empty for v2).
+    /// The v1 functions (empty for v2) whose `function.json` is valid.
     pub functions: Vec<FunctionSpec>,
+    /// The problems of the `function.json` files left out of `functions`.
+    pub errors: Vec<LoadError>,
 }
 
 /// The interpreter of an app: `.venv/bin/python` under the script root if there is one, else
@@ -114,6 +116,8 @@ pub fn interpreter(root: &Path, setting: Option<&str>) -> PathBuf {
 
 impl ScriptRoot {
     /// Reads the app under `root`; `script_setting` is the `PYTHON_SCRIPT_FILE_NAME` setting.
+    /// A bad `function.json` leaves its function out and is listed in `errors`; only a root
+    /// that cannot be read at all is an error.
     pub fn read(root: &Path, script_setting: Option<&str>) -> Result<Self, Vec<LoadError>> {
         let root = std::path::absolute(root).map_err(|e| {
             vec![LoadError::new(
@@ -140,6 +144,7 @@ impl ScriptRoot {
                     script: script.to_string(),
                 },
                 functions: Vec::new(),
+                errors: Vec::new(),
             });
         }
         let mut folders: Vec<PathBuf> = std::fs::read_dir(&root)
@@ -181,15 +186,12 @@ impl ScriptRoot {
                 Err(mut e) => errors.append(&mut e),
             }
         }
-        if errors.is_empty() {
-            Ok(Self {
-                root,
-                model: Model::V1,
-                functions,
-            })
-        } else {
-            Err(errors)
-        }
+        Ok(Self {
+            root,
+            model: Model::V1,
+            functions,
+            errors,
+        })
     }
 }
 

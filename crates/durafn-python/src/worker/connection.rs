@@ -143,6 +143,11 @@ impl Connection {
             .elapsed()
     }
 
+    /// Whether the connection has ended.
+    pub(crate) fn is_closed(&self) -> bool {
+        *self.closed.borrow()
+    }
+
     /// Invocations waiting for their result.
     pub(crate) fn in_flight(&self) -> usize {
         self.table().waiting.len()
@@ -168,8 +173,9 @@ impl Connection {
                 "the Python worker went away with invocations in flight; they fail as crashed"
             );
         }
-        drop(waiting);
+        // Closed first, so a waiter that retries at once does not pick this connection again.
         self.closed.send_replace(true);
+        drop(waiting);
     }
 
     fn dispatch(&self, frame: Incoming) {

@@ -32,8 +32,12 @@ const PING_EVERY: Duration = Duration::from_secs(5);
 /// the worker's event loop, so an `async def` function that blocks the loop delays them; the
 /// limit is long enough for ordinary mistakes of that kind.
 const HUNG_AFTER: Duration = Duration::from_secs(60);
-/// A worker that dies sooner than this after starting is restarted only after a back-off.
-const EARLY_DEATH: Duration = Duration::from_secs(5);
+/// A worker that dies sooner than this after it was ready is restarted only after a back-off
+/// (doubling from [`FIRST_BACKOFF`]), as is one that fails to start; one that ran longer is
+/// replaced at once.
+const EARLY_DEATH: Duration = Duration::from_secs(1);
+/// The first back-off between restarts.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest back-off between restarts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -228,7 +232,8 @@ impl Worker {
             if *stopping.borrow_and_update() {
                 return Err(InvokeError::Stopped);
             }
-            if let Some(c) = live.borrow_and_update().clone() {
+            // A connection that just ended is still published until the supervisor notices.
+            if let Some(c) = live.borrow_and_update().clone().filter(|c| !c.is_closed()) {
                 return Ok(c);
             }
             tokio::select! {
@@ -277,7 +282,7 @@ impl Worker {
 /// Watches the worker and replaces it when it dies, until the worker is stopped.
 async fn supervise(shared: Arc<Shared>, first: process::Launched) {
     let mut current = Some(first);
-    let mut backoff = Duration::from_secs(1);
+    let mut backoff = FIRST_BACKOFF;
     let mut stopping = shared.stopping.subscribe();
     loop {
         let Some(process::Launched {
@@ -340,7 +345,7 @@ async fn supervise(shared: Arc<Shared>, first: process::Launched) {
             "the Python worker exited after {lived:.1?}; starting a new one"
         );
         if lived >= EARLY_DEATH {
-            backoff = Duration::from_secs(1);
+            backoff = FIRST_BACKOFF;
         } else {
             sleep_unless_stopping(&mut stopping, backoff).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
