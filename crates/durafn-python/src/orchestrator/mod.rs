@@ -15,6 +15,8 @@
 mod memo;
 mod plan;
 mod state;
+#[cfg(test)]
+mod tests;
 mod view;
 mod walk;
 
