@@ -208,9 +208,9 @@ impl Started {
     pub(crate) fn worker_pid(&self) -> u32 {
         self.output()
             .lines()
+            .rev()
             .filter_map(|l| l.split("Python worker started (pid ").nth(1))
-            .filter_map(|rest| rest.split(')').next()?.parse().ok())
-            .last()
+            .find_map(|rest| rest.split(')').next()?.parse().ok())
             .expect("a worker started")
     }
 

@@ -3,4 +3,8 @@
 //! host and of its worker during hundreds of orchestrations.
 
 mod common;
+mod crash;
+mod nondeterminism;
+mod seed;
 mod startup;
+mod v2;

@@ -270,20 +270,21 @@ async fn read_loop(conn: std::sync::Arc<Connection>, mut reader: OwnedReadHalf) 
     conn.close();
 }
 
-/// Logs one line the app or the worker produced, as the Functions host names levels.
+/// Logs one line the app or the worker produced, as the Functions host names levels, with the
+/// function and instance it belongs to.
 pub(crate) fn log_frame(label: Option<&Label>, level: &str, category: &str, message: &str) {
-    let function = label.map(|l| l.function.as_str()).unwrap_or("");
-    let instance_id = label.and_then(|l| l.instance_id.as_deref()).unwrap_or("");
     macro_rules! emit {
         ($level:expr) => {
-            tracing::event!(
-                target: "durafn::python",
-                $level,
-                function,
-                instance_id,
-                category,
-                "{message}"
-            )
+            match label {
+                Some(Label {
+                    function,
+                    instance_id: Some(instance_id),
+                }) => tracing::event!(target: "durafn::python", $level, function = %function, instance_id = %instance_id, category, "{message}"),
+                Some(Label { function, .. }) => {
+                    tracing::event!(target: "durafn::python", $level, function = %function, category, "{message}")
+                }
+                None => tracing::event!(target: "durafn::python", $level, category, "{message}"),
+            }
         };
     }
     match level {
