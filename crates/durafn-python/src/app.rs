@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use durafn_core::RegistryBuilder;
 use durafn_host::secrets::SecretResolver;
 use durafn_host::{App, AuthLevel, HostConfig, HttpTrigger};
 use serde_json::Value;
@@ -232,6 +233,29 @@ impl PythonApp {
             };
         }
         app
+    }
+
+    /// Adds the app's orchestrators, activities and entities to a registry, for a runtime
+    /// without a host (HTTP functions need one: see [`PythonApp::register`]).
+    pub fn add_to(&self, mut builder: RegistryBuilder) -> RegistryBuilder {
+        for info in &self.loaded.functions {
+            let worker = self.worker.clone();
+            builder = match info.kind {
+                Some(FunctionKind::Orchestrator) => builder.orchestrator(PythonOrchestrator::new(
+                    info.name.clone(),
+                    worker,
+                    self.memo.clone(),
+                )),
+                Some(FunctionKind::Activity) => {
+                    builder.activity(PythonActivity::new(info.name.clone(), worker))
+                }
+                Some(FunctionKind::Entity) => {
+                    builder.entity(PythonEntity::new(info.name.clone(), worker))
+                }
+                Some(FunctionKind::Http) | None => builder,
+            };
+        }
+        builder
     }
 
     /// Stops the worker, letting invocations in flight finish within `grace`.
