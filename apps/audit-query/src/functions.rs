@@ -13,12 +13,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use durafn_core::{
-    ActivityContext, FunctionError, OrchestrationContext, Registry, RegistryError, activity_fn,
-    orchestrator_fn,
-};
-use durafn_host::{AuthLevel, DurableHttpClient, HttpFunction, HttpRequest, HttpResponse};
-use durafn_runtime::{ClientError, StatusOptions};
+use durafn::prelude::*;
+use durafn::{ClientError, RegistryError, StatusOptions};
 use durafn_tables::TableStore;
 
 use crate::dateparse::Context;
@@ -56,49 +52,57 @@ pub struct AuditTable {
     pub delay: Duration,
 }
 
+/// `orchestrator-function`: calls the activity with the range and returns
+/// its result.
+#[orchestrator(name = "orchestrator-function")]
+pub async fn orchestrator_function(
+    ctx: OrchestrationContext,
+    input: QueryInput,
+) -> Result<u64, FunctionError> {
+    let count: u64 = ctx.call_activity(ACTIVITY, &input).await?;
+    Ok(count)
+}
+
+/// `query-storage-account-activity-function`: counts the distinct ids in
+/// the audit table over the range.
+#[activity(name = "query-storage-account-activity-function")]
+pub async fn query_storage_account_activity_function(
+    ctx: ActivityContext,
+    input: QueryInput,
+) -> Result<u64, FunctionError> {
+    let audit = ctx
+        .data::<AuditTable>()
+        .ok_or_else(|| FunctionError::msg("the app did not register its audit table"))?;
+    if !audit.delay.is_zero() {
+        tokio::time::sleep(audit.delay).await;
+    }
+    let count = query::count_distinct_ids(audit.store.as_ref(), &audit.table, &input).await?;
+    tracing::info!(
+        start = %input.start,
+        end = %input.end,
+        table = %audit.table,
+        count,
+        "audit query done"
+    );
+    Ok(count)
+}
+
 /// The orchestrator and the activity.
 pub fn registry() -> Result<Registry, RegistryError> {
     Registry::builder()
-        .orchestrator(orchestrator_fn(
-            ORCHESTRATOR,
-            |ctx: OrchestrationContext, input: QueryInput| async move {
-                let count: u64 = ctx.call_activity(ACTIVITY, &input).await?;
-                Ok::<u64, FunctionError>(count)
-            },
-        ))
-        .activity(activity_fn(
-            ACTIVITY,
-            |ctx: ActivityContext, input: QueryInput| async move {
-                let audit = ctx.data::<AuditTable>().ok_or_else(|| {
-                    FunctionError::msg("the app did not register its audit table")
-                })?;
-                if !audit.delay.is_zero() {
-                    tokio::time::sleep(audit.delay).await;
-                }
-                let count =
-                    query::count_distinct_ids(audit.store.as_ref(), &audit.table, &input).await?;
-                tracing::info!(
-                    start = %input.start,
-                    end = %input.end,
-                    table = %audit.table,
-                    count,
-                    "audit query done"
-                );
-                Ok::<u64, FunctionError>(count)
-            },
-        ))
+        .orchestrator(orchestrator_function)
+        .activity(query_storage_account_activity_function)
         .build()
 }
 
-/// `client-function`.
-pub fn client_function() -> HttpFunction {
-    HttpFunction::new(CLIENT_FUNCTION)
-        .route(SUBMIT_ROUTE)
-        .methods(["GET"])
-        .auth(AuthLevel::Anonymous)
-        .handler(|req: HttpRequest, client: DurableHttpClient| async move {
-            submit_query(&req, &client).await
-        })
+#[http_trigger(name = "client-function", route = "submit/query", methods = ["GET"], auth = "anonymous")]
+/// `client-function`: validates the range, starts the orchestrator,
+/// answers with the URL to poll.
+pub async fn client_function(
+    req: HttpRequest,
+    client: DurableHttpClient,
+) -> Result<HttpResponse, ClientError> {
+    submit_query(&req, &client).await
 }
 
 async fn submit_query(
@@ -133,15 +137,13 @@ async fn submit_query(
     Ok(HttpResponse::ok().bytes(submit::accepted_body(&uri), JSON))
 }
 
-/// `get-status-function`.
-pub fn status_function() -> HttpFunction {
-    HttpFunction::new(STATUS_FUNCTION)
-        .route(STATUS_ROUTE)
-        .methods(["GET"])
-        .auth(AuthLevel::Anonymous)
-        .handler(|req: HttpRequest, client: DurableHttpClient| async move {
-            job_status(&req, &client).await
-        })
+#[http_trigger(name = "get-status-function", route = "status/{id}", methods = ["GET"], auth = "anonymous")]
+/// `get-status-function`: the job's id, status and result, nothing else.
+pub async fn get_status_function(
+    req: HttpRequest,
+    client: DurableHttpClient,
+) -> Result<HttpResponse, ClientError> {
+    job_status(&req, &client).await
 }
 
 async fn job_status(
@@ -160,5 +162,37 @@ async fn job_status(
             Ok(HttpResponse::new(404).text(NOT_FOUND_BODY))
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use durafn::host::{HttpHandler, HttpTrigger};
+
+    use super::*;
+
+    #[test]
+    fn the_functions_are_registered_under_the_articles_names() {
+        let registry = registry().expect("registry builds");
+        assert_eq!(registry.orchestrator_names(), [ORCHESTRATOR]);
+        assert_eq!(registry.activity_names(), [ACTIVITY]);
+        for (handler, name, route) in [
+            (
+                &client_function as &dyn HttpHandler,
+                CLIENT_FUNCTION,
+                SUBMIT_ROUTE,
+            ),
+            (&get_status_function, STATUS_FUNCTION, STATUS_ROUTE),
+        ] {
+            assert_eq!(handler.name(), name);
+            assert_eq!(
+                handler.trigger(),
+                HttpTrigger {
+                    route: Some(route.into()),
+                    methods: vec!["GET".into()],
+                    auth_level: AuthLevel::Anonymous,
+                }
+            );
+        }
     }
 }

@@ -23,7 +23,7 @@ pub mod functions;
 pub mod pyjson;
 pub mod query;
 /// Key Vault references, resolved by the host's secret providers.
-pub use durafn_host::secrets;
+pub use durafn::host::secrets;
 pub mod settings;
 pub mod status;
 pub mod submit;

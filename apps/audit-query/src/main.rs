@@ -16,8 +16,9 @@ use audit_query::demo::{self, DEMO_SEED, ProgressLine};
 use audit_query::functions::{self, AuditTable};
 use audit_query::secrets::SecretResolver;
 use audit_query::settings::AuditSettings;
-use durafn_host::settings::USAGE;
-use durafn_host::{App, HostArgs, HostConfig};
+use durafn::App;
+use durafn::host::settings::USAGE;
+use durafn::host::{HostArgs, HostConfig};
 use durafn_tables::TableStore;
 
 /// The app's part of `--help`.
@@ -59,7 +60,7 @@ async fn main() -> ExitCode {
 /// them.
 fn configure(host_args: &HostArgs) -> Result<(HostConfig, AuditSettings), String> {
     let config = HostConfig::from_process(host_args).map_err(|e| e.to_string())?;
-    let resolver = SecretResolver::local(config.root.join(durafn_host::SECRETS_DIR));
+    let resolver = SecretResolver::local(config.root.join(durafn::host::SECRETS_DIR));
     let settings = AuditSettings::read(
         |name| config.settings.get(name).map(str::to_owned),
         &resolver,
@@ -125,8 +126,8 @@ async fn serve(args: Vec<String>) -> Result<(), String> {
     let registry = functions::registry().map_err(|e| e.to_string())?;
     App::new()
         .registry(&registry)
-        .function(functions::client_function())
-        .function(functions::status_function())
+        .function(functions::client_function)
+        .function(functions::get_status_function)
         .app_data(AuditTable {
             store,
             table: settings.table.clone(),

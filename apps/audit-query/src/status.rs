@@ -12,8 +12,7 @@
 //! the failure message for a failed job and the reason for a terminated one,
 //! as Durable Functions reports them in `output`.
 
-use durafn_core::RuntimeStatus;
-use durafn_runtime::InstanceStatus;
+use durafn::{InstanceStatus, RuntimeStatus};
 use serde_json::Value;
 
 use crate::pyjson;
@@ -55,7 +54,7 @@ pub const NOT_FOUND_BODY: &str = "Job not found";
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
-    use durafn_core::{FailureDetails, InstanceId, Payload};
+    use durafn::{FailureDetails, InstanceId, Payload};
 
     use super::*;
 

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{RunningApp, get_with, instance_id, poll};
-use durafn_host::{KeyScope, list_keys};
+use durafn::host::{KeyScope, list_keys};
 
 /// The script the host's client tests use, in its `seed` mode.
 const SCRIPT: &str = concat!(

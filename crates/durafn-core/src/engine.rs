@@ -16,13 +16,11 @@ use chrono::{DateTime, Utc};
 
 use crate::action::{Action, describe_recorded};
 use crate::context::OrchestrationContext;
-use crate::history::{EventKind, FailureDetails, HistoryEvent, ParentInstance, RuntimeStatus};
+use crate::failure::{FailureDetails, SystemFailure};
+use crate::history::{EventKind, HistoryEvent, ParentInstance, RuntimeStatus};
 use crate::ids::{ExecutionId, InstanceId};
 use crate::payload::Payload;
 use crate::registry::{FunctionFuture, Registry};
-
-/// The error type recorded when replay finds that the code no longer matches its history.
-pub const NON_DETERMINISM_ERROR: &str = "NonDeterministicOrchestration";
 
 /// How an execution ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,6 +140,12 @@ impl OrchestrationExecutor {
             self.apply(event, true);
         }
         self.history_len += history.len();
+    }
+
+    /// Hands the result of the orchestrator's `prepare_turn` to the code, for the turns that
+    /// follow (see [`Orchestrator::prepare_turn`](crate::Orchestrator::prepare_turn)).
+    pub fn set_prepared(&mut self, prepared: Option<Payload>) {
+        self.ctx.with_state(|s| s.prepared = prepared);
     }
 
     /// One turn: applies `messages` at time `now` and returns what to commit.
@@ -356,8 +360,8 @@ impl OrchestrationExecutor {
                     Err(panic) => self.finish(Outcome::Failed(panicked(name, panic))),
                 }
             }
-            None => self.finish(Outcome::Failed(FailureDetails::new(
-                "OrchestratorNotFound",
+            None => self.finish(Outcome::Failed(FailureDetails::system(
+                SystemFailure::OrchestratorNotFound,
                 format!("orchestrator function '{name}' is not registered in this function app"),
             ))),
         }
@@ -502,15 +506,15 @@ impl OrchestrationExecutor {
             )),
         };
         if let Some(problem) = problem {
-            if matches!(self.outcome, Some(Outcome::Failed(ref f)) if f.error_type == NON_DETERMINISM_ERROR)
+            if matches!(self.outcome, Some(Outcome::Failed(ref f)) if f.is(SystemFailure::NonDeterminism))
             {
                 return;
             }
             // The code may have finished where history says it went on: that is non-determinism
             // too, and it overrides the outcome the code produced.
             self.outcome = None;
-            self.finish(Outcome::Failed(FailureDetails::new(
-                NON_DETERMINISM_ERROR,
+            self.finish(Outcome::Failed(FailureDetails::system(
+                SystemFailure::NonDeterminism,
                 format!(
                     "non-deterministic orchestration '{}': {problem}. Orchestrator code must make the same durable calls in the same order on every replay.",
                     self.name
@@ -592,8 +596,8 @@ fn panicked(name: &str, panic: Box<dyn std::any::Any + Send>) -> FailureDetails 
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a non-string panic payload".to_string());
-    FailureDetails::new(
-        "OrchestratorPanicked",
+    FailureDetails::system(
+        SystemFailure::OrchestratorPanicked,
         format!("orchestrator '{name}' panicked: {message}"),
     )
 }

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::FunctionError;
-use crate::history::FailureDetails;
+use crate::failure::{FailureDetails, SystemFailure};
 use crate::ids::{EventId, ExecutionId, InstanceId};
 use crate::payload::Payload;
 
@@ -201,8 +201,8 @@ impl EntityContext {
     /// The operation's input, decoded.
     pub fn input<T: DeserializeOwned>(&self) -> Result<T, FunctionError> {
         self.input.decode().map_err(|e| {
-            FunctionError::from_failure(FailureDetails::new(
-                "InputError",
+            FunctionError::from_failure(FailureDetails::system(
+                SystemFailure::InputError,
                 format!(
                     "operation '{}' on entity {} could not decode its input: {e}",
                     self.operation, self.id
@@ -226,8 +226,8 @@ impl EntityContext {
         match &self.state {
             None => Ok(None),
             Some(p) => p.decode().map(Some).map_err(|e| {
-                FunctionError::from_failure(FailureDetails::new(
-                    "StateError",
+                FunctionError::from_failure(FailureDetails::system(
+                    SystemFailure::EntityStateError,
                     format!("the state of entity {} could not be decoded: {e}", self.id),
                 ))
             }),
@@ -314,7 +314,7 @@ impl<S: EntityState> Entity for EntityClass<S> {
         let mut state: S = ctx.get_state()?.unwrap_or_default();
         match state.dispatch(ctx) {
             Err(e)
-                if e.failure().error_type == UNKNOWN_OPERATION
+                if e.failure().is(SystemFailure::UnknownOperation)
                     && ctx.operation().eq_ignore_ascii_case("delete") =>
             {
                 ctx.delete_state();
@@ -331,13 +331,10 @@ impl<S: EntityState> Entity for EntityClass<S> {
     }
 }
 
-/// The error type of an operation the entity does not have.
-pub const UNKNOWN_OPERATION: &str = "UnknownOperation";
-
 /// The error for an operation an entity does not define.
 pub fn unknown_operation(ctx: &EntityContext) -> FunctionError {
-    FunctionError::from_failure(FailureDetails::new(
-        UNKNOWN_OPERATION,
+    FunctionError::from_failure(FailureDetails::system(
+        SystemFailure::UnknownOperation,
         format!(
             "entity '{}' has no operation '{}'",
             ctx.entity_id().name,
@@ -404,8 +401,8 @@ pub fn run_operation(
         Err(_) => (
             before,
             Vec::new(),
-            Err(FailureDetails::new(
-                "EntityPanicked",
+            Err(FailureDetails::system(
+                SystemFailure::EntityPanicked,
                 format!("operation '{operation}' panicked"),
             )),
         ),

@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::history::FailureDetails;
+use crate::failure::{FailureDetails, SystemFailure};
 use crate::ids::InstanceId;
 use crate::payload::Payload;
 
@@ -72,14 +72,17 @@ impl TaskError {
             TaskError::ActivityFailed { failure, .. }
             | TaskError::SubOrchestrationFailed { failure, .. }
             | TaskError::EntityOperationFailed { failure, .. } => FailureDetails {
-                error_type: failure.error_type.clone(),
                 message: self.to_string(),
-                details: failure.details.clone(),
+                ..failure.clone()
             },
-            TaskError::Timeout { .. } => FailureDetails::new("TimeoutError", self.to_string()),
-            TaskError::Data { .. } => FailureDetails::new("DataError", self.to_string()),
+            TaskError::Timeout { .. } => {
+                FailureDetails::system(SystemFailure::Timeout, self.to_string())
+            }
+            TaskError::Data { .. } => {
+                FailureDetails::system(SystemFailure::DataError, self.to_string())
+            }
             TaskError::LockingRules(_) => {
-                FailureDetails::new("LockingRulesViolation", self.to_string())
+                FailureDetails::system(SystemFailure::LockingRulesViolation, self.to_string())
             }
         }
     }
@@ -185,9 +188,8 @@ mod tests {
         let e = pass_on(TaskError::ActivityFailed {
             name: "charge".into(),
             failure: FailureDetails {
-                error_type: "CardDeclined".into(),
-                message: "declined".into(),
                 details: Some(details.clone()),
+                ..FailureDetails::new("CardDeclined", "declined")
             },
         })
         .unwrap_err();

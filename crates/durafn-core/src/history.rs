@@ -7,6 +7,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::entity::EntityRequest;
+pub use crate::failure::FailureDetails;
 use crate::ids::{EventId, ExecutionId, InstanceId};
 use crate::payload::Payload;
 
@@ -71,31 +73,6 @@ pub struct TraceContext {
     /// The `tracestate` header (vendor data), if one was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_state: Option<String>,
-}
-
-/// Why something failed, as recorded in history and shown to callers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FailureDetails {
-    /// A short classification, such as the Rust type of the error or `ActivityFailed`.
-    #[serde(rename = "ErrorType")]
-    pub error_type: String,
-    /// The human-readable message.
-    #[serde(rename = "Reason")]
-    pub message: String,
-    /// Structured details chosen by the code that failed.
-    #[serde(rename = "Details", default, skip_serializing_if = "Option::is_none")]
-    pub details: Option<Payload>,
-}
-
-impl FailureDetails {
-    /// A failure with a type and a message and no details.
-    pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            error_type: error_type.into(),
-            message: message.into(),
-            details: None,
-        }
-    }
 }
 
 /// The runtime status of an instance, as the management API names it.
@@ -348,7 +325,7 @@ pub enum EventKind {
     /// A request delivered to an entity (entities keep no history; this is their message kind).
     EntityRequest {
         /// The request.
-        request: crate::entity::EntityRequest,
+        request: EntityRequest,
     },
 }
 
@@ -494,9 +471,8 @@ mod tests {
                 orchestration_status: RuntimeStatus::Failed,
                 result: None,
                 failure_details: Some(FailureDetails {
-                    error_type: "X".into(),
-                    message: "m".into(),
                     details: Some(p()),
+                    ..FailureDetails::system(crate::failure::SystemFailure::NonDeterminism, "m")
                 }),
             },
             EventKind::ExecutionTerminated { input: p() },
@@ -510,7 +486,7 @@ mod tests {
             },
             EventKind::TaskFailed {
                 task_scheduled_id: EventId(1),
-                failure: FailureDetails::new("T", "m"),
+                failure: FailureDetails::system(crate::failure::SystemFailure::DeadLettered, "m"),
             },
             EventKind::SubOrchestrationInstanceCreated {
                 name: "s".into(),

@@ -9,7 +9,9 @@
 //! - [`engine`]: one *turn* = (history, new messages, now) → (new events, actions, status);
 //! - [`context`]: the API orchestrator code uses, with durable futures resolved from history;
 //! - [`registry`]: orchestrators and activities by name;
-//! - [`rewind`]: re-running a failed execution from before its failure.
+//! - [`rewind`]: re-running a failed execution from before its failure;
+//! - [`scheduler`]: the entity scheduler (locks, queued requests, batches) as a pure function;
+//! - [`failure`]: failure details and the failures durafn raises itself, with stable codes.
 //!
 //! **Architecture invariant:** this crate is pure. It performs no I/O, reads no clock, draws no
 //! random numbers and depends on no async runtime; time arrives as the `now` of a turn and ids as
@@ -21,11 +23,13 @@ pub mod context;
 pub mod engine;
 pub mod entity;
 pub mod error;
+pub mod failure;
 pub mod history;
 pub mod ids;
 pub mod payload;
 pub mod registry;
 pub mod rewind;
+pub mod scheduler;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
@@ -41,12 +45,12 @@ pub use entity::{
     EntityState, entity_class, entity_fn,
 };
 pub use error::{FunctionError, TaskError};
-pub use history::{
-    EventKind, FailureDetails, HistoryEvent, ParentInstance, RuntimeStatus, TraceContext,
-};
+pub use failure::{FailureDetails, SystemFailure};
+pub use history::{EventKind, HistoryEvent, ParentInstance, RuntimeStatus, TraceContext};
 pub use ids::{EventId, ExecutionId, InstanceId, InvalidInstanceId};
 pub use payload::{Payload, PayloadError};
 pub use registry::{
-    Activity, ActivityContext, AppData, FunctionFuture, Orchestrator, Registry, RegistryBuilder,
-    RegistryError, activity_fn, orchestrator_fn,
+    Activity, ActivityContext, AppData, FunctionFuture, Orchestrator, PrepareFuture, Registry,
+    RegistryBuilder, RegistryError, TurnPreparation, activity_fn, orchestrator_fn,
 };
+pub use scheduler::{EntityBatch, EntityOutput, Scheduler};

@@ -15,12 +15,27 @@ use serde::de::DeserializeOwned;
 
 use crate::context::OrchestrationContext;
 use crate::error::FunctionError;
-use crate::history::FailureDetails;
+use crate::failure::{FailureDetails, SystemFailure};
+use crate::history::HistoryEvent;
 use crate::ids::{EventId, InstanceId};
 use crate::payload::Payload;
 
 /// The type-erased future of a running orchestrator or activity.
 pub type FunctionFuture = Pin<Box<dyn Future<Output = Result<Payload, FunctionError>> + Send>>;
+
+/// The future of [`Orchestrator::prepare_turn`].
+pub type PrepareFuture = Pin<Box<dyn Future<Output = Result<Payload, FunctionError>> + Send>>;
+
+/// What a turn's load step knows when it asks an orchestrator to prepare the turn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnPreparation {
+    /// The instance.
+    pub instance_id: InstanceId,
+    /// The history of the current execution so far.
+    pub history: Vec<HistoryEvent>,
+    /// The events this turn delivers.
+    pub new_events: Vec<HistoryEvent>,
+}
 
 /// An orchestrator function: deterministic code over an [`OrchestrationContext`].
 pub trait Orchestrator: Send + Sync + 'static {
@@ -28,6 +43,19 @@ pub trait Orchestrator: Send + Sync + 'static {
     fn name(&self) -> &str;
     /// Starts one execution.
     fn start(&self, ctx: OrchestrationContext, input: Payload) -> FunctionFuture;
+
+    /// Asynchronous work to do before a turn of this orchestrator runs, outside the pure engine:
+    /// an orchestrator that runs out of process asks its worker for the turn's actions here.
+    /// The default does nothing (`None`).
+    ///
+    /// When it returns a future, the runtime awaits it in the turn's load step and hands its
+    /// result to the turn's code ([`OrchestrationContext::prepared_turn`]). Because that result
+    /// is not part of the history, such an orchestrator is never kept in the instance cache:
+    /// every turn replays its history with the new preparation. A preparation that fails leaves
+    /// the work to be delivered again.
+    fn prepare_turn(&self, _turn: &TurnPreparation) -> Option<PrepareFuture> {
+        None
+    }
 }
 
 /// An activity function: ordinary async code, run at least once per scheduling.
@@ -124,8 +152,8 @@ where
     let input: I = match input.decode() {
         Ok(input) => input,
         Err(e) => {
-            let error = FunctionError::from_failure(FailureDetails::new(
-                "InputError",
+            let error = FunctionError::from_failure(FailureDetails::system(
+                SystemFailure::InputError,
                 format!("{kind} '{name}' could not decode its input: {e}"),
             ));
             return Box::pin(std::future::ready(Err(error)));
@@ -135,7 +163,10 @@ where
     Box::pin(async move {
         let output = fut.await.map_err(Into::into)?;
         Payload::encode(&output).map_err(|e| {
-            FunctionError::from_failure(FailureDetails::new("OutputError", e.to_string()))
+            FunctionError::from_failure(FailureDetails::system(
+                SystemFailure::OutputError,
+                e.to_string(),
+            ))
         })
     })
 }

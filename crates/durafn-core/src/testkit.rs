@@ -12,7 +12,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
 use crate::engine::{self, OrchestrationExecutor, Turn};
-use crate::history::{EventKind, FailureDetails, HistoryEvent, ParentInstance, RuntimeStatus};
+use crate::failure::FailureDetails;
+use crate::history::{EventKind, HistoryEvent, ParentInstance, RuntimeStatus};
 use crate::ids::{EventId, ExecutionId, InstanceId};
 use crate::payload::Payload;
 use crate::registry::Registry;
@@ -171,6 +172,13 @@ impl HistoryBuilder {
     /// Appends any event at the current time.
     pub fn push(&mut self, kind: EventKind) -> &mut Self {
         self.events.push(HistoryEvent::new(self.now, kind));
+        self
+    }
+
+    /// Appends a scheduling event with action id `id` at the current time.
+    pub fn scheduled(&mut self, id: i64, kind: EventKind) -> &mut Self {
+        self.events
+            .push(HistoryEvent::scheduled(EventId(id), self.now, kind));
         self
     }
 

@@ -332,6 +332,11 @@ pub const SECRETS_DIR: &str = "secrets";
 
 async fn open_store(config: &HostConfig) -> Result<(Arc<dyn Store>, &'static str), HostError> {
     match &config.storage {
+        #[cfg(not(feature = "postgres"))]
+        StorageProvider::Postgres { .. } => Err(HostError::Functions(
+            "host.json asks for the PostgreSQL task hub, but this build has no PostgreSQL support (cargo feature `postgres`)".into(),
+        )),
+        #[cfg(feature = "postgres")]
         StorageProvider::Postgres {
             connection_string_name,
         } => {

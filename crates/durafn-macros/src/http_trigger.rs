@@ -112,10 +112,17 @@ pub(crate) fn expand(args: proc_macro::TokenStream, func: ItemFn) -> syn::Result
     let methods = &args.methods;
     let auth = &args.auth;
     let inner = format_ident!("__durafn_{}", ident);
+    // The function's docs document the struct that replaces it.
+    let docs: Vec<_> = func
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .collect();
     let mut inner_fn = func.clone();
     inner_fn.sig.ident = inner.clone();
     inner_fn.vis = Visibility::Inherited;
     Ok(quote! {
+        #(#docs)*
         #[allow(non_camel_case_types)]
         #[derive(Debug, Clone, Copy, Default)]
         #vis struct #ident;

@@ -4,13 +4,14 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use durafn_core::{EventId, ExecutionId, InstanceId};
+use durafn_store::kit::LockTokens;
 use durafn_store::{
     ActivityCompletion, ActivityId, ActivityWorkItem, FetchRequest, LockToken, NewActivity,
     StoreError,
 };
 
 use crate::batch::{Message, begin, commit, lock_order, query};
-use crate::codec::{self, Tokens, get, lease_end, limit, micros, payload};
+use crate::codec::{self, get, lease_end, limit, micros, payload};
 use crate::error::backend;
 use crate::notify::Wake;
 use crate::pipeline::pipeline;
@@ -19,7 +20,7 @@ use crate::pool::Conn;
 /// Leases up to `max_items` ready work items (one statement), in id order.
 pub(crate) async fn fetch(
     conn: &mut Conn<'_>,
-    tokens: &Tokens,
+    tokens: &LockTokens,
     r: &FetchRequest,
 ) -> Result<Vec<ActivityWorkItem>, StoreError> {
     if r.max_items == 0 {

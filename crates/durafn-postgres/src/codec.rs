@@ -9,7 +9,7 @@ use durafn_core::{
     ExecutionId, FailureDetails, HistoryEvent, InstanceId, ParentInstance, Payload, RuntimeStatus,
     TraceContext,
 };
-use durafn_store::{FetchRequest, InstanceRecord, LockToken, StoreError};
+use durafn_store::{FetchRequest, InstanceRecord, StoreError};
 use tokio_postgres::Row;
 
 use crate::error::{backend, corrupt};
@@ -130,29 +130,4 @@ pub(crate) fn record(row: &Row, at: usize) -> Result<InstanceRecord, StoreError>
             .map(|t| from_json::<TraceContext>(&t, "trace context"))
             .transpose()?,
     })
-}
-
-/// Makes lease tokens that are unique across hosts and restarts: owner, process id, the time
-/// the store was opened, and a counter. One token covers everything one fetch leased.
-pub(crate) struct Tokens {
-    prefix: String,
-    next: std::sync::atomic::AtomicU64,
-}
-
-impl Tokens {
-    pub(crate) fn new() -> Self {
-        let started = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        Self {
-            prefix: format!("{}:{started:x}", std::process::id()),
-            next: std::sync::atomic::AtomicU64::new(0),
-        }
-    }
-
-    /// A fresh token for `owner`.
-    pub(crate) fn next(&self, owner: &str) -> LockToken {
-        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        LockToken(format!("{owner}:{}:{n}", self.prefix))
-    }
 }

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use durafn_store::{NewInstance, StoreError};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use crate::Shared;
 use crate::instances::create_many;
+use crate::shared::Shared;
 
 /// The most creations in one transaction.
 pub(crate) const MAX_BATCH: usize = 512;
@@ -32,10 +32,10 @@ pub(crate) struct CreateRequest {
 
 /// The error a caller sees when the store stopped before answering.
 pub(crate) fn closed() -> StoreError {
-    StoreError::Backend {
-        message: "the PostgreSQL task hub was closed before the start was committed".into(),
-        retryable: false,
-    }
+    StoreError::backend(
+        "the PostgreSQL task hub was closed before the start was committed",
+        false,
+    )
 }
 
 /// Takes queued creations in batches and commits them.

@@ -21,10 +21,8 @@ fn retryable_state(code: &str) -> bool {
 pub(crate) fn backend(e: tokio_postgres::Error) -> StoreError {
     let message = format!("PostgreSQL: {e}");
     if let Some(code) = e.code() {
-        return StoreError::Backend {
-            message,
-            retryable: retryable_state(code.code()),
-        };
+        let retryable = retryable_state(code.code());
+        return StoreError::backend_caused_by(message, retryable, e);
     }
     let text = e.to_string();
     if text.starts_with("error deserializing column") || text.starts_with("invalid column") {
@@ -41,10 +39,7 @@ pub(crate) fn backend(e: tokio_postgres::Error) -> StoreError {
         || text.starts_with("authentication error")
         || text.starts_with("error performing TLS handshake")
         || text.starts_with("query returned an unexpected number");
-    StoreError::Backend {
-        message,
-        retryable: !about_us,
-    }
+    StoreError::backend_caused_by(message, !about_us, e)
 }
 
 /// A value read back from the task hub that cannot be what this crate wrote.

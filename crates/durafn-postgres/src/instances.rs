@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
+use durafn_store::kit;
 use durafn_store::{
     InstanceFilter, InstancePage, InstanceRecord, NewInstance, NewMessage, StoreError,
-    encode_continuation,
 };
 use tokio_postgres::types::ToSql;
 
@@ -13,6 +13,7 @@ use crate::batch::{
 };
 use crate::codec::{self, get, micros};
 use crate::error::backend;
+use crate::lease::{Lease, LeasedWork};
 use crate::notify::Wake;
 use crate::pipeline::pipeline;
 use crate::pool::Conn;
@@ -134,6 +135,35 @@ pub(crate) async fn get_history(
     Ok(history)
 }
 
+/// The histories of several instances, in the order of `ids`: one statement, one round trip.
+pub(crate) async fn get_histories(
+    conn: &mut Conn<'_>,
+    ids: &[InstanceId],
+) -> Result<Vec<Vec<HistoryEvent>>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let st = conn.statements();
+    let wanted: Vec<&str> = ids.iter().map(InstanceId::as_str).collect();
+    let rows = conn
+        .client()
+        .query(&st.get_histories, &[&wanted])
+        .await
+        .map_err(backend)?;
+    let mut by_id: std::collections::HashMap<String, Vec<HistoryEvent>> =
+        std::collections::HashMap::new();
+    for row in &rows {
+        by_id
+            .entry(get::<String>(row, 0)?)
+            .or_default()
+            .extend(codec::events(&get::<String>(row, 1)?)?);
+    }
+    Ok(ids
+        .iter()
+        .map(|id| by_id.get(id.as_str()).cloned().unwrap_or_default())
+        .collect())
+}
+
 /// Enqueues messages: one transaction, one round trip.
 pub(crate) async fn send_messages(
     conn: &mut Conn<'_>,
@@ -228,36 +258,23 @@ pub(crate) async fn list(
     page_size: usize,
     after: Option<(DateTime<Utc>, String)>,
 ) -> Result<InstancePage, StoreError> {
-    let page_size = page_size.max(1);
     let sql = FilterSql::new(filter, &filter.statuses, after.as_ref());
     let text = format!(
         "SELECT {} FROM instances WHERE {} ORDER BY created_at, instance_id LIMIT {}",
         instance_columns!(""),
         sql.condition,
-        page_size.saturating_add(1)
+        kit::page_rows(page_size)
     );
     let rows = conn
         .client()
         .query(&text, &sql.params())
         .await
         .map_err(backend)?;
-    let mut instances = rows
+    let instances = rows
         .iter()
         .map(|r| codec::record(r, 0))
         .collect::<Result<Vec<_>, _>>()?;
-    let more = instances.len() > page_size;
-    instances.truncate(page_size);
-    let continuation = if more {
-        instances
-            .last()
-            .map(|r| encode_continuation(r.created_at, &r.instance_id))
-    } else {
-        None
-    };
-    Ok(InstancePage {
-        instances,
-        continuation,
-    })
+    Ok(kit::page(instances, page_size))
 }
 
 /// Deletes the given instances if they are still in one of `statuses`, with their history and
@@ -310,14 +327,7 @@ pub(crate) async fn purge_one(conn: &mut Conn<'_>, id: &InstanceId) -> Result<bo
     .await
     .map_err(backend)?;
     let status = statuses(&first[2])?.get(id.as_str()).copied();
-    let outcome = match status {
-        None => Ok(false),
-        Some(status) if !status.is_terminal() => Err(StoreError::NotTerminal {
-            instance_id: id.clone(),
-            status,
-        }),
-        Some(_) => Ok(true),
-    };
+    let outcome = kit::purge_check(id, status);
     if outcome != Ok(true) {
         pipeline(vec![rollback(client)]).await.map_err(backend)?;
         conn.end();
@@ -339,10 +349,7 @@ pub(crate) async fn purge_many(
     conn: &mut Conn<'_>,
     filter: &InstanceFilter,
 ) -> Result<u64, StoreError> {
-    let statuses: Vec<RuntimeStatus> = RuntimeStatus::ALL
-        .into_iter()
-        .filter(|s| s.is_terminal() && (filter.statuses.is_empty() || filter.statuses.contains(s)))
-        .collect();
+    let statuses = kit::purgeable_statuses(filter);
     if statuses.is_empty() {
         return Ok(0);
     }
@@ -390,23 +397,21 @@ pub(crate) async fn count_by_status(
         .query(&st.count_by_status, &[])
         .await
         .map_err(backend)?;
-    let mut counts: Vec<(RuntimeStatus, u64)> =
-        RuntimeStatus::ALL.into_iter().map(|s| (s, 0)).collect();
-    for row in &rows {
-        let status = codec::status(&get::<String>(row, 0)?)?;
-        let n = codec::count(get::<i64>(row, 1)?, "instance count")?;
-        if let Some(entry) = counts.iter_mut().find(|(s, _)| *s == status) {
-            entry.1 = n;
-        }
-    }
-    Ok(counts)
+    let found = rows
+        .iter()
+        .map(|row| {
+            let status = codec::status(&get::<String>(row, 0)?)?;
+            Ok((status, codec::count(get::<i64>(row, 1)?, "instance count")?))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(kit::status_counts(found))
 }
 
 /// The leases recorded in the task hub, optionally only those of `owner`.
 pub(crate) async fn leases(
     conn: &mut Conn<'_>,
     owner: Option<&str>,
-) -> Result<Vec<crate::Lease>, StoreError> {
+) -> Result<Vec<Lease>, StoreError> {
     let st = conn.statements();
     let rows = conn
         .client()
@@ -417,15 +422,15 @@ pub(crate) async fn leases(
         .map(|r| {
             let instance_id = InstanceId::from_trusted(get::<String>(r, 1)?);
             let work = match get::<String>(r, 0)?.as_str() {
-                "instance" => crate::LeasedWork::Instance(instance_id),
-                _ => crate::LeasedWork::Activity {
+                "instance" => LeasedWork::Instance(instance_id),
+                _ => LeasedWork::Activity {
                     id: durafn_store::ActivityId(get(r, 2)?),
                     instance_id,
                     name: get(r, 3)?,
                     input: codec::payload(get(r, 4)?, "activity input")?,
                 },
             };
-            Ok(crate::Lease {
+            Ok(Lease {
                 owner: get::<Option<String>>(r, 5)?.unwrap_or_default(),
                 until: codec::time(
                     get::<Option<i64>>(r, 6)?.unwrap_or_default(),

@@ -126,11 +126,13 @@ mod codec;
 mod creates;
 mod error;
 mod instances;
+mod lease;
 mod notify;
 mod orchestrations;
 mod pipeline;
 mod pool;
 mod schema;
+mod shared;
 mod sql;
 
 use std::str::FromStr;
@@ -138,7 +140,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use durafn_core::{HistoryEvent, InstanceId, Payload, RuntimeStatus};
+use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
 use durafn_store::{
     ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, FetchRequest,
     InstanceFilter, InstancePage, InstanceRecord, InstanceStore, LockToken, NewInstance,
@@ -149,12 +151,15 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_postgres::Config;
 
+pub use lease::{Lease, LeasedWork};
 pub use notify::WorkSignals;
 
-use crate::codec::Tokens;
+use durafn_store::kit::LockTokens;
+
 use crate::creates::CreateRequest;
 use crate::notify::Notifier;
 use crate::pool::Pool;
+use crate::shared::Shared;
 
 /// How a [`PostgresStore`] connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,35 +193,6 @@ impl Default for PostgresOptions {
     }
 }
 
-/// Work held under a lease, as recorded in the task hub.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Lease {
-    /// Who took it (the host id given in the fetch).
-    pub owner: String,
-    /// When the lease ends (unless renewed); after that, any host may take the work.
-    pub until: DateTime<Utc>,
-    /// The work.
-    pub work: LeasedWork,
-}
-
-/// What a [`Lease`] covers.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LeasedWork {
-    /// An instance, for one turn.
-    Instance(InstanceId),
-    /// An activity work item.
-    Activity {
-        /// The work item.
-        id: ActivityId,
-        /// The orchestration that scheduled it.
-        instance_id: InstanceId,
-        /// The activity function.
-        name: String,
-        /// Its input.
-        input: Payload,
-    },
-}
-
 /// A task hub in a PostgreSQL schema (see the [crate docs](crate)).
 ///
 /// Dropping it stops its notification tasks; its connections close as they are released.
@@ -226,13 +202,6 @@ pub struct PostgresStore {
     tasks: Vec<JoinHandle<()>>,
     config: Config,
     schema: String,
-}
-
-/// What the store's calls and its background tasks share.
-pub(crate) struct Shared {
-    pub(crate) pool: Pool,
-    pub(crate) tokens: Tokens,
-    pub(crate) notifier: Arc<Notifier>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -310,7 +279,7 @@ impl PostgresStore {
         let notifier = Notifier::new(&options.schema);
         let shared = Arc::new(Shared {
             pool,
-            tokens: Tokens::new(),
+            tokens: LockTokens::unique(),
             notifier: notifier.clone(),
         });
         let (creates, queue) = mpsc::unbounded_channel();
@@ -390,6 +359,13 @@ impl InstanceStore for PostgresStore {
 
     fn get_history<'a>(&'a self, id: &'a InstanceId) -> StoreFuture<'a, Vec<HistoryEvent>> {
         Box::pin(async move { on_conn!(self, |c| instances::get_history(&mut c, id).await) })
+    }
+
+    fn get_histories<'a>(
+        &'a self,
+        ids: &'a [InstanceId],
+    ) -> StoreFuture<'a, Vec<Vec<HistoryEvent>>> {
+        Box::pin(async move { on_conn!(self, |c| instances::get_histories(&mut c, ids).await) })
     }
 
     fn send_messages(&self, messages: Vec<NewMessage>) -> StoreFuture<'_, ()> {

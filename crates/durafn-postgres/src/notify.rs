@@ -10,6 +10,8 @@
 //!   of the task hub. Requests made while a notification is on its way are merged into the next
 //!   one, so there is at most one in flight per store, and the connection commits them without
 //!   waiting for the disk (`synchronous_commit = off`; a lost notification only costs a poll).
+//!   Requests made while the connection is not (yet) open wait for it and go out once it is,
+//!   so work created right after a store connects still wakes the other hosts.
 //! - **Listening** bumps the counters of [`WorkSignals`]; [`crate::PostgresStore::subscribe`]
 //!   hands out receivers. After (re)connecting, both counters are bumped, since notifications
 //!   sent while the listener was away are lost.
@@ -147,14 +149,17 @@ pub(crate) async fn send_loop(notifier: Arc<Notifier>) {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        // Without a connection the hint is dropped: other hosts find the work by polling.
-        if let Some((client, statement)) = sender {
-            if let Err(e) = client
-                .execute(&statement, &[&notifier.channel, &payload])
-                .await
-            {
-                tracing::debug!(error = %e, "sending a work notification failed");
-            }
+        // Without a connection the request waits for one: the listener kicks this loop once it
+        // has (re)connected.
+        let Some((client, statement)) = sender else {
+            notifier.pending.fetch_or(bits, Ordering::AcqRel);
+            continue;
+        };
+        if let Err(e) = client
+            .execute(&statement, &[&notifier.channel, &payload])
+            .await
+        {
+            tracing::debug!(error = %e, "sending a work notification failed");
         }
     }
 }
@@ -209,6 +214,8 @@ async fn listen_once(config: &Config, notifier: &Notifier) -> Result<(), tokio_p
         .lock()
         .unwrap_or_else(PoisonError::into_inner) = Some((client.clone(), statement));
     notifier.bump(ORCHESTRATIONS | ACTIVITIES);
+    // Send what was asked for while there was no connection.
+    notifier.kick.notify_one();
     loop {
         match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
             Some(Ok(AsyncMessage::Notification(n))) => notifier.bump(payload_bits(n.payload())),

@@ -22,9 +22,8 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use durafn_core::{
-    EventKind, ExecutionId, FailureDetails, HistoryEvent, InstanceId, RuntimeStatus,
-};
+use durafn_core::{ExecutionId, InstanceId, RuntimeStatus};
+use durafn_store::kit::{self, LockTokens};
 use durafn_store::{
     FetchRequest, HistoryChange, LockToken, MessageId, OrchestrationWorkItem, QueuedMessage,
     StoreError, TurnCommit,
@@ -33,7 +32,7 @@ use durafn_store::{
 use crate::batch::{
     Creations, Instance, Message, Messages, begin, commit, lock_order, query, rollback,
 };
-use crate::codec::{self, Tokens, event_json, get, lease_end, limit, micros, to_json};
+use crate::codec::{self, event_json, get, lease_end, limit, micros, to_json};
 use crate::error::{backend, corrupt};
 use crate::instances::statuses;
 use crate::notify::Wake;
@@ -43,7 +42,7 @@ use crate::pool::Conn;
 /// Leases ready instances and returns them with their visible messages (one statement).
 pub(crate) async fn fetch(
     conn: &mut Conn<'_>,
-    tokens: &Tokens,
+    tokens: &LockTokens,
     r: &FetchRequest,
 ) -> Result<Vec<OrchestrationWorkItem>, StoreError> {
     if r.max_items == 0 {
@@ -417,26 +416,13 @@ fn refused(
     parent: &durafn_core::ParentInstance,
     status: RuntimeStatus,
 ) -> Result<Message, StoreError> {
-    let failure = FailureDetails::new(
-        "InstanceExists",
-        format!(
-            "an instance with id '{}' already exists and is {status}",
-            child.instance_id
-        ),
-    );
-    let event = HistoryEvent::new(
+    let child_id = InstanceId::from_trusted(child.instance_id.clone());
+    Message::encode(&kit::child_refused(
+        parent,
+        &child_id,
+        status,
         child.created,
-        EventKind::SubOrchestrationInstanceFailed {
-            task_scheduled_id: parent.task_scheduled_id,
-            failure,
-        },
-    );
-    Ok(Message {
-        instance_id: parent.instance_id.as_str().to_string(),
-        execution_id: Some(parent.execution_id.as_str().to_string()),
-        event: event_json(&event)?,
-        visible_at: None,
-    })
+    ))
 }
 
 fn lock_lost(id: &str) -> StoreError {
@@ -587,7 +573,7 @@ pub(crate) async fn abandon(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use durafn_core::Payload;
+    use durafn_core::{EventKind, HistoryEvent, Payload};
     use durafn_store::{NewInstance, NewMessage};
 
     fn turn(id: &str, targets: &[&str], children: &[&str]) -> Turn {

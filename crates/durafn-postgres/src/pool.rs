@@ -56,10 +56,7 @@ impl Pool {
             .permits
             .acquire()
             .await
-            .map_err(|_| StoreError::Backend {
-                message: "the PostgreSQL task hub was closed".into(),
-                retryable: false,
-            })?;
+            .map_err(|_| StoreError::backend("the PostgreSQL task hub was closed", false))?;
         let reused = loop {
             let session = self
                 .idle

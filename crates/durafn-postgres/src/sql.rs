@@ -281,6 +281,11 @@ const GET_INSTANCE: &str = concat!(
 /// One instance's history, in order, one JSON array of events per row.
 const GET_HISTORY: &str = "SELECT events FROM history WHERE instance_id = $1 ORDER BY seq";
 
+/// The histories of several instances, in one statement (the caller puts them in order).
+const GET_HISTORIES: &str = "
+SELECT instance_id, events FROM history WHERE instance_id = ANY($1::text[])
+ORDER BY instance_id, seq";
+
 /// Instances per status.
 const COUNT_BY_STATUS: &str = "SELECT status, count(*) FROM instances GROUP BY status";
 
@@ -341,6 +346,7 @@ statements! {
     renew_activities = RENEW_ACTIVITIES,
     get_instance = GET_INSTANCE,
     get_history = GET_HISTORY,
+    get_histories = GET_HISTORIES,
     count_by_status = COUNT_BY_STATUS,
     next_visible_at = NEXT_VISIBLE_AT,
     leases = LEASES,

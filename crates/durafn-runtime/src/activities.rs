@@ -5,12 +5,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use durafn_core::{ActivityContext, EventKind, FailureDetails, HistoryEvent, Payload};
+use durafn_core::{
+    ActivityContext, EventKind, FailureDetails, HistoryEvent, Payload, SystemFailure,
+};
 use durafn_store::{ActivityCompletion, ActivityId, ActivityWorkItem, LockToken, NewMessage};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::metrics::Metrics;
-use crate::runtime::Shared;
+use crate::poll::{Backoff, fetch_or_idle};
+use crate::shared::Shared;
 
 type InFlight = Arc<Mutex<HashMap<ActivityId, LockToken>>>;
 
@@ -25,42 +28,29 @@ pub(crate) async fn activity_loop(shared: Arc<Shared>) {
     let completer = tokio::spawn(complete_loop(shared.clone(), done_rx, in_flight.clone()));
     let renewer = tokio::spawn(renew_loop(shared.clone(), in_flight.clone()));
 
-    let mut idle = Duration::from_millis(10);
+    let mut backoff = Backoff::new(shared.options.max_poll_interval);
     while !shared.stopping() {
         // Wait for at least one free slot before fetching, so fetched work never waits for a slot
         // while its lease runs.
         let first = tokio::select! {
+            biased;
+            _ = shared.stopped() => break,
             permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
-            _ = shutdown_signal(&shared) => break,
         };
         let free = permits.available_permits() + 1;
-        let items = match shared
-            .store
-            .fetch_activity_work(shared.fetch_request(free))
-            .await
-        {
-            Ok(items) => items,
-            Err(e) => {
-                drop(first);
-                tracing::warn!(error = %e, "fetching activity work failed; retrying");
-                shared.idle(&shared.activity_work, None, idle).await;
-                idle = (idle * 2).min(shared.options.max_poll_interval);
-                continue;
-            }
-        };
-        if items.is_empty() {
+        let fetch = shared.store.fetch_activity_work(shared.fetch_request(free));
+        let fetched = fetch_or_idle(
+            &shared,
+            &shared.activity_work,
+            &mut backoff,
+            "activity",
+            fetch,
+        )
+        .await;
+        let Some(items) = fetched else {
             drop(first);
-            let next = shared
-                .store
-                .next_visible_at(shared.clock.now())
-                .await
-                .ok()
-                .flatten();
-            shared.idle(&shared.activity_work, next, idle).await;
-            idle = (idle * 2).min(shared.options.max_poll_interval);
             continue;
-        }
-        idle = Duration::from_millis(10);
+        };
         let mut first = Some(first);
         for item in items {
             let permit = match first.take() {
@@ -83,11 +73,6 @@ pub(crate) async fn activity_loop(shared: Arc<Shared>) {
     drop(done_tx);
     let _ = completer.await;
     renewer.abort();
-}
-
-async fn shutdown_signal(shared: &Shared) {
-    let mut stop = shared.shutdown.subscribe();
-    let _ = stop.wait_for(|s| *s).await;
 }
 
 fn lock(in_flight: &InFlight) -> std::sync::MutexGuard<'_, HashMap<ActivityId, LockToken>> {
@@ -115,8 +100,8 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) -> ActivityCompletion
     let outcome: Result<Payload, FailureDetails> = if item.delivery > shared.options.max_deliveries
     {
         Metrics::add(&shared.metrics.dead_lettered, 1);
-        Err(FailureDetails::new(
-            "DeadLettered",
+        Err(FailureDetails::system(
+            SystemFailure::DeadLettered,
             format!(
                 "activity '{name}' was delivered {} times without completing (the limit is {}); the host may have crashed while running it",
                 item.delivery, shared.options.max_deliveries
@@ -131,14 +116,18 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) -> ActivityCompletion
                     .decode::<durafn_core::DurableHttpRequest>()
                 {
                     Ok(request) => crate::http_activity::call(request).await.and_then(|r| {
-                        Payload::encode(&r)
-                            .map_err(|e| FailureDetails::new("HttpRequestFailed", e.to_string()))
+                        Payload::encode(&r).map_err(|e| {
+                            FailureDetails::system(SystemFailure::HttpRequestFailed, e.to_string())
+                        })
                     }),
-                    Err(e) => Err(FailureDetails::new("HttpRequestFailed", e.to_string())),
+                    Err(e) => Err(FailureDetails::system(
+                        SystemFailure::HttpRequestFailed,
+                        e.to_string(),
+                    )),
                 }
             }
-            None => Err(FailureDetails::new(
-                "ActivityNotFound",
+            None => Err(FailureDetails::system(
+                SystemFailure::ActivityNotFound,
                 format!("activity function '{name}' is not registered in this function app"),
             )),
             Some(activity) => {
@@ -159,8 +148,8 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) -> ActivityCompletion
                 };
                 let result = match joined {
                     Some(Ok(result)) => result.map_err(|e| e.into_failure()),
-                    Some(Err(join)) => Err(FailureDetails::new(
-                        "ActivityPanicked",
+                    Some(Err(join)) => Err(FailureDetails::system(
+                        SystemFailure::ActivityPanicked,
                         format!("activity '{name}' panicked: {join}"),
                     )),
                     None => {
@@ -211,8 +200,8 @@ fn timed_out(name: &str, limit: Option<Duration>) -> FailureDetails {
     if limit.subsec_millis() > 0 {
         text.push_str(&format!(".{:03}", limit.subsec_millis()));
     }
-    FailureDetails::new(
-        "FunctionTimeout",
+    FailureDetails::system(
+        SystemFailure::FunctionTimeout,
         format!("activity '{name}' was stopped: it ran longer than the function timeout of {text}"),
     )
 }

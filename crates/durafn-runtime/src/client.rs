@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use durafn_core::{
     EntityId, EntityRequest, EventKind, ExecutionId, FailureDetails, HistoryEvent, InstanceId,
-    Payload, Registry, RuntimeStatus, TraceContext,
+    Payload, Registry, RuntimeStatus, Scheduler, TraceContext,
 };
 use durafn_store::{
     InstanceFilter, InstancePage, InstanceRecord, NewInstance, NewMessage, Store, StoreError,
@@ -20,8 +20,9 @@ use serde::de::DeserializeOwned;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::ClientError;
-use crate::ids::new_id;
-use crate::runtime::Shared;
+use crate::ids::{IdGen, RandomIds};
+use crate::shared::Shared;
+use crate::turn::work::request_message;
 
 /// What to include in a status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +127,7 @@ pub struct DurableClient {
     store: Arc<dyn Store>,
     registry: Option<Arc<Registry>>,
     clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGen>,
     runtime: Option<Arc<Shared>>,
 }
 
@@ -134,6 +136,37 @@ impl std::fmt::Debug for DurableClient {
         f.debug_struct("DurableClient")
             .field("attached", &self.runtime.is_some())
             .finish()
+    }
+}
+
+/// The deadline of a wait for an instance, and how long to wait for news before looking again
+/// (growing, so a detached client polls less and less often).
+struct Waiting {
+    id: InstanceId,
+    deadline: tokio::time::Instant,
+    poll: Duration,
+}
+
+impl Waiting {
+    fn new(id: &InstanceId, timeout: Duration) -> Self {
+        Self {
+            id: id.clone(),
+            deadline: tokio::time::Instant::now() + timeout,
+            poll: Duration::from_millis(5),
+        }
+    }
+
+    /// How long to wait before looking again; a timeout once the deadline has passed.
+    fn next(&mut self) -> Result<Duration, ClientError> {
+        let left = self
+            .deadline
+            .saturating_duration_since(tokio::time::Instant::now());
+        let wait = self.poll.min(left);
+        if wait.is_zero() {
+            return Err(ClientError::Timeout(self.id.clone()));
+        }
+        self.poll = (self.poll * 2).min(Duration::from_millis(500));
+        Ok(wait)
     }
 }
 
@@ -147,6 +180,7 @@ impl DurableClient {
             store: shared.store.clone(),
             registry: Some(shared.registry.clone()),
             clock: shared.clock.clone(),
+            ids: shared.ids.clone(),
             runtime: Some(shared),
         }
     }
@@ -158,6 +192,7 @@ impl DurableClient {
             store,
             registry,
             clock: Arc::new(SystemClock),
+            ids: Arc::new(RandomIds),
             runtime: None,
         }
     }
@@ -226,13 +261,13 @@ impl DurableClient {
         };
         let instance_id = options
             .instance_id
-            .unwrap_or_else(|| InstanceId::from_trusted(new_id()));
+            .unwrap_or_else(|| InstanceId::from_trusted(self.ids.new_id()));
         let created = self
             .store
             .create_instance(NewInstance {
                 instance_id: instance_id.clone(),
                 name,
-                execution_id: ExecutionId::new(new_id()),
+                execution_id: ExecutionId::new(self.ids.new_id()),
                 input,
                 parent: None,
                 created_at: self.clock.now(),
@@ -285,8 +320,7 @@ impl DurableClient {
     ) -> Result<InstanceStatus, ClientError> {
         let id = parse_id(instance_id)?;
         let mut finished = self.runtime.as_ref().map(|rt| rt.finished.subscribe());
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut poll = Duration::from_millis(5);
+        let mut waiting = Waiting::new(&id, timeout);
         loop {
             let record = self
                 .store
@@ -296,10 +330,7 @@ impl DurableClient {
             if record.status.is_terminal() {
                 return Ok(InstanceStatus::from_record(record, true));
             }
-            let wait = poll.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
-            if wait.is_zero() {
-                return Err(ClientError::Timeout(id));
-            }
+            let wait = waiting.next()?;
             match finished.as_mut() {
                 // In-process completions arrive at once; other hosts' are found by polling.
                 Some(rx) => {
@@ -319,7 +350,42 @@ impl DurableClient {
                 }
                 None => tokio::time::sleep(wait).await,
             }
-            poll = (poll * 2).min(Duration::from_millis(500));
+        }
+    }
+
+    /// Waits until the instance exists and its status satisfies `done` (read with `options`),
+    /// up to `timeout`: a status other than a finished one, such as Running or Suspended, a
+    /// history that records some event, an entity's state (an entity's row appears with its
+    /// first operation). An attached client looks again after every committed batch of turns of
+    /// its runtime; a detached one polls.
+    pub async fn wait_for_status(
+        &self,
+        instance_id: &str,
+        options: StatusOptions,
+        timeout: Duration,
+        done: impl Fn(&InstanceStatus) -> bool,
+    ) -> Result<InstanceStatus, ClientError> {
+        let id = parse_id(instance_id)?;
+        let mut turns = self.runtime.as_ref().map(|rt| rt.turns.subscribe());
+        let mut waiting = Waiting::new(&id, timeout);
+        loop {
+            if let Some(rx) = turns.as_mut() {
+                rx.borrow_and_update();
+            }
+            if let Some(status) = self.get_status(instance_id, options).await? {
+                if done(&status) {
+                    return Ok(status);
+                }
+            }
+            let wait = waiting.next()?;
+            match turns.as_mut() {
+                // Every status change in this process is a committed turn; other hosts' changes
+                // are found by polling.
+                Some(rx) => {
+                    let _ = tokio::time::timeout(wait, rx.changed()).await;
+                }
+                None => tokio::time::sleep(wait).await,
+            }
         }
     }
 
@@ -506,8 +572,7 @@ impl DurableClient {
         input: Payload,
     ) -> Result<(), ClientError> {
         let request = EntityRequest::signal(operation, input, None);
-        let message =
-            crate::entities::request_message(entity.instance_id(), request, self.clock.now(), None);
+        let message = request_message(entity.instance_id(), request, self.clock.now(), None);
         self.store.send_messages(vec![message]).await?;
         self.wake();
         Ok(())
@@ -567,7 +632,7 @@ impl DurableClient {
                     entity_id: EntityId::from_instance_id(&r.instance_id)?,
                     last_operation_time: r.last_updated_at,
                     state: r.output,
-                    locked_by: crate::entities::Scheduler::from_row(Some(&r.input)).lock_owner,
+                    locked_by: Scheduler::from_row(Some(&r.input)).lock_owner,
                 })
             })
             .collect();

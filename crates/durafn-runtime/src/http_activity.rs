@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use durafn_core::{DurableHttpRequest, DurableHttpResponse, FailureDetails};
+use durafn_core::{DurableHttpRequest, DurableHttpResponse, FailureDetails, SystemFailure};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -15,7 +15,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(100);
 const MAX_BODY: usize = 32 * 1024 * 1024;
 
 fn failure(message: impl Into<String>) -> FailureDetails {
-    FailureDetails::new("HttpRequestFailed", message)
+    FailureDetails::system(SystemFailure::HttpRequestFailed, message)
 }
 
 struct Target {

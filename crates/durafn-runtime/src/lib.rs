@@ -19,21 +19,23 @@ mod activities;
 mod cache;
 mod client;
 mod clock;
-mod entities;
 mod error;
 mod http_activity;
 mod ids;
 mod metrics;
 mod options;
+mod orchestrations;
+mod poll;
 mod runtime;
+mod shared;
 mod turn;
 
 pub use client::{
     DurableClient, EntityMetadata, EntityPage, InstanceStatus, StartOptions, StatusOptions,
 };
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ClientError;
-pub use ids::new_id;
+pub use ids::{IdGen, RandomIds, SeededIds, new_id};
 pub use metrics::Metrics;
 pub use options::RuntimeOptions;
 pub use runtime::{Runtime, RuntimeBuilder};

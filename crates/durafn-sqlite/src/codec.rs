@@ -46,15 +46,12 @@ pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
         }
         _ => format!("SQLite: {e}"),
     };
-    StoreError::Backend { message, retryable }
+    StoreError::backend_caused_by(message, retryable, e)
 }
 
 /// The error every call returns once the task hub's threads have stopped.
 pub(crate) fn closed() -> StoreError {
-    StoreError::Backend {
-        message: "the SQLite task hub was closed".into(),
-        retryable: false,
-    }
+    StoreError::backend("the SQLite task hub was closed", false)
 }
 
 /// A timestamp as stored: microseconds since the Unix epoch.

@@ -162,10 +162,11 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 fn thread_error(e: std::io::Error) -> StoreError {
-    StoreError::Backend {
-        message: format!("could not start a SQLite task hub thread: {e}"),
-        retryable: false,
-    }
+    StoreError::backend_caused_by(
+        format!("could not start a SQLite task hub thread: {e}"),
+        false,
+        e,
+    )
 }
 
 impl SqliteStore {
@@ -174,9 +175,12 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Backend {
-                message: format!("could not create {}: {e}", parent.display()),
-                retryable: false,
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::backend_caused_by(
+                    format!("could not create {}: {e}", parent.display()),
+                    false,
+                    e,
+                )
             })?;
         }
         let mut write_conn = Connection::open(&path).map_err(backend)?;
@@ -294,6 +298,14 @@ impl InstanceStore for SqliteStore {
 
     fn get_history<'a>(&'a self, id: &'a InstanceId) -> StoreFuture<'a, Vec<HistoryEvent>> {
         self.read(|r| ReadOp::GetHistory(id.clone(), r))
+    }
+
+    /// One request to the reader thread for every history.
+    fn get_histories<'a>(
+        &'a self,
+        ids: &'a [InstanceId],
+    ) -> StoreFuture<'a, Vec<Vec<HistoryEvent>>> {
+        self.read(|r| ReadOp::GetHistories(ids.to_vec(), r))
     }
 
     fn send_messages(&self, messages: Vec<NewMessage>) -> StoreFuture<'_, ()> {

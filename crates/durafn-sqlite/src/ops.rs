@@ -2,12 +2,10 @@
 //! transaction (each in its own savepoint); `load_instance` is shared with the reader.
 
 use std::collections::HashSet;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
-use durafn_core::{
-    EventId, EventKind, ExecutionId, FailureDetails, HistoryEvent, InstanceId, RuntimeStatus,
-};
+use durafn_core::{EventId, ExecutionId, HistoryEvent, InstanceId, RuntimeStatus};
+use durafn_store::kit::{self, LockTokens};
 use durafn_store::{
     ActivityCompletion, ActivityId, ActivityWorkItem, FetchRequest, HistoryChange, InstanceFilter,
     InstanceRecord, LockToken, MessageId, NewActivity, NewInstance, NewMessage,
@@ -20,30 +18,6 @@ use crate::codec::{
     self, FilterSql, IMMEDIATE, INSTANCE_COLUMNS, backend, event, event_json, instance_columns,
     micros, payload, to_json,
 };
-
-/// Makes lock tokens that are unique across processes that open the same file, even one after
-/// another with the same process id: owner, process id, start time of this store, counter.
-pub(crate) struct Tokens {
-    prefix: String,
-    next: u64,
-}
-
-impl Tokens {
-    pub(crate) fn new() -> Self {
-        let started = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        Self {
-            prefix: format!("{}:{started:x}", std::process::id()),
-            next: 0,
-        }
-    }
-
-    fn next(&mut self, owner: &str) -> LockToken {
-        self.next += 1;
-        LockToken(format!("{owner}:{}:{}", self.prefix, self.next))
-    }
-}
 
 /// The end of a lease that starts at `now`, saturating instead of overflowing.
 fn lease_end(r: &FetchRequest) -> i64 {
@@ -222,7 +196,7 @@ fn choose_instances(conn: &Connection, now: i64, max: usize) -> Result<Vec<Strin
 /// Locks instances with visible messages and returns them with those messages.
 pub(crate) fn fetch_orchestrations(
     conn: &Connection,
-    tokens: &mut Tokens,
+    tokens: &LockTokens,
     r: &FetchRequest,
 ) -> Result<Vec<OrchestrationWorkItem>, StoreError> {
     if r.max_items == 0 {
@@ -336,24 +310,9 @@ fn create_child(conn: &Connection, child: &NewInstance) -> Result<(), StoreError
             let Some(parent) = &child.parent else {
                 return Ok(());
             };
-            let failure = FailureDetails::new(
-                "InstanceExists",
-                format!("an instance with id '{instance_id}' already exists and is {status}"),
-            );
             enqueue(
                 conn,
-                &NewMessage {
-                    instance_id: parent.instance_id.clone(),
-                    execution_id: Some(parent.execution_id.clone()),
-                    event: HistoryEvent::new(
-                        child.created_at,
-                        EventKind::SubOrchestrationInstanceFailed {
-                            task_scheduled_id: parent.task_scheduled_id,
-                            failure,
-                        },
-                    ),
-                    visible_at: None,
-                },
+                &kit::child_refused(parent, &instance_id, status, child.created_at),
             )
         }
         other => other,
@@ -456,7 +415,7 @@ pub(crate) fn abandon_orchestration(
 /// Locks visible, unleased activity work items, oldest first.
 pub(crate) fn fetch_activities(
     conn: &Connection,
-    tokens: &mut Tokens,
+    tokens: &LockTokens,
     r: &FetchRequest,
 ) -> Result<Vec<ActivityWorkItem>, StoreError> {
     if r.max_items == 0 {
@@ -582,14 +541,11 @@ fn delete_instance(conn: &Connection, id: &str) -> Result<(), StoreError> {
 
 /// Deletes a terminal instance and everything it owns.
 pub(crate) fn purge_instance(conn: &Connection, id: &InstanceId) -> Result<bool, StoreError> {
-    match instance_status(conn, id.as_str())? {
-        None => Ok(false),
-        Some(status) if !status.is_terminal() => Err(StoreError::NotTerminal {
-            instance_id: id.clone(),
-            status,
-        }),
-        Some(_) => delete_instance(conn, id.as_str()).map(|()| true),
+    let found = kit::purge_check(id, instance_status(conn, id.as_str())?)?;
+    if found {
+        delete_instance(conn, id.as_str())?;
     }
+    Ok(found)
 }
 
 /// Deletes every terminal instance matching the filter.
@@ -597,10 +553,7 @@ pub(crate) fn purge_instances(
     conn: &Connection,
     filter: &InstanceFilter,
 ) -> Result<u64, StoreError> {
-    let statuses: Vec<RuntimeStatus> = RuntimeStatus::ALL
-        .into_iter()
-        .filter(|s| s.is_terminal() && (filter.statuses.is_empty() || filter.statuses.contains(s)))
-        .collect();
+    let statuses = kit::purgeable_statuses(filter);
     if statuses.is_empty() {
         return Ok(0);
     }

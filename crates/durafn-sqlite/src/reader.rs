@@ -4,7 +4,8 @@ use std::sync::mpsc::Receiver;
 
 use chrono::{DateTime, Utc};
 use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
-use durafn_store::{InstanceFilter, InstancePage, InstanceRecord, StoreError, encode_continuation};
+use durafn_store::kit;
+use durafn_store::{InstanceFilter, InstancePage, InstanceRecord, StoreError};
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::codec::{self, FilterSql, backend};
@@ -15,6 +16,7 @@ use crate::writer::Reply;
 pub(crate) enum ReadOp {
     GetInstance(InstanceId, Reply<Option<InstanceRecord>>),
     GetHistory(InstanceId, Reply<Vec<HistoryEvent>>),
+    GetHistories(Vec<InstanceId>, Reply<Vec<Vec<HistoryEvent>>>),
     ListInstances {
         filter: InstanceFilter,
         page_size: usize,
@@ -44,39 +46,25 @@ fn list_instances(
     page_size: usize,
     after: Option<&(DateTime<Utc>, String)>,
 ) -> Result<InstancePage, StoreError> {
-    let page_size = page_size.max(1);
     let sql = FilterSql::new(filter, &filter.statuses, after);
-    let mut instances = ops::list_rows(conn, &sql, page_size.saturating_add(1))?;
-    let more = instances.len() > page_size;
-    instances.truncate(page_size);
-    let continuation = if more {
-        instances
-            .last()
-            .map(|r| encode_continuation(r.created_at, &r.instance_id))
-    } else {
-        None
-    };
-    Ok(InstancePage {
-        instances,
-        continuation,
-    })
+    let rows = ops::list_rows(conn, &sql, kit::page_rows(page_size))?;
+    Ok(kit::page(rows, page_size))
 }
 
 fn count_by_status(conn: &Connection) -> Result<Vec<(RuntimeStatus, u64)>, StoreError> {
-    let mut counts: Vec<(RuntimeStatus, u64)> =
-        RuntimeStatus::ALL.into_iter().map(|s| (s, 0)).collect();
     let mut stmt = conn
         .prepare_cached("SELECT status, COUNT(*) FROM instances GROUP BY status")
         .map_err(backend)?;
     let mut rows = stmt.query([]).map_err(backend)?;
+    let mut found = Vec::new();
     while let Some(row) = rows.next().map_err(backend)? {
         let status = codec::status(&row.get::<_, String>(0).map_err(backend)?)?;
-        let n = codec::count(row.get(1).map_err(backend)?, "instance count")?;
-        if let Some(entry) = counts.iter_mut().find(|(s, _)| *s == status) {
-            entry.1 = n;
-        }
+        found.push((
+            status,
+            codec::count(row.get(1).map_err(backend)?, "instance count")?,
+        ));
     }
-    Ok(counts)
+    Ok(kit::status_counts(found))
 }
 
 fn next_visible_at(
@@ -105,6 +93,9 @@ fn serve(conn: &Connection, op: ReadOp) {
         }
         ReadOp::GetHistory(id, reply) => {
             let _ = reply.send(get_history(conn, &id));
+        }
+        ReadOp::GetHistories(ids, reply) => {
+            let _ = reply.send(ids.iter().map(|id| get_history(conn, id)).collect());
         }
         ReadOp::ListInstances {
             filter,

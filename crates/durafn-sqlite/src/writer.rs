@@ -17,7 +17,9 @@ use durafn_store::{
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use crate::ops::{self, Tokens};
+use durafn_store::kit::LockTokens;
+
+use crate::ops;
 
 /// Where a request's result goes.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
@@ -105,7 +107,7 @@ impl WriteOp {
     }
 
     /// Runs the request inside the open transaction.
-    fn run(self, conn: &Connection, tokens: &mut Tokens) -> Finisher {
+    fn run(self, conn: &Connection, tokens: &LockTokens) -> Finisher {
         match self {
             WriteOp::CreateInstance(ni, r) => finish(r, savepoint(conn, |c| ops::create(c, &ni))),
             WriteOp::SendMessages(m, r) => {
@@ -204,17 +206,17 @@ fn savepoint<T>(
 }
 
 fn aborted(detail: &str) -> StoreError {
-    StoreError::Backend {
-        message: format!("the SQLite transaction of this request was not committed: {detail}"),
-        retryable: true,
-    }
+    StoreError::backend(
+        format!("the SQLite transaction of this request was not committed: {detail}"),
+        true,
+    )
 }
 
 /// Runs one batch in one transaction and replies to every request after the commit. Returns
 /// whether a transaction that changed the database was committed.
 fn run_batch(
     conn: &Connection,
-    tokens: &mut Tokens,
+    tokens: &LockTokens,
     batch: Vec<WriteOp>,
     fsync: bool,
     counters: &Counters,
@@ -233,7 +235,7 @@ fn run_batch(
 
 fn run_batch_in_transaction(
     conn: &Connection,
-    tokens: &mut Tokens,
+    tokens: &LockTokens,
     batch: Vec<WriteOp>,
     counters: &Counters,
 ) -> bool {
@@ -299,7 +301,7 @@ pub(crate) fn run(
     counters: &Counters,
     checkpoints: SyncSender<()>,
 ) {
-    let mut tokens = Tokens::new();
+    let tokens = LockTokens::unique();
     let max_batch = max_batch.max(1);
     while let Ok(first) = requests.recv() {
         let mut batch = Vec::with_capacity(16);
@@ -310,7 +312,7 @@ pub(crate) fn run(
                 Err(_) => break,
             }
         }
-        if run_batch(&conn, &mut tokens, batch, fsync, counters) {
+        if run_batch(&conn, &tokens, batch, fsync, counters) {
             let _ = checkpoints.try_send(());
         }
     }

@@ -1,9 +1,14 @@
-//! Storage errors, which say whether retrying can help.
+//! Storage errors, which say whether retrying can help, and keep the backend's own error.
+
+use std::sync::Arc;
 
 use durafn_core::{InstanceId, RuntimeStatus};
 
+/// The error a backend reported, shared so that [`StoreError`] stays cheap to clone.
+pub type BackendSource = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
 /// What went wrong in a task hub.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// An instance with that id is still active.
     #[error("an instance with id '{instance_id}' already exists and is {status}")]
@@ -39,10 +44,80 @@ pub enum StoreError {
         message: String,
         /// Whether the same call may succeed later (lost connection, busy database).
         retryable: bool,
+        /// The backend's own error, when there is one.
+        #[source]
+        source: Option<BackendSource>,
     },
 }
 
+/// Errors are equal when they say the same; a backend's source error is not compared.
+impl PartialEq for StoreError {
+    fn eq(&self, other: &Self) -> bool {
+        use StoreError::*;
+        match (self, other) {
+            (
+                InstanceExists {
+                    instance_id: a,
+                    status: s,
+                },
+                InstanceExists {
+                    instance_id: b,
+                    status: t,
+                },
+            )
+            | (
+                NotTerminal {
+                    instance_id: a,
+                    status: s,
+                },
+                NotTerminal {
+                    instance_id: b,
+                    status: t,
+                },
+            ) => a == b && s == t,
+            (LockLost(a), LockLost(b))
+            | (InvalidInput(a), InvalidInput(b))
+            | (Corrupt(a), Corrupt(b)) => a == b,
+            (
+                Backend {
+                    message: a,
+                    retryable: r,
+                    ..
+                },
+                Backend {
+                    message: b,
+                    retryable: s,
+                    ..
+                },
+            ) => a == b && r == s,
+            _ => false,
+        }
+    }
+}
+
 impl StoreError {
+    /// A backend failure with no underlying error to keep.
+    pub fn backend(message: impl Into<String>, retryable: bool) -> Self {
+        StoreError::Backend {
+            message: message.into(),
+            retryable,
+            source: None,
+        }
+    }
+
+    /// A backend failure caused by `source`, which is kept (see [`std::error::Error::source`]).
+    pub fn backend_caused_by(
+        message: impl Into<String>,
+        retryable: bool,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        StoreError::Backend {
+            message: message.into(),
+            retryable,
+            source: Some(Arc::new(source)),
+        }
+    }
+
     /// Whether the same call may succeed if retried later.
     pub fn is_retryable(&self) -> bool {
         matches!(

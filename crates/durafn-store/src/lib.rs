@@ -32,9 +32,13 @@
 //!    durability level (see each backend's docs).
 //!
 //! Time is always passed in (`now`), never read by a store, so the contract is testable without
-//! waiting. The [`conformance`] suite (feature `conformance`) holds every backend to this contract.
+//! waiting. The conformance suite (module `conformance`, feature `conformance`) holds every
+//! backend to this contract, one module per clause. What every backend does the same way
+//! (listing pages, purge rules, status counts, lock tokens) is in the backend [`kit`].
 
+pub mod counting;
 mod error;
+pub mod kit;
 pub mod memory;
 mod model;
 
@@ -47,7 +51,8 @@ use std::pin::Pin;
 use chrono::{DateTime, TimeDelta, Utc};
 use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
 
-pub use error::StoreError;
+pub use error::{BackendSource, StoreError};
+pub use kit::{decode_continuation, encode_continuation};
 pub use model::{
     ActivityId, ActivityWorkItem, HistoryChange, InstanceFilter, InstancePage, InstanceRecord,
     InstanceUpdate, LockToken, MessageId, NewActivity, NewInstance, NewMessage,
@@ -106,6 +111,23 @@ pub trait InstanceStore: Send + Sync {
 
     /// The history of the instance's current execution, in order (empty if unknown).
     fn get_history<'a>(&'a self, id: &'a InstanceId) -> StoreFuture<'a, Vec<HistoryEvent>>;
+
+    /// The histories of several instances, one per id and in the order of `ids` (empty for an
+    /// unknown instance; an id given twice gets its history twice). The runtime loads every
+    /// history a batch of turns needs with one call, so a backend should answer it in one round
+    /// trip; the default asks [`get_history`](Self::get_history) once per id.
+    fn get_histories<'a>(
+        &'a self,
+        ids: &'a [InstanceId],
+    ) -> StoreFuture<'a, Vec<Vec<HistoryEvent>>> {
+        Box::pin(async move {
+            let mut histories = Vec::with_capacity(ids.len());
+            for id in ids {
+                histories.push(self.get_history(id).await?);
+            }
+            Ok(histories)
+        })
+    }
 
     /// Enqueues messages (raised events, terminate, suspend, resume and rewind requests).
     fn send_messages(&self, messages: Vec<NewMessage>) -> StoreFuture<'_, ()>;
@@ -200,31 +222,3 @@ pub trait AdminStore: Send + Sync {
 pub trait Store: InstanceStore + OrchestrationQueue + ActivityQueue + AdminStore {}
 
 impl<T: InstanceStore + OrchestrationQueue + ActivityQueue + AdminStore> Store for T {}
-
-/// Encodes a listing position as an opaque, header-safe continuation token.
-pub fn encode_continuation(created_at: DateTime<Utc>, instance_id: &InstanceId) -> String {
-    let hex: String = instance_id
-        .as_str()
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{}.{hex}", created_at.timestamp_micros())
-}
-
-/// Decodes a token made by [`encode_continuation`].
-pub fn decode_continuation(token: &str) -> Result<(DateTime<Utc>, String), StoreError> {
-    let bad = || StoreError::InvalidInput(format!("invalid continuation token {token:?}"));
-    let (micros, hex) = token.split_once('.').ok_or_else(bad)?;
-    let micros: i64 = micros.parse().map_err(|_| bad())?;
-    let at = DateTime::<Utc>::from_timestamp_micros(micros).ok_or_else(bad)?;
-    if hex.len() % 2 != 0 || !hex.is_ascii() {
-        return Err(bad());
-    }
-    let bytes = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
-        .collect::<Result<Vec<u8>, _>>()
-        .map_err(|_| bad())?;
-    let id = String::from_utf8(bytes).map_err(|_| bad())?;
-    Ok((at, id))
-}

@@ -1,17 +1,26 @@
 //! An in-memory task hub: the reference implementation of the contract, for tests and for
 //! apps that need no durability.
+//!
+//! It is deterministic: ids count up and lock tokens are [sequential](LockTokens::sequential),
+//! so the same calls in the same order give the same answers on every run (a simulation of the
+//! runtime over this store can be replayed from its seed).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use durafn_core::{EventKind, FailureDetails, HistoryEvent, InstanceId, RuntimeStatus};
+use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
 
+use crate::error::StoreError;
+use crate::kit::{self, LockTokens, decode_continuation};
+use crate::model::{
+    ActivityId, ActivityWorkItem, HistoryChange, InstanceFilter, InstancePage, InstanceRecord,
+    LockToken, MessageId, NewActivity, NewInstance, NewMessage, OrchestrationWorkItem,
+    QueuedMessage, TurnCommit,
+};
 use crate::{
-    ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, FetchRequest,
-    HistoryChange, InstanceFilter, InstancePage, InstanceRecord, InstanceStore, LockToken,
-    MessageId, NewActivity, NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem,
-    QueuedMessage, StoreError, StoreFuture, TurnCommit, decode_continuation, encode_continuation,
+    ActivityCompletion, ActivityQueue, AdminStore, FetchRequest, InstanceStore, OrchestrationQueue,
+    StoreFuture,
 };
 
 struct StoredMessage {
@@ -37,13 +46,21 @@ struct Inner {
     locks: HashMap<InstanceId, (LockToken, DateTime<Utc>)>,
     activities: BTreeMap<i64, StoredActivity>,
     next_id: i64,
-    next_token: u64,
 }
 
 /// A task hub held in memory; everything is lost when the process ends.
-#[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    tokens: LockTokens,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::default(),
+            tokens: LockTokens::sequential("mem"),
+        }
+    }
 }
 
 impl MemoryStore {
@@ -69,11 +86,6 @@ impl Inner {
     fn id(&mut self) -> i64 {
         self.next_id += 1;
         self.next_id
-    }
-
-    fn token(&mut self) -> LockToken {
-        self.next_token += 1;
-        LockToken(format!("mem-{}", self.next_token))
     }
 
     fn enqueue(&mut self, m: NewMessage) {
@@ -212,24 +224,12 @@ impl Inner {
             }) = self.create(child)
             {
                 if let Some(parent) = parent {
-                    let failure = FailureDetails::new(
-                        "InstanceExists",
-                        format!(
-                            "an instance with id '{instance_id}' already exists and is {status}"
-                        ),
-                    );
-                    self.enqueue(NewMessage {
-                        instance_id: parent.instance_id,
-                        execution_id: Some(parent.execution_id),
-                        event: HistoryEvent::new(
-                            created_at,
-                            EventKind::SubOrchestrationInstanceFailed {
-                                task_scheduled_id: parent.task_scheduled_id,
-                                failure,
-                            },
-                        ),
-                        visible_at: None,
-                    });
+                    self.enqueue(kit::child_refused(
+                        &parent,
+                        &instance_id,
+                        status,
+                        created_at,
+                    ));
                 }
             }
         }
@@ -251,6 +251,17 @@ impl InstanceStore for MemoryStore {
         ready(Ok(
             self.with(|s| s.history.get(id).cloned().unwrap_or_default())
         ))
+    }
+
+    fn get_histories<'a>(
+        &'a self,
+        ids: &'a [InstanceId],
+    ) -> StoreFuture<'a, Vec<Vec<HistoryEvent>>> {
+        ready(Ok(self.with(|s| {
+            ids.iter()
+                .map(|id| s.history.get(id).cloned().unwrap_or_default())
+                .collect()
+        })))
     }
 
     fn send_messages(&self, messages: Vec<NewMessage>) -> StoreFuture<'_, ()> {
@@ -287,7 +298,7 @@ impl OrchestrationQueue for MemoryStore {
             }
             let mut items = Vec::with_capacity(chosen.len());
             for instance_id in chosen {
-                let lock = s.token();
+                let lock = self.tokens.next(&r.owner);
                 s.locks
                     .insert(instance_id.clone(), (lock.clone(), r.now + r.lease));
                 let messages = s
@@ -364,7 +375,7 @@ impl ActivityQueue for MemoryStore {
                 .collect();
             let mut items = Vec::with_capacity(ids.len());
             for id in ids {
-                let lock = s.token();
+                let lock = self.tokens.next(&r.owner);
                 if let Some(a) = s.activities.get_mut(&id) {
                     a.lease = Some((lock.clone(), r.now + r.lease));
                     a.delivery += 1;
@@ -473,45 +484,33 @@ impl AdminStore for MemoryStore {
             matching.sort_by(|a, b| {
                 (a.created_at, &a.instance_id).cmp(&(b.created_at, &b.instance_id))
             });
-            let page_size = page_size.max(1);
-            let more = matching.len() > page_size;
-            let instances: Vec<InstanceRecord> =
-                matching.into_iter().take(page_size).cloned().collect();
-            let continuation = if more {
-                instances
-                    .last()
-                    .map(|r| encode_continuation(r.created_at, &r.instance_id))
-            } else {
-                None
-            };
-            InstancePage {
-                instances,
-                continuation,
-            }
+            let rows = matching
+                .into_iter()
+                .take(kit::page_rows(page_size))
+                .cloned()
+                .collect();
+            kit::page(rows, page_size)
         })))
     }
 
     fn purge_instance<'a>(&'a self, id: &'a InstanceId) -> StoreFuture<'a, bool> {
-        ready(self.with(|s| match s.instances.get(id) {
-            None => Ok(false),
-            Some(r) if !r.status.is_terminal() => Err(StoreError::NotTerminal {
-                instance_id: id.clone(),
-                status: r.status,
-            }),
-            Some(_) => {
+        ready(self.with(|s| {
+            let found = kit::purge_check(id, s.instances.get(id).map(|r| r.status))?;
+            if found {
                 s.instances.remove(id);
                 s.remove_instance_data(id);
-                Ok(true)
             }
+            Ok(found)
         }))
     }
 
     fn purge_instances<'a>(&'a self, filter: &'a InstanceFilter) -> StoreFuture<'a, u64> {
+        let statuses = kit::purgeable_statuses(filter);
         ready(Ok(self.with(|s| {
             let ids: Vec<InstanceId> = s
                 .instances
                 .values()
-                .filter(|r| r.status.is_terminal() && filter.matches(r))
+                .filter(|r| statuses.contains(&r.status) && filter.matches(r))
                 .map(|r| r.instance_id.clone())
                 .collect();
             for id in &ids {
@@ -532,13 +531,7 @@ impl AdminStore for MemoryStore {
 
     fn count_by_status(&self) -> StoreFuture<'_, Vec<(RuntimeStatus, u64)>> {
         ready(Ok(self.with(|s| {
-            RuntimeStatus::ALL
-                .into_iter()
-                .map(|status| {
-                    let n = s.instances.values().filter(|r| r.status == status).count() as u64;
-                    (status, n)
-                })
-                .collect()
+            kit::status_counts(s.instances.values().map(|r| (r.status, 1)))
         })))
     }
 }

@@ -63,6 +63,11 @@ pub use durafn_host::{App, AuthLevel, DurableHttpClient, HttpFunction, HttpReque
 
 /// The core crate, for the engine, history and testkit modules.
 pub use durafn_core as core;
+/// The PostgreSQL task hub shared by many hosts (feature `postgres`, on by default).
+#[cfg(feature = "postgres")]
+pub use durafn_postgres as postgres;
+#[cfg(feature = "postgres")]
+pub use durafn_postgres::{PostgresOptions, PostgresStore};
 /// The runtime: dispatchers and the durable client.
 pub use durafn_runtime as runtime;
 pub use durafn_runtime::{

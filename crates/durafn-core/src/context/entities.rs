@@ -13,9 +13,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::handle::OrchestrationContext;
 use super::state::Locks;
+use super::tasks::TaskFuture;
 use super::tasks::TaskTarget;
-use super::{OrchestrationContext, TaskFuture};
 use crate::action::Action;
 use crate::entity::EntityId;
 use crate::error::TaskError;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{OrchestrationContext, add_duration};
+use super::handle::{OrchestrationContext, add_duration};
 use crate::error::TaskError;
 
 /// The name of the built-in activity that performs durable HTTP requests; the runtime registers it.

@@ -2,7 +2,7 @@
 
 use std::fmt::Display;
 
-use super::OrchestrationContext;
+use super::handle::OrchestrationContext;
 
 /// Logs through `tracing` with the instance id and orchestrator name, unless replaying.
 #[derive(Debug, Clone)]

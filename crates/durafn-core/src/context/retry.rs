@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use super::{OrchestrationContext, TaskFuture, add_duration};
+use super::handle::{OrchestrationContext, add_duration};
+use super::tasks::TaskFuture;
 use crate::error::TaskError;
 
 /// Decides whether a failure is worth another attempt.

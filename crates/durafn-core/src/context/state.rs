@@ -11,7 +11,7 @@ use std::task::Waker;
 use chrono::{DateTime, Utc};
 
 use crate::action::Action;
-use crate::history::FailureDetails;
+use crate::failure::FailureDetails;
 use crate::ids::{ExecutionId, InstanceId};
 use crate::payload::Payload;
 
@@ -58,6 +58,8 @@ pub(crate) struct State {
     pub(crate) buffered: VecDeque<(String, Payload)>,
     pub(crate) custom_status: Option<Payload>,
     pub(crate) continue_as_new: Option<(Payload, bool)>,
+    /// What the orchestrator's `prepare_turn` produced for the current turn.
+    pub(crate) prepared: Option<Payload>,
     pub(crate) guid_counter: u64,
     /// The critical section: entities requested or held by this orchestration.
     pub(crate) locks: Locks,
@@ -93,6 +95,7 @@ impl State {
             buffered: VecDeque::new(),
             custom_status: None,
             continue_as_new: None,
+            prepared: None,
             guid_counter: 0,
             locks: Locks::None,
         }

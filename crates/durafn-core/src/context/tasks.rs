@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 
 use serde::de::DeserializeOwned;
 
-use super::OrchestrationContext;
+use super::handle::OrchestrationContext;
 use crate::error::TaskError;
 use crate::ids::InstanceId;
 use crate::payload::Payload;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{EventKind, FailureDetails, HistoryEvent, ParentInstance, RuntimeStatus, TraceContext};
 use crate::entity::EntityRequest;
+use crate::failure::SystemFailure;
 use crate::ids::{EventId, ExecutionId, InstanceId};
 use crate::payload::Payload;
 
@@ -51,6 +52,8 @@ struct WireOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     details: Option<&'a Payload>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     operation: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     scheduled_time: Option<&'a DateTime<Utc>>,
@@ -85,6 +88,7 @@ struct WireIn {
     reason: Option<String>,
     #[serde(default, deserialize_with = "present")]
     details: Option<Payload>,
+    error_code: Option<String>,
     operation: Option<String>,
     scheduled_time: Option<DateTime<Utc>>,
     lock_set: Option<Vec<InstanceId>>,
@@ -119,6 +123,7 @@ impl Serialize for HistoryEvent {
             error_type: None,
             reason: None,
             details: None,
+            error_code: None,
             operation: None,
             scheduled_time: None,
             lock_set: None,
@@ -189,6 +194,7 @@ impl Serialize for HistoryEvent {
                 w.error_type = Some(&failure.error_type);
                 w.reason = Some(&failure.message);
                 w.details = failure.details.as_ref();
+                w.error_code = failure.system.map(SystemFailure::code);
             }
             EventKind::SubOrchestrationInstanceCreated {
                 name,
@@ -283,6 +289,10 @@ impl WireIn {
                 error_type: self.error_type.clone().unwrap_or_default(),
                 message: need(self.reason.clone(), t, "Reason")?,
                 details: self.details.clone(),
+                system: self
+                    .error_code
+                    .as_deref()
+                    .and_then(SystemFailure::from_code),
             })
         };
         Ok(match t {

@@ -1,0 +1,5 @@
+//! The crash and scale-out tests, as one test binary: real app processes killed with SIGKILL.
+
+mod crash;
+mod crash_entities;
+mod scale_out;

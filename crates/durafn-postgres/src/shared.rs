@@ -1,0 +1,15 @@
+//! What the store's calls and its background tasks share.
+
+use std::sync::Arc;
+
+use durafn_store::kit::LockTokens;
+
+use crate::notify::Notifier;
+use crate::pool::Pool;
+
+/// The connection pool, the lock-token source and the notifier of one store.
+pub(crate) struct Shared {
+    pub(crate) pool: Pool,
+    pub(crate) tokens: LockTokens,
+    pub(crate) notifier: Arc<Notifier>,
+}

@@ -1,0 +1,75 @@
+//! A planned turn: the commit, and what to do once it is durable.
+
+use chrono::{DateTime, Utc};
+use durafn_core::{EntityId, ExecutionId, FailureDetails, OrchestrationExecutor, RuntimeStatus};
+use durafn_store::{
+    HistoryChange, InstanceRecord, InstanceUpdate, OrchestrationWorkItem, TurnCommit,
+};
+
+/// The commit of one turn and its after-commit effects.
+pub(crate) struct PlannedTurn {
+    pub(crate) commit: TurnCommit,
+    pub(crate) effects: Effects,
+}
+
+/// What to do once a turn's commit is durable.
+#[derive(Default)]
+pub(crate) struct Effects {
+    /// The executor to put back into the instance cache (the execution goes on).
+    pub(crate) keep: Option<(ExecutionId, OrchestrationExecutor)>,
+    /// Activities were enqueued: wake the activity dispatcher.
+    pub(crate) wake_activities: bool,
+    /// Messages became visible now: wake the orchestration dispatchers.
+    pub(crate) wake_orchestrations: bool,
+    /// The instance reached a terminal status: tell those waiting for it.
+    pub(crate) finished: bool,
+    /// The work was dead-lettered (counted when planned).
+    pub(crate) dead_lettered: bool,
+    /// Signalled entity operations that failed (logged; nobody waits for their answer).
+    pub(crate) failed_signals: Vec<(EntityId, String, FailureDetails)>,
+}
+
+/// A turn that consumes the item's messages and changes nothing else.
+pub(crate) fn consume_only(item: &OrchestrationWorkItem) -> PlannedTurn {
+    PlannedTurn {
+        commit: TurnCommit {
+            instance_id: item.instance_id.clone(),
+            lock: item.lock.clone(),
+            consumed: item.messages.iter().map(|m| m.id).collect(),
+            history: HistoryChange::Append(Vec::new()),
+            update: None,
+            activities: Vec::new(),
+            messages: Vec::new(),
+            sub_orchestrations: Vec::new(),
+        },
+        effects: Effects::default(),
+    }
+}
+
+/// The row as it is, with a new status and time.
+pub(crate) fn row_update(
+    row: &InstanceRecord,
+    status: RuntimeStatus,
+    now: DateTime<Utc>,
+) -> InstanceUpdate {
+    InstanceUpdate {
+        status,
+        name: row.name.clone(),
+        execution_id: row.execution_id.clone(),
+        input: row.input.clone(),
+        output: row.output.clone(),
+        failure: row.failure.clone(),
+        custom_status: row.custom_status.clone(),
+        last_updated_at: now,
+    }
+}
+
+impl PlannedTurn {
+    /// Sets the wake-ups from what the commit enqueues.
+    pub(crate) fn wake_for_new_work(&mut self) {
+        let c = &self.commit;
+        self.effects.wake_activities = !c.activities.is_empty();
+        self.effects.wake_orchestrations =
+            c.messages.iter().any(|m| m.visible_at.is_none()) || !c.sub_orchestrations.is_empty();
+    }
+}

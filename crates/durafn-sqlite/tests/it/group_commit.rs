@@ -1,0 +1,197 @@
+//! Concurrent calls share transactions, and each still gets its own result.
+
+use std::sync::Arc;
+
+use crate::common::{activity, at, fetch, id, new_instance, turn};
+use durafn_core::{EventKind, RuntimeStatus};
+use durafn_sqlite::{Durability, SqliteOptions, SqliteStore};
+use durafn_store::{
+    ActivityQueue, AdminStore, InstanceFilter, InstanceStore, LockToken, OrchestrationQueue,
+    StoreError,
+};
+
+const N: usize = 200;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_are_group_committed() {
+    let dir = tempfile::tempdir().expect("dir");
+    let options = SqliteOptions {
+        durability: Durability::Fsync,
+        ..SqliteOptions::default()
+    };
+    let store = Arc::new(SqliteStore::open(dir.path().join("hub.db"), options).expect("open"));
+
+    // N concurrent creates.
+    let creates: Vec<_> = (0..N)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store
+                    .create_instance(new_instance(&format!("i{i:03}"), at(0)))
+                    .await
+            })
+        })
+        .collect();
+    for task in creates {
+        task.await.expect("task").expect("create");
+    }
+    let items = store
+        .fetch_orchestration_work(fetch(at(1), 10 * N))
+        .await
+        .expect("fetch");
+    assert_eq!(items.len(), N);
+
+    // N concurrent commits; every tenth under a stale lease.
+    let commits: Vec<_> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let store = Arc::clone(&store);
+            let mut c = turn(item, RuntimeStatus::Running, at(2));
+            c.activities = vec![activity(item.instance_id.as_str(), 0)];
+            if i % 10 == 0 {
+                c.lock = LockToken("stale".into());
+            }
+            tokio::spawn(async move { (i, store.commit_turns(vec![c]).await) })
+        })
+        .collect();
+    for task in commits {
+        let (i, results) = task.await.expect("task");
+        let results = results.expect("call");
+        if i % 10 == 0 {
+            assert!(
+                matches!(results[0], Err(StoreError::LockLost(_))),
+                "{results:?}"
+            );
+        } else {
+            assert_eq!(results, vec![Ok(())]);
+        }
+    }
+
+    for (i, item) in items.iter().enumerate() {
+        let row = store
+            .get_instance(&item.instance_id)
+            .await
+            .expect("get")
+            .expect("row");
+        let history = store.get_history(&item.instance_id).await.expect("history");
+        if i % 10 == 0 {
+            assert_eq!(
+                (row.status, row.history_len, history.len()),
+                (RuntimeStatus::Pending, 0, 0)
+            );
+        } else {
+            assert_eq!(
+                (row.status, row.history_len, history.len()),
+                (RuntimeStatus::Running, 3, 3)
+            );
+            assert!(matches!(
+                history[1].kind,
+                EventKind::ExecutionStarted { .. }
+            ));
+        }
+    }
+    let acts = store
+        .fetch_activity_work(fetch(at(3), 10 * N))
+        .await
+        .expect("fetch");
+    assert_eq!(acts.len(), N - N / 10);
+
+    let stats = store.stats();
+    assert_eq!(stats.failed_batches, 0);
+    assert_eq!(stats.requests, (2 * N + 2) as u64);
+    assert!(
+        stats.batches < stats.requests,
+        "concurrent requests should share transactions: {stats:?}"
+    );
+}
+
+/// Many turns of one instance appended in sequence keep a gap-free history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_continue_the_sequence() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store =
+        SqliteStore::open(dir.path().join("hub.db"), SqliteOptions::default()).expect("open");
+    store
+        .create_instance(new_instance("a", at(0)))
+        .await
+        .expect("create");
+    for step in 1..=20 {
+        let item = store
+            .fetch_orchestration_work(fetch(at(step), 1))
+            .await
+            .expect("fetch")
+            .remove(0);
+        let mut c = turn(&item, RuntimeStatus::Running, at(step));
+        c.messages = vec![crate::common::raised("a", "next", at(step))];
+        assert_eq!(
+            store.commit_turns(vec![c]).await.expect("commit"),
+            vec![Ok(())]
+        );
+    }
+    let history = store.get_history(&id("a")).await.expect("history");
+    assert_eq!(history.len(), 60);
+    let row = store
+        .get_instance(&id("a"))
+        .await
+        .expect("get")
+        .expect("row");
+    assert_eq!(row.history_len, 60);
+    let page = store
+        .list_instances(&InstanceFilter::default(), 10, None)
+        .await
+        .expect("list");
+    assert_eq!(page.instances, vec![row]);
+}
+
+/// Two handles on one file (as two processes would be) never hand out the same work twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_handles_on_one_file_share_the_leases() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("hub.db");
+    let a = Arc::new(SqliteStore::open(&path, SqliteOptions::default()).expect("open a"));
+    let b = Arc::new(SqliteStore::open(&path, SqliteOptions::default()).expect("open b"));
+    let creates: Vec<_> = (0..50)
+        .map(|i| {
+            let store = if i % 2 == 0 {
+                Arc::clone(&a)
+            } else {
+                Arc::clone(&b)
+            };
+            tokio::spawn(async move {
+                store
+                    .create_instance(new_instance(&format!("x{i:02}"), at(0)))
+                    .await
+            })
+        })
+        .collect();
+    for task in creates {
+        task.await.expect("task").expect("create");
+    }
+    let (from_a, from_b) = tokio::join!(
+        a.fetch_orchestration_work(fetch(at(1), 30)),
+        b.fetch_orchestration_work(fetch(at(1), 30)),
+    );
+    let (from_a, from_b) = (from_a.expect("fetch a"), from_b.expect("fetch b"));
+    let mut ids: Vec<String> = from_a
+        .iter()
+        .chain(from_b.iter())
+        .map(|i| i.instance_id.to_string())
+        .collect();
+    assert_eq!(ids.len(), 50);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 50, "no instance was handed out twice");
+    // A lease taken through one handle is honoured by the other.
+    let item = &from_a[0];
+    let c = turn(item, RuntimeStatus::Running, at(2));
+    assert_eq!(b.commit_turns(vec![c]).await.expect("commit"), vec![Ok(())]);
+    assert_eq!(
+        a.get_instance(&item.instance_id)
+            .await
+            .expect("get")
+            .expect("row")
+            .status,
+        RuntimeStatus::Running
+    );
+}
