@@ -61,11 +61,16 @@ async fn python_app(data: &Path) -> PythonApp {
         ..HostArgs::default()
     };
     let env = [
-        ("languageWorkers__python__defaultExecutablePath".to_string(), python()),
+        (
+            "languageWorkers__python__defaultExecutablePath".to_string(),
+            python(),
+        ),
         ("PYTHONDONTWRITEBYTECODE".to_string(), "1".to_string()),
     ];
     let config = HostConfig::load(&args, env).expect("the app's configuration");
-    PythonApp::load(&config).await.expect("the Python app loads")
+    PythonApp::load(&config)
+        .await
+        .expect("the Python app loads")
 }
 
 fn rust_registry() -> Registry {
@@ -122,7 +127,12 @@ async fn run_hello_cities(registry: Registry, dir: &Path, n: usize, fsync: bool)
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..n {
         let client = client.clone();
-        set.spawn(async move { client.start_new("hello_cities", None, &()).await.expect("start") });
+        set.spawn(async move {
+            client
+                .start_new("hello_cities", None, &())
+                .await
+                .expect("start")
+        });
         if set.len() >= 512 {
             set.join_next().await;
         }
@@ -171,7 +181,11 @@ async fn throughput() {
     let (py, rs) = (median(py), median(rs));
     println!(
         "throughput (hello cities, 5 sequential activities, SQLite, {}, {n} instances, median of {runs}): Python {py:.0}/s, Rust {rs:.0}/s; Rust is {:.1}x Python",
-        if fsync { "fsync per commit batch" } else { "no fsync" },
+        if fsync {
+            "fsync per commit batch"
+        } else {
+            "no fsync"
+        },
         rs / py
     );
 }
@@ -205,8 +219,12 @@ async fn turn_cost() {
     let app = python_app(&dir.path().join("data")).await;
     let history = sequential_history(&app, dir.path(), 340).await;
     let orchestrator = app.orchestrator(SEQUENTIAL).expect("the orchestrator");
-    println!("per-turn cost of a Python orchestrator (sequential activities), median of {samples} turns:");
-    println!("| history events | Python turn (protocol + SDK) | Rust turn, cached executor | Rust turn, full replay |");
+    println!(
+        "per-turn cost of a Python orchestrator (sequential activities), median of {samples} turns:"
+    );
+    println!(
+        "| history events | Python turn (protocol + SDK) | Rust turn, cached executor | Rust turn, full replay |"
+    );
     println!("|---|---|---|---|");
     let registry = sequential_registry();
     for target in [10usize, 100, 1000] {
@@ -222,7 +240,9 @@ async fn turn_cost() {
         let next: Vec<HistoryEvent> = history[end..]
             .iter()
             .skip(1)
-            .take_while(|e| !e.kind.is_scheduling() && !matches!(e.kind, EventKind::OrchestratorCompleted))
+            .take_while(|e| {
+                !e.kind.is_scheduling() && !matches!(e.kind, EventKind::OrchestratorCompleted)
+            })
             .cloned()
             .collect();
         let now = history[end].timestamp;
@@ -274,7 +294,9 @@ async fn main() {
         Some("throughput") => throughput().await,
         Some("turn") => turn_cost().await,
         _ => {
-            eprintln!("usage: python (throughput [--instances N] [--runs R] [--no-fsync] | turn [--samples N])");
+            eprintln!(
+                "usage: python (throughput [--instances N] [--runs R] [--no-fsync] | turn [--samples N])"
+            );
             std::process::exit(2);
         }
     }

@@ -315,6 +315,20 @@ impl HostConfig {
         if let Some(level) = settings.get("DURAFN_LOG") {
             crate::log::parse_level(level).map_err(|m| settings.invalid("DURAFN_LOG", m))?;
         }
+        if let Some(secs) = settings.get("DURAFN_LEASE_SECONDS") {
+            let secs = secs
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|s| (1..=3600).contains(s))
+                .ok_or_else(|| {
+                    settings.invalid(
+                        "DURAFN_LEASE_SECONDS",
+                        "expected a number of seconds from 1 to 3600",
+                    )
+                })?;
+            config.runtime.lease = Duration::from_secs(secs);
+        }
         config.settings = settings;
         Ok(config)
     }

@@ -8,10 +8,11 @@ use durafn_core::{
 use crate::protocol::{Invocation, Outcome, WorkerError};
 use crate::worker::{InvokeError, Label, Worker};
 
-/// How often an activity runs again on a fresh worker when the worker dies while running it.
-/// An activity is at-least-once anyway; one that takes the worker down every time fails with
+/// How often an activity runs again on a fresh worker when the worker dies while running it (as
+/// often as the runtime delivers work again after host crashes by default). An activity is
+/// at-least-once anyway; one that takes the worker down every time fails with
 /// [`WORKER_CRASHED`] rather than crash workers forever.
-const CRASH_RETRIES: usize = 5;
+const CRASH_RETRIES: usize = 10;
 
 /// The error type of an activity that the worker kept dying on.
 pub const WORKER_CRASHED: &str = "WorkerCrashed";

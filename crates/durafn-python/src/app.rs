@@ -240,20 +240,19 @@ impl PythonApp {
     pub fn add_to(&self, mut builder: RegistryBuilder) -> RegistryBuilder {
         for info in &self.loaded.functions {
             let worker = self.worker.clone();
-            builder = match info.kind {
-                Some(FunctionKind::Orchestrator) => builder.orchestrator(PythonOrchestrator::new(
-                    info.name.clone(),
-                    worker,
-                    self.memo.clone(),
-                )),
-                Some(FunctionKind::Activity) => {
-                    builder.activity(PythonActivity::new(info.name.clone(), worker))
-                }
-                Some(FunctionKind::Entity) => {
-                    builder.entity(PythonEntity::new(info.name.clone(), worker))
-                }
-                Some(FunctionKind::Http) | None => builder,
-            };
+            builder =
+                match info.kind {
+                    Some(FunctionKind::Orchestrator) => builder.orchestrator(
+                        PythonOrchestrator::new(info.name.clone(), worker, self.memo.clone()),
+                    ),
+                    Some(FunctionKind::Activity) => {
+                        builder.activity(PythonActivity::new(info.name.clone(), worker))
+                    }
+                    Some(FunctionKind::Entity) => {
+                        builder.entity(PythonEntity::new(info.name.clone(), worker))
+                    }
+                    Some(FunctionKind::Http) | None => builder,
+                };
         }
         builder
     }

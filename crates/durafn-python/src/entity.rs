@@ -7,7 +7,14 @@
 //! operation at a time, each from the state the ones before it left, and the state of a failed
 //! operation is discarded. Batches without failures, the usual case, take one invocation.
 
-use durafn_core::{Entity, EntityContext, EntityId, FailureDetails, FunctionError, Payload};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use durafn_core::scheduler::{Scheduler, schedule};
+use durafn_core::{
+    BatchPreparation, Entity, EntityContext, EntityId, FailureDetails, FunctionError, Payload,
+    PrepareBatchFuture,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{Invocation, Outcome, WorkerError};
@@ -240,18 +247,25 @@ pub(crate) async fn run_batch(
     Ok(BatchResult { state, results })
 }
 
-/// An entity function of a Python app.
+/// An entity function of a Python app. Its operations run in the worker before the entity's
+/// turn ([`Entity::prepare_batch`]); the turn is then planned with an entity that answers each
+/// operation from that run.
 #[derive(Debug, Clone)]
 pub struct PythonEntity {
+    /// The registered name (lower case, as entity names are).
     name: String,
+    /// The function's name in the app.
+    function: String,
     worker: Worker,
 }
 
 impl PythonEntity {
-    /// The entity function `name` of the app the worker runs.
-    pub(crate) fn new(name: impl Into<String>, worker: Worker) -> Self {
+    /// The entity function `function` of the app the worker runs.
+    pub(crate) fn new(function: impl Into<String>, worker: Worker) -> Self {
+        let function = function.into();
         Self {
-            name: name.into().to_lowercase(),
+            name: function.to_lowercase(),
+            function,
             worker,
         }
     }
@@ -263,7 +277,107 @@ impl PythonEntity {
         state: Option<Payload>,
         operations: &[Operation],
     ) -> Result<BatchResult, Unavailable> {
-        run_batch(&self.worker, &self.name, entity, state, operations).await
+        run_batch(&self.worker, &self.function, entity, state, operations).await
+    }
+}
+
+/// The operations a batch will run, in order: the core's scheduler decides which requests run
+/// from their kinds and senders alone, so a dry run with an entity that only records them
+/// yields exactly the operations of the real run.
+fn operations_of(batch: &BatchPreparation) -> Vec<Operation> {
+    struct Recorder(Mutex<Vec<Operation>>);
+    impl Entity for Recorder {
+        fn name(&self) -> &str {
+            "recorder"
+        }
+        fn run(&self, ctx: &mut EntityContext) -> Result<Payload, FunctionError> {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(Operation {
+                    name: ctx.operation().to_string(),
+                    input: ctx.input_payload().clone(),
+                    signal: false,
+                });
+            Ok(Payload::null())
+        }
+    }
+    let recorder = Arc::new(Recorder(Mutex::new(Vec::new())));
+    let entity: Arc<dyn Entity> = recorder.clone();
+    let scheduler = Scheduler {
+        lock_owner: batch.lock_owner.clone(),
+        queue: batch.waiting.clone(),
+    };
+    // Operations signalled by clients (no sender) carry the clients' doubly encoded inputs.
+    let unwrap = |requests: &[durafn_core::EntityRequest]| -> Vec<durafn_core::EntityRequest> {
+        requests
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                if r.sender.is_none() {
+                    if let Ok(p) =
+                        Payload::from_json_text(crate::orchestrator::client_text(&r.input))
+                    {
+                        r.input = p;
+                    }
+                }
+                r
+            })
+            .collect()
+    };
+    let scheduler = Scheduler {
+        queue: unwrap(&scheduler.queue),
+        ..scheduler
+    };
+    schedule(
+        &batch.id,
+        Some(&entity),
+        scheduler,
+        batch.state.clone(),
+        unwrap(&batch.incoming),
+    );
+    std::mem::take(
+        &mut *recorder
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+}
+
+/// Answers the operations of a batch from its run in the worker, in order.
+struct Prepared {
+    name: String,
+    state: Option<Payload>,
+    results: Mutex<VecDeque<(String, Result<Payload, FailureDetails>)>>,
+}
+
+impl Entity for Prepared {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn run(&self, ctx: &mut EntityContext) -> Result<Payload, FunctionError> {
+        let next = self
+            .results
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop_front();
+        match next {
+            Some((operation, result)) if operation == ctx.operation() => {
+                let value = result.map_err(FunctionError::from_failure)?;
+                // Every operation that succeeds leaves the batch's final state; one that fails
+                // is rolled back by the scheduler to the state before it, which is the same.
+                match &self.state {
+                    Some(state) => ctx.set_state(state)?,
+                    None => ctx.delete_state(),
+                }
+                Ok(value)
+            }
+            _ => Err(FunctionError::msg(format!(
+                "operation '{}' was not prepared for this batch",
+                ctx.operation()
+            ))),
+        }
     }
 }
 
@@ -277,6 +391,29 @@ impl Entity for PythonEntity {
             "BatchNotPrepared",
             "the operations of a Python entity run in the worker, before the entity's turn",
         )))
+    }
+
+    fn prepare_batch(&self, batch: &BatchPreparation) -> Option<PrepareBatchFuture> {
+        let this = self.clone();
+        let batch = batch.clone();
+        Some(Box::pin(async move {
+            let operations = operations_of(&batch);
+            let done = this
+                .run_batch(&batch.id, batch.state.clone(), &operations)
+                .await
+                .map_err(|e| FunctionError::msg(e.to_string()))?;
+            let results = operations
+                .into_iter()
+                .map(|op| op.name)
+                .zip(done.results)
+                .collect();
+            let prepared: Arc<dyn Entity> = Arc::new(Prepared {
+                name: this.name.clone(),
+                state: done.state,
+                results: Mutex::new(results),
+            });
+            Ok(prepared)
+        }))
     }
 }
 

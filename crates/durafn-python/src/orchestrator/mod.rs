@@ -27,10 +27,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use durafn_core::{
     FailureDetails, FunctionError, FunctionFuture, HistoryEvent, OrchestrationContext,
-    Orchestrator, Payload,
+    Orchestrator, Payload, PrepareFuture, TurnPreparation,
 };
 
 pub(crate) use self::memo::Memo;
+pub(crate) use self::view::client_text;
 use self::walk::{TurnError, TurnInput, TurnRunner, Turned, plan_turn};
 use crate::protocol::{Invocation, Outcome, WorkerError};
 use crate::worker::{InvokeError, Label, Worker};
@@ -40,6 +41,7 @@ use crate::worker::{InvokeError, Label, Worker};
 const CRASH_RETRIES: usize = 3;
 
 /// An orchestrator function of a Python app.
+#[derive(Clone)]
 pub struct PythonOrchestrator {
     name: String,
     worker: Worker,
@@ -127,7 +129,22 @@ impl Orchestrator for PythonOrchestrator {
 
     fn start(&self, ctx: OrchestrationContext, _input: Payload) -> FunctionFuture {
         // The input reaches the code through the SDK's view; the plan is all the engine needs.
-        Self::replay(ctx, None)
+        let prepared = ctx.prepared_turn();
+        Self::replay(ctx, prepared)
+    }
+
+    fn prepare_turn(&self, turn: &TurnPreparation) -> Option<PrepareFuture> {
+        let this = self.clone();
+        let turn = turn.clone();
+        Some(Box::pin(async move {
+            this.prepare(
+                turn.instance_id.as_str(),
+                &turn.history,
+                &turn.new_events,
+                turn.now,
+            )
+            .await
+        }))
     }
 }
 

@@ -1,41 +1,21 @@
 //! Turns of real Python orchestrators (the SDK in a worker process) through durafn's engine:
-//! each turn is prepared by the walk, then run by an `OrchestrationExecutor` that replays the
-//! recorded history, as the runtime runs a turn. Each test plays the rest of the world: it
+//! each turn is prepared by the walk, then run by an `OrchestrationExecutor` that is handed the
+//! preparation and replays the recorded history, as the runtime's load step does. Each test plays the rest of the world: it
 //! delivers the results and events its scenario needs, as data.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use durafn_core::testkit::{epoch, msg};
 use durafn_core::{
-    Action, EventId, EventKind, FailureDetails, FunctionFuture, HistoryEvent, OrchestrationContext,
-    OrchestrationExecutor, Orchestrator, Outcome, Payload, Registry, Turn,
+    Action, EventId, EventKind, FailureDetails, HistoryEvent, OrchestrationExecutor, Outcome,
+    Payload, Registry, Turn,
 };
 
 use super::PythonOrchestrator;
 use super::memo::Memo;
 use super::plan::{Plan, PlannedOutcome};
 use crate::PythonApp;
-
-/// The prepared plan of the turn being run, handed to the engine's orchestrator.
-#[derive(Clone, Default)]
-struct Slot(Arc<Mutex<Option<Payload>>>);
-
-struct Replayer {
-    name: String,
-    slot: Slot,
-}
-
-impl Orchestrator for Replayer {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn start(&self, ctx: OrchestrationContext, _input: Payload) -> FunctionFuture {
-        let prepared = self.slot.0.lock().unwrap().clone();
-        PythonOrchestrator::replay(ctx, prepared)
-    }
-}
 
 fn python() -> Option<std::path::PathBuf> {
     match std::env::var("DURAFN_TEST_PYTHON") {
@@ -74,7 +54,6 @@ struct Harness {
     orchestrator: PythonOrchestrator,
     apps: Vec<PythonApp>,
     name: String,
-    slot: Slot,
     registry: Arc<Registry>,
     history: Vec<HistoryEvent>,
     now: DateTime<Utc>,
@@ -94,19 +73,14 @@ impl Harness {
         let loaded = load(&dir.path().join("app"), &dir.path().join("data")).await;
         let memo = Arc::new(Memo::new(if cold { 0 } else { 100 }));
         let orchestrator = PythonOrchestrator::new(name, loaded.worker().clone(), memo);
-        let slot = Slot::default();
         let registry = Registry::builder()
-            .orchestrator(Replayer {
-                name: name.to_string(),
-                slot: slot.clone(),
-            })
+            .orchestrator(orchestrator.clone())
             .build()
             .unwrap();
         Some(Harness {
             orchestrator,
             apps: vec![loaded],
             name: name.to_string(),
-            slot,
             registry: Arc::new(registry),
             history: Vec::new(),
             now: epoch(),
@@ -124,6 +98,12 @@ impl Harness {
             self.name.clone(),
             loaded.worker().clone(),
             Arc::new(Memo::new(100)),
+        );
+        self.registry = Arc::new(
+            Registry::builder()
+                .orchestrator(self.orchestrator.clone())
+                .build()
+                .unwrap(),
         );
         self.apps.push(loaded);
     }
@@ -147,8 +127,8 @@ impl Harness {
             .await
             .expect("the turn is prepared");
         let plan: Plan = prepared.decode().unwrap();
-        *self.slot.0.lock().unwrap() = Some(prepared);
         let mut executor = OrchestrationExecutor::new(self.registry.clone());
+        executor.set_prepared(Some(prepared));
         executor.replay(&self.history);
         let turn = executor.run_turn(messages, self.now);
         self.history.extend(turn.new_events.iter().cloned());

@@ -81,6 +81,23 @@ impl SdkKind {
     }
 }
 
+/// The JSON text a payload from an out-of-process client stands for. The Python client
+/// JSON-encodes inputs, event data and operation inputs and then sends them as JSON again, so
+/// the host stores a JSON string holding JSON text; the SDK decodes once, so it must be handed
+/// that inner text. A payload that is not such a string is its own text. (The core reads such
+/// payloads the same way when it decodes them into a type.)
+pub(crate) fn client_text(payload: &durafn_core::Payload) -> String {
+    let text = payload.as_json();
+    if text.trim_start().starts_with('"') {
+        if let Ok(inner) = serde_json::from_str::<String>(text) {
+            if serde_json::from_str::<serde::de::IgnoredAny>(&inner).is_ok() {
+                return inner;
+            }
+        }
+    }
+    text.to_string()
+}
+
 /// The timestamp format the protocol prescribes (UTC, six fraction digits, `Z`).
 pub(crate) fn timestamp(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
@@ -252,6 +269,16 @@ mod tests {
 
     fn at(s: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, 1, 7, 0, s).unwrap()
+    }
+
+    #[test]
+    fn doubly_encoded_client_payloads_are_unwrapped_once() {
+        let text = |json: &str| client_text(&durafn_core::Payload::from_json_text(json).unwrap());
+        assert_eq!(text(r#""[\"Tokyo\", \"Lima\"]""#), r#"["Tokyo", "Lima"]"#);
+        assert_eq!(text(r#""\"42\"""#), r#""42""#);
+        assert_eq!(text("5"), "5");
+        assert_eq!(text(r#""hello""#), r#""hello""#);
+        assert_eq!(text(r#"{"a": "b"}"#), r#"{"a": "b"}"#);
     }
 
     #[test]

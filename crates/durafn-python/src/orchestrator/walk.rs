@@ -35,7 +35,7 @@ use uuid::Uuid;
 
 use super::plan::{HTTP_ACTIVITY, Plan, PlannedAction, PlannedOutcome};
 use super::state::{Retry, SdkAction, SdkState};
-use super::view::{Execution, SdkEvent, SdkKind, View};
+use super::view::{Execution, SdkEvent, SdkKind, View, client_text};
 use crate::protocol::WorkerError;
 
 /// The namespace of entity request ids.
@@ -518,7 +518,7 @@ impl Walk<'_> {
             },
             EventKind::EventRaised { name, input } => SdkKind::EventRaised {
                 name: name.clone(),
-                input: Some(input.as_json().to_string()),
+                input: Some(client_text(input)),
             },
             _ => return,
         };
@@ -609,7 +609,12 @@ impl Walk<'_> {
                 }
                 self.execution.name = name.clone();
                 self.execution.execution_id = execution_id.to_string();
-                self.execution.input = Some(input.as_json().to_string());
+                // The input of an instance a client started may be doubly encoded; that of a
+                // sub-orchestration is the text its parent's action carried.
+                self.execution.input = Some(match parent {
+                    None => client_text(input),
+                    Some(_) => input.as_json().to_string(),
+                });
                 self.execution.parent_instance_id =
                     parent.as_ref().map(|p| p.instance_id.to_string());
                 self.push(
@@ -639,7 +644,7 @@ impl Walk<'_> {
                         self.held.push_back(Held {
                             timestamp: m.timestamp,
                             name: name.clone(),
-                            input: Some(input.as_json().to_string()),
+                            input: Some(client_text(input)),
                         });
                     }
                 }

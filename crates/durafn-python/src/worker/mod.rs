@@ -33,12 +33,14 @@ const PING_EVERY: Duration = Duration::from_secs(5);
 /// limit is long enough for ordinary mistakes of that kind.
 const HUNG_AFTER: Duration = Duration::from_secs(60);
 /// A worker that dies sooner than this after it was ready is restarted only after a back-off
-/// (doubling from [`FIRST_BACKOFF`]), as is one that fails to start; one that ran longer is
-/// replaced at once.
+/// (doubling from [`FIRST_BACKOFF`] to [`MAX_EARLY_BACKOFF`]); one that ran longer is replaced
+/// at once.
 const EARLY_DEATH: Duration = Duration::from_secs(1);
 /// The first back-off between restarts.
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-/// The longest back-off between restarts.
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+/// The longest back-off after a worker that died early (it started, so the app loads).
+const MAX_EARLY_BACKOFF: Duration = Duration::from_secs(2);
+/// The longest back-off between attempts to start a worker that fails to start.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// How to start a worker for one app.
@@ -348,7 +350,7 @@ async fn supervise(shared: Arc<Shared>, first: process::Launched) {
             backoff = FIRST_BACKOFF;
         } else {
             sleep_unless_stopping(&mut stopping, backoff).await;
-            backoff = (backoff * 2).min(MAX_BACKOFF);
+            backoff = (backoff * 2).min(MAX_EARLY_BACKOFF);
         }
         while current.is_none() && !is_stopping(&stopping) {
             match process::launch(&shared.options).await {

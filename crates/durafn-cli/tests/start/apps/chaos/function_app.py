@@ -1,5 +1,5 @@
-"""The app of the crash tests: each `chaos` instance runs five sequential activities and a
-durable timer; its output is a pure function of its input, so a test can check every
+"""The app of the crash tests: each `chaos` instance runs ten sequential activities and two
+durable timers; its output is a pure function of its input, so a test can check every
 instance's output after any number of crashes."""
 
 from datetime import timedelta
@@ -14,10 +14,10 @@ app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 def chaos(context: df.DurableOrchestrationContext):
     n = context.get_input()
     acc = n
-    for step in range(5):
+    for step in range(10):
         acc = yield context.call_activity("step", [acc, step])
-        if step == 2:
-            yield context.create_timer(context.current_utc_datetime + timedelta(milliseconds=50))
+        if step in (3, 6):
+            yield context.create_timer(context.current_utc_datetime + timedelta(milliseconds=200))
     return acc + n
 
 
