@@ -20,30 +20,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use durafn_bench::{SEQUENTIAL, completion, executor_at, sequential_registry};
-use durafn_core::testkit::epoch;
-use durafn_core::{
-    ActivityContext, EventKind, FunctionError, HistoryEvent, InstanceId, OrchestrationContext,
-    Registry, RuntimeStatus, activity_fn, orchestrator_fn,
+use durafn_bench::{
+    SEQUENTIAL, arg, completion, executor_at, flag, median, open_sqlite as open,
+    sequential_registry,
 };
+use durafn_core::testkit::epoch;
+use durafn_core::{EventKind, HistoryEvent, InstanceId, Registry, RuntimeStatus};
 use durafn_host::{HostArgs, HostConfig};
 use durafn_python::PythonApp;
 use durafn_runtime::{Runtime, RuntimeOptions};
-use durafn_sqlite::{Durability, SqliteOptions, SqliteStore};
 use durafn_store::Store;
-
-fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn flag(name: &str) -> bool {
-    std::env::args().any(|a| a == name)
-}
 
 fn python() -> String {
     ["DURAFN_BENCH_PYTHON", "DURAFN_TEST_PYTHON"]
@@ -71,40 +57,6 @@ async fn python_app(data: &Path) -> PythonApp {
     PythonApp::load(&config)
         .await
         .expect("the Python app loads")
-}
-
-fn rust_registry() -> Registry {
-    Registry::builder()
-        .orchestrator(orchestrator_fn(
-            "hello_cities",
-            |ctx: OrchestrationContext, _: ()| async move {
-                let mut out = Vec::with_capacity(5);
-                for city in ["Tokyo", "Seattle", "London", "Cairo", "Lima"] {
-                    out.push(ctx.call_activity::<String>("say_hello", &city).await?);
-                }
-                Ok::<_, FunctionError>(out)
-            },
-        ))
-        .activity(activity_fn(
-            "say_hello",
-            |_: ActivityContext, city: String| async move {
-                Ok::<_, FunctionError>(format!("Hello {city}!"))
-            },
-        ))
-        .build()
-        .expect("unique names")
-}
-
-fn open(dir: &Path, fsync: bool) -> Arc<dyn Store> {
-    let options = SqliteOptions {
-        durability: if fsync {
-            Durability::Fsync
-        } else {
-            Durability::ProcessCrashSafe
-        },
-        ..SqliteOptions::default()
-    };
-    Arc::new(SqliteStore::open(dir.join("hub.db"), options).expect("open the task hub"))
 }
 
 async fn completed(store: &Arc<dyn Store>) -> u64 {
@@ -155,11 +107,6 @@ async fn run_hello_cities(registry: Registry, dir: &Path, n: usize, fsync: bool)
     rate
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
 async fn throughput() {
     let n: usize = arg("--instances", 1000);
     let runs: usize = arg("--runs", 3);
@@ -174,7 +121,15 @@ async fn throughput() {
         eprintln!("run {run}: Python {rate:.0} orchestrations/s");
         py.push(rate);
         let dir = tempfile::tempdir().expect("temp dir");
-        let rate = run_hello_cities(rust_registry(), dir.path(), n, fsync).await;
+        let rate = run_hello_cities(
+            durafn_bench::hello_cities(Registry::builder())
+                .build()
+                .expect("unique names"),
+            dir.path(),
+            n,
+            fsync,
+        )
+        .await;
         eprintln!("run {run}: Rust {rate:.0} orchestrations/s");
         rs.push(rate);
     }
@@ -259,7 +214,10 @@ async fn turn_cost() {
         let python_ms = median(times);
         // The Rust engine over a history of the same length: a live executor's next turn, and
         // a turn that replays the whole history first.
-        let completed_steps = (end as u32).saturating_sub(4) / 5;
+        let mut completed_steps = 0;
+        while executor_at(&registry, 10_000, completed_steps).1.len() < end {
+            completed_steps += 1;
+        }
         let (cached, rust_history) = executor_at(&registry, 10_000, completed_steps);
         let mut live = Vec::new();
         let mut replayed = Vec::new();
@@ -279,8 +237,7 @@ async fn turn_cost() {
         }
         drop(cached);
         println!(
-            "| {end} (Rust: {}) | {python_ms:.2} ms | {:.4} ms | {:.4} ms |",
-            rust_history.len(),
+            "| {end} | {python_ms:.2} ms | {:.4} ms | {:.4} ms |",
             median(live),
             median(replayed)
         );

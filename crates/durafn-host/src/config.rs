@@ -465,4 +465,24 @@ mod tests {
             "app settings: DURAFN_PORT: expected a port number (0-65535), found \"http\""
         );
     }
+
+    #[test]
+    fn the_lease_comes_from_a_setting() {
+        let load = |value: &str| {
+            let settings = AppSettings::new().with("DURAFN_LEASE_SECONDS", value);
+            HostConfig::from_parts(PathBuf::from("r"), &HostArgs::default(), settings, None)
+        };
+        assert_eq!(load("2").unwrap().runtime.lease, Duration::from_secs(2));
+        assert_eq!(
+            load("0").unwrap_err().to_string(),
+            "app settings: DURAFN_LEASE_SECONDS: expected a number of seconds from 1 to 3600"
+        );
+        let default = HostConfig::from_parts(
+            PathBuf::from("r"),
+            &HostArgs::default(),
+            AppSettings::new(),
+            None,
+        );
+        assert_eq!(default.unwrap().runtime.lease, Duration::from_secs(60));
+    }
 }

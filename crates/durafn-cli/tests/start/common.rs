@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -14,30 +14,7 @@ pub(crate) const M: &str = "/runtime/webhooks/durabletask";
 /// The master key the tests give their hosts.
 pub(crate) const KEY: &str = "test-master-key-0123456789";
 
-/// The Python with the app's packages (`DURAFN_TEST_PYTHON`), or `None` after saying the test
-/// is skipped; under `CI=true` the variable must be set.
-pub(crate) fn python() -> Option<PathBuf> {
-    service("DURAFN_TEST_PYTHON", "Python app").map(PathBuf::from)
-}
-
-/// Whether Azurite runs for the tests (`DURAFN_TEST_AZURITE`).
-pub(crate) fn azurite() -> bool {
-    service("DURAFN_TEST_AZURITE", "Azurite").is_some()
-}
-
-fn service(var: &str, what: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(v) if !v.trim().is_empty() => Some(v),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{var} must be set in CI: the {what} tests may not be skipped there"
-            );
-            println!("skipped: set {var} to run the {what} tests");
-            None
-        }
-    }
-}
+pub(crate) use durafn_testenv::{azurite, python};
 
 /// The repository's root.
 pub(crate) fn repo() -> PathBuf {
@@ -117,19 +94,7 @@ fn collect(stream: impl Read + Send + 'static, sink: Arc<Mutex<String>>) {
     });
 }
 
-/// Polls `check` until it returns `Some`, failing after `secs` seconds.
-pub(crate) fn eventually<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let mut pause = Duration::from_millis(10);
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(200));
-    }
-}
+pub(crate) use durafn_testenv::eventually;
 
 /// `durafn start` over `root` with its data in `data`, the Python app's interpreter and the
 /// test's master key, plus `env`; not yet waited for.

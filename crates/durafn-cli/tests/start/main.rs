@@ -4,6 +4,7 @@
 
 mod common;
 mod crash;
+mod features;
 mod nondeterminism;
 mod seed;
 mod startup;

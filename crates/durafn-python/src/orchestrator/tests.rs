@@ -17,19 +17,7 @@ use super::memo::Memo;
 use super::plan::{Plan, PlannedOutcome};
 use crate::PythonApp;
 
-fn python() -> Option<std::path::PathBuf> {
-    match std::env::var("DURAFN_TEST_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p.into()),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "DURAFN_TEST_PYTHON must be set in CI"
-            );
-            println!("skipped: set DURAFN_TEST_PYTHON to run the Python orchestrator tests");
-            None
-        }
-    }
-}
+use durafn_testenv::python;
 
 fn text(json: &str) -> Payload {
     Payload::from_json_text(json).unwrap()

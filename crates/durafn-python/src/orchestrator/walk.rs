@@ -30,6 +30,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use durafn_core::engine::holds_while_suspended;
 use durafn_core::{EventKind, FailureDetails, HistoryEvent, InstanceId, Payload};
 use uuid::Uuid;
 
@@ -149,22 +150,6 @@ fn split_turns(history: &[HistoryEvent]) -> Vec<PastTurn<'_>> {
         }
     }
     turns
-}
-
-/// Events the engine holds while an execution is suspended (its own rule, mirrored).
-fn held_while_suspended(kind: &EventKind) -> bool {
-    matches!(
-        kind,
-        EventKind::TaskCompleted { .. }
-            | EventKind::TaskFailed { .. }
-            | EventKind::SubOrchestrationInstanceCompleted { .. }
-            | EventKind::SubOrchestrationInstanceFailed { .. }
-            | EventKind::TimerFired { .. }
-            | EventKind::EventRaised { .. }
-            | EventKind::EntityOperationCompleted { .. }
-            | EventKind::EntityOperationFailed { .. }
-            | EventKind::EntityLockGranted { .. }
-    )
 }
 
 /// The id an event answers, if it is one that may belong to a retried call.
@@ -370,7 +355,7 @@ impl Walk<'_> {
             if self.terminated {
                 return;
             }
-            if self.suspended && held_while_suspended(&m.kind) {
+            if self.suspended && holds_while_suspended(&m.kind) {
                 self.held_suspended.push(m);
                 continue;
             }

@@ -7,24 +7,7 @@ use std::path::{Path, PathBuf};
 
 use durafn_host::{HostArgs, HostConfig};
 
-/// The variable naming a Python that has the worker's requirements.
-pub const PYTHON: &str = "DURAFN_TEST_PYTHON";
-
-/// The Python of `DURAFN_TEST_PYTHON`, or `None` (after saying so) when the tests that need it
-/// are skipped; under `CI=true` a missing variable fails the test instead.
-pub fn python() -> Option<PathBuf> {
-    match std::env::var(PYTHON) {
-        Ok(p) if !p.trim().is_empty() => Some(PathBuf::from(p)),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{PYTHON} must be set in CI: the Python tests may not be skipped there"
-            );
-            println!("skipped: set {PYTHON} to run the Python worker tests");
-            None
-        }
-    }
-}
+pub use durafn_testenv::python;
 
 /// The repository's root.
 pub fn repo() -> PathBuf {
