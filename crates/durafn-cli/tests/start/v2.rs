@@ -135,3 +135,38 @@ fn every_pattern_of_the_v2_showcase_runs_to_its_end() {
     assert!(facts["first"]["time"].as_str().unwrap() <= facts["second"]["time"].as_str().unwrap());
     host.stop();
 }
+
+#[test]
+fn a_python_app_runs_on_a_postgresql_task_hub_from_host_json() {
+    let Some(python) = common::python() else {
+        return;
+    };
+    let Some(url) = durafn_testenv::postgres_url() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = common::copy_app("examples/python/v2-showcase", dir.path());
+    // A task hub (and so a schema) of this run's own.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let hub = format!("Py{}x{nanos}", std::process::id());
+    std::fs::write(
+        root.join("host.json"),
+        json!({"version": "2.0", "extensions": {"durableTask": {"hubName": hub,
+            "storageProvider": {"type": "postgres", "connectionStringName": "TaskHubConnection"}}}})
+        .to_string(),
+    )
+    .unwrap();
+    let host = Started::new(
+        &root,
+        &dir.path().join("data"),
+        &python,
+        &[("TaskHubConnection", url.as_str())],
+    );
+    assert!(host.output().contains("(postgres)"), "{}", host.output());
+    let id = start(&host, "fan_out_fan_in", r#"["Tokyo", "Lima"]"#);
+    assert_eq!(output(&host, &id), json!(["Hello Tokyo!", "Hello Lima!"]));
+    host.stop();
+}
