@@ -76,6 +76,13 @@ impl Harness {
         })
     }
 
+    /// A harness whose first turn has run: the execution started with `input`.
+    async fn begin(app: &str, name: &str, input: &str, cold: bool) -> Option<(Harness, Turn)> {
+        let mut h = Harness::new(app, name, cold).await?;
+        let (_, t) = h.turn(vec![h.started(input)]).await;
+        Some((h, t))
+    }
+
     /// Runs the app again from its (possibly edited) copy, as a restarted host would.
     async fn reload(&mut self) {
         for app in self.apps.drain(..) {
@@ -292,11 +299,16 @@ async fn retries_follow_the_sdks_sequence_with_its_extra_timer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_events_take_their_ids_before_the_turns_new_actions() {
     for cold in [false, true] {
-        let Some(mut h) = Harness::new("workers/python/tests/apps/probe", "retry-race", cold).await
+        let Some((mut h, t)) = Harness::begin(
+            "workers/python/tests/apps/probe",
+            "retry-race",
+            "null",
+            cold,
+        )
+        .await
         else {
             return;
         };
-        let (_, t) = h.turn(vec![h.started("null")]).await;
         assert_eq!(
             actions(&t),
             [
@@ -331,11 +343,16 @@ async fn retry_events_take_their_ids_before_the_turns_new_actions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_raised_before_the_wait_are_held_back_and_delivered_in_order() {
     for cold in [false, true] {
-        let Some(mut h) = Harness::new("workers/python/tests/apps/probe", "two-events", cold).await
+        let Some((mut h, t)) = Harness::begin(
+            "workers/python/tests/apps/probe",
+            "two-events",
+            "null",
+            cold,
+        )
+        .await
         else {
             return;
         };
-        let (_, t) = h.turn(vec![h.started("null")]).await;
         assert_eq!(
             actions(&t),
             [(0, "activity", "echo-activity \"first\"".to_string())]
@@ -372,11 +389,16 @@ async fn events_raised_before_the_wait_are_held_back_and_delivered_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entity_calls_signals_timers_events_and_sub_orchestrations() {
-    let Some(mut h) = Harness::new("examples/python/v2-showcase", "counter_workflow", false).await
+    let Some((mut h, t)) = Harness::begin(
+        "examples/python/v2-showcase",
+        "counter_workflow",
+        "\"k1\"",
+        false,
+    )
+    .await
     else {
         return;
     };
-    let (_, t) = h.turn(vec![h.started("\"k1\"")]).await;
     assert_eq!(
         actions(&t),
         [
@@ -396,11 +418,16 @@ async fn entity_calls_signals_timers_events_and_sub_orchestrations() {
     );
 
     // The event wins the race: the timer is cancelled in the SDK, the custom status follows.
-    let Some(mut h) = Harness::new("examples/python/v2-showcase", "approval_workflow", false).await
+    let Some((mut h, t)) = Harness::begin(
+        "examples/python/v2-showcase",
+        "approval_workflow",
+        r#"{"timeoutHours": 1}"#,
+        false,
+    )
+    .await
     else {
         return;
     };
-    let (_, t) = h.turn(vec![h.started(r#"{"timeoutHours": 1}"#)]).await;
     assert_eq!(actions(&t), [(0, "timer", String::new())]);
     assert_eq!(t.custom_status, Some(text("\"waiting for approval\"")));
     let (_, t) = h.turn(vec![h.event("Approval", r#"{"by": "ann"}"#)]).await;
@@ -410,13 +437,16 @@ async fn entity_calls_signals_timers_events_and_sub_orchestrations() {
     );
     assert_eq!(t.custom_status, Some(text("\"approved\"")));
     // The timer wins: the escalation activity runs.
-    let Some(mut h) = Harness::new("examples/python/v2-showcase", "approval_workflow", false).await
+    let Some((mut h, t)) = Harness::begin(
+        "examples/python/v2-showcase",
+        "approval_workflow",
+        r#"{"timeoutHours": 1, "manager": "bo"}"#,
+        false,
+    )
+    .await
     else {
         return;
     };
-    let (_, t) = h
-        .turn(vec![h.started(r#"{"timeoutHours": 1, "manager": "bo"}"#)])
-        .await;
     let fired = h.fired(&t, 0);
     let (_, t) = h.turn(vec![fired]).await;
     assert_eq!(
@@ -434,10 +464,16 @@ async fn entity_calls_signals_timers_events_and_sub_orchestrations() {
     );
 
     // Sub-orchestrations with the ids the code gives them.
-    let Some(mut h) = Harness::new("examples/python/v2-showcase", "tour", false).await else {
+    let Some((mut h, t)) = Harness::begin(
+        "examples/python/v2-showcase",
+        "tour",
+        r#"[["Tokyo"], ["Lima"]]"#,
+        false,
+    )
+    .await
+    else {
         return;
     };
-    let (_, t) = h.turn(vec![h.started(r#"[["Tokyo"], ["Lima"]]"#)]).await;
     assert_eq!(
         actions(&t),
         [(0, "sub", "fan_out_fan_in inst-1:leg0".to_string())]
@@ -465,11 +501,11 @@ async fn entity_calls_signals_timers_events_and_sub_orchestrations() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn continue_as_new_and_the_deterministic_apis() {
-    let Some(mut h) = Harness::new("workers/python/tests/apps/probe", "eternal", false).await
+    let Some((mut h, t)) =
+        Harness::begin("workers/python/tests/apps/probe", "eternal", "0", false).await
     else {
         return;
     };
-    let (_, t) = h.turn(vec![h.started("0")]).await;
     assert_eq!(
         actions(&t),
         [(0, "activity", "echo-activity 0".to_string())]
@@ -480,11 +516,16 @@ async fn continue_as_new_and_the_deterministic_apis() {
         matches!(t.outcome, Some(Outcome::ContinuedAsNew { ref input, .. }) if input.as_json() == "1")
     );
 
-    let Some(mut h) = Harness::new("examples/python/v2-showcase", "context_facts", false).await
+    let Some((mut h, t)) = Harness::begin(
+        "examples/python/v2-showcase",
+        "context_facts",
+        "null",
+        false,
+    )
+    .await
     else {
         return;
     };
-    let (_, t) = h.turn(vec![h.started("null")]).await;
     assert_eq!(
         actions(&t),
         [(0, "activity", "say_hello \"again\"".to_string())]
@@ -504,11 +545,16 @@ async fn continue_as_new_and_the_deterministic_apis() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_orchestrator_fails_with_the_engines_error_naming_both_actions() {
-    let Some(mut h) = Harness::new("examples/python/v2-showcase", "fan_out_fan_in", false).await
+    let Some((mut h, t)) = Harness::begin(
+        "examples/python/v2-showcase",
+        "fan_out_fan_in",
+        r#"["Tokyo"]"#,
+        false,
+    )
+    .await
     else {
         return;
     };
-    let (_, t) = h.turn(vec![h.started(r#"["Tokyo"]"#)]).await;
     assert_eq!(
         actions(&t),
         [(0, "activity", "say_hello \"Tokyo\"".to_string())]
