@@ -6,19 +6,9 @@ use std::sync::Arc;
 
 use durafn_core::testkit::{epoch, msg};
 use durafn_core::{
-    FunctionError, HistoryEvent, OrchestrationContext, OrchestrationExecutor, Registry,
-    orchestrator_fn,
+    ActivityContext, FunctionError, HistoryEvent, OrchestrationContext, OrchestrationExecutor,
+    Registry, RegistryBuilder, activity_fn, orchestrator_fn,
 };
-
-/// The value after `name` on the command line, parsed, or `default`.
-pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// The orchestrator of the replay benchmark: `n` sequential activities.
 pub const SEQUENTIAL: &str = "sequential";
@@ -63,4 +53,63 @@ pub fn executor_at(
 /// One activity's completion message.
 pub fn completion(i: u32) -> HistoryEvent {
     msg::task_completed(i.into(), 1, epoch())
+}
+
+/// The value of the command-line option `name` (`--instances 100`), or `default`.
+pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Whether the command-line flag `name` was given.
+pub fn flag(name: &str) -> bool {
+    std::env::args().any(|a| a == name)
+}
+
+/// The median of the samples.
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// A SQLite task hub in `dir`: fsync per commit batch, or only safe against process crashes.
+pub fn open_sqlite(dir: &std::path::Path, fsync: bool) -> Arc<dyn durafn_store::Store> {
+    let durability = if fsync {
+        durafn_sqlite::Durability::Fsync
+    } else {
+        durafn_sqlite::Durability::ProcessCrashSafe
+    };
+    let options = durafn_sqlite::SqliteOptions {
+        durability,
+        ..durafn_sqlite::SqliteOptions::default()
+    };
+    Arc::new(
+        durafn_sqlite::SqliteStore::open(dir.join("hub.db"), options).expect("open the task hub"),
+    )
+}
+
+/// "Hello cities": an orchestrator calling `say_hello` for five cities one after another, and
+/// the activity.
+pub fn hello_cities(builder: RegistryBuilder) -> RegistryBuilder {
+    builder
+        .orchestrator(orchestrator_fn(
+            "hello_cities",
+            |ctx: OrchestrationContext, _: ()| async move {
+                let mut out = Vec::with_capacity(5);
+                for city in ["Tokyo", "Seattle", "London", "Cairo", "Lima"] {
+                    out.push(ctx.call_activity::<String>("say_hello", &city).await?);
+                }
+                Ok::<_, FunctionError>(out)
+            },
+        ))
+        .activity(activity_fn(
+            "say_hello",
+            |_: ActivityContext, city: String| async move {
+                Ok::<_, FunctionError>(format!("Hello {city}!"))
+            },
+        ))
 }

@@ -15,33 +15,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use durafn_bench::{arg, flag, median, open_sqlite as open};
 use durafn_core::{
-    ActivityContext, EntityContext, EntityId, FunctionError, OrchestrationContext, Registry,
-    RuntimeStatus, activity_fn, entity_fn, orchestrator_fn,
+    EntityContext, EntityId, FunctionError, OrchestrationContext, Registry, RuntimeStatus,
+    entity_fn, orchestrator_fn,
 };
 use durafn_runtime::{Runtime, RuntimeOptions};
-use durafn_sqlite::{Durability, SqliteOptions, SqliteStore};
 use durafn_store::Store;
-
-use durafn_bench::arg;
-
-fn flag(name: &str) -> bool {
-    std::env::args().any(|a| a == name)
-}
 
 fn registry() -> Arc<Registry> {
     Arc::new(
-        Registry::builder()
-            .orchestrator(orchestrator_fn(
-                "hello_cities",
-                |ctx: OrchestrationContext, _: ()| async move {
-                    let mut out = Vec::with_capacity(5);
-                    for city in ["Tokyo", "Seattle", "London", "Cairo", "Lima"] {
-                        out.push(ctx.call_activity::<String>("say_hello", &city).await?);
-                    }
-                    Ok::<_, FunctionError>(out)
-                },
-            ))
+        durafn_bench::hello_cities(Registry::builder())
             .orchestrator(orchestrator_fn(
                 "one_activity",
                 |ctx: OrchestrationContext, _: ()| async move {
@@ -69,28 +53,9 @@ fn registry() -> Arc<Registry> {
                 ctx.set_state(&(value + ctx.input::<u64>()?))?;
                 Ok(())
             }))
-            .activity(activity_fn(
-                "say_hello",
-                |_: ActivityContext, city: String| async move {
-                    Ok::<_, FunctionError>(format!("Hello {city}!"))
-                },
-            ))
             .build()
             .expect("unique names"),
     )
-}
-
-fn open(dir: &std::path::Path, fsync: bool) -> Arc<dyn Store> {
-    let durability = if fsync {
-        Durability::Fsync
-    } else {
-        Durability::ProcessCrashSafe
-    };
-    let options = SqliteOptions {
-        durability,
-        ..SqliteOptions::default()
-    };
-    Arc::new(SqliteStore::open(dir.join("hub.db"), options).expect("open the task hub"))
 }
 
 async fn count(store: &Arc<dyn Store>, status: RuntimeStatus) -> u64 {
@@ -130,11 +95,6 @@ async fn wait_for(store: &Arc<dyn Store>, status: RuntimeStatus, n: u64, progres
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 async fn throughput() {

@@ -70,12 +70,13 @@ pub(crate) struct Global {
     pub(crate) output: Format,
 }
 
-/// The commands.
-///
-/// `durafn start` (running a script-root function app) belongs at this level too and is kept
-/// free for it: the operator commands start instances with `durafn instances start`.
+/// The commands. `durafn start` runs a function app; the operator commands start instances with
+/// `durafn instances start`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Run a script-root function app (Python) on this machine, as `func start` does
+    #[cfg(feature = "python")]
+    Start(crate::commands::start::Args),
     /// List, inspect, start and control orchestration instances
     #[command(subcommand, visible_alias = "i")]
     Instances(instances::Command),

@@ -539,8 +539,10 @@ impl OrchestrationExecutor {
     }
 }
 
-/// While suspended, completions and events wait; terminate and resume do not.
-fn holds_while_suspended(kind: &EventKind) -> bool {
+/// While suspended, completions and events wait; terminate and resume do not. (Public for
+/// orchestrators that rebuild what their code saw from history, such as those run out of
+/// process: they must hold back the same events.)
+pub fn holds_while_suspended(kind: &EventKind) -> bool {
     matches!(
         kind,
         EventKind::TaskCompleted { .. }

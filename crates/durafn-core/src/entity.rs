@@ -275,12 +275,43 @@ impl EntityContext {
     }
 }
 
+/// What an entity turn's load step knows when it asks an entity to prepare its batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchPreparation {
+    /// The entity.
+    pub id: EntityId,
+    /// Its state before the batch.
+    pub state: Option<Payload>,
+    /// The orchestration holding its lock, if one does.
+    pub lock_owner: Option<InstanceId>,
+    /// The requests that waited for the lock to be released, in arrival order.
+    pub waiting: Vec<EntityRequest>,
+    /// The requests this turn delivers, in arrival order.
+    pub incoming: Vec<EntityRequest>,
+}
+
+/// The future of [`Entity::prepare_batch`]: the entity that runs the batch.
+pub type PrepareBatchFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Arc<dyn Entity>, FunctionError>> + Send>,
+>;
+
 /// An entity function: runs one operation against the state in the context.
 pub trait Entity: Send + Sync + 'static {
     /// The name it is registered under (entity names are lower-cased).
     fn name(&self) -> &str;
     /// Runs one operation and returns its result (JSON `null` for none).
     fn run(&self, ctx: &mut EntityContext) -> Result<Payload, FunctionError>;
+
+    /// Asynchronous work to do before a batch of this entity runs, outside the pure planner:
+    /// an entity whose operations run out of process runs them here. The default does nothing
+    /// (`None`).
+    ///
+    /// When it returns a future, the runtime awaits it in the turn's load step and plans the
+    /// batch with the entity it yields (one that answers each operation from what was prepared)
+    /// instead of this one. A preparation that fails leaves the requests to be delivered again.
+    fn prepare_batch(&self, _batch: &BatchPreparation) -> Option<PrepareBatchFuture> {
+        None
+    }
 }
 
 /// A class-style entity: a struct whose methods are the operations, its fields the state.

@@ -41,8 +41,8 @@ pub use context::{
 };
 pub use engine::{OrchestrationExecutor, Outcome, Turn};
 pub use entity::{
-    Entity, EntityClass, EntityContext, EntityEffect, EntityId, EntityRequest, EntityRequestKind,
-    EntityState, entity_class, entity_fn,
+    BatchPreparation, Entity, EntityClass, EntityContext, EntityEffect, EntityId, EntityRequest,
+    EntityRequestKind, EntityState, PrepareBatchFuture, entity_class, entity_fn,
 };
 pub use error::{FunctionError, TaskError};
 pub use failure::{FailureDetails, SystemFailure};

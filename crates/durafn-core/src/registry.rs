@@ -35,6 +35,10 @@ pub struct TurnPreparation {
     pub history: Vec<HistoryEvent>,
     /// The events this turn delivers.
     pub new_events: Vec<HistoryEvent>,
+    /// The turn's time: the timestamp of the `OrchestratorStarted` the turn records (code out
+    /// of process must see the time the engine records, or its timers and GUIDs would change
+    /// on replay).
+    pub now: chrono::DateTime<chrono::Utc>,
 }
 
 /// An orchestrator function: deterministic code over an [`OrchestrationContext`].
@@ -48,8 +52,10 @@ pub trait Orchestrator: Send + Sync + 'static {
     /// an orchestrator that runs out of process asks its worker for the turn's actions here.
     /// The default does nothing (`None`).
     ///
-    /// When it returns a future, the runtime awaits it in the turn's load step and hands its
-    /// result to the turn's code ([`OrchestrationContext::prepared_turn`]). Because that result
+    /// When it returns a future, the runtime awaits it in the turn's load step, before it
+    /// replays the execution's history, and hands its result to the turn's code
+    /// ([`OrchestrationContext::prepared_turn`]), which can read it from its first poll on.
+    /// Because that result
     /// is not part of the history, such an orchestrator is never kept in the instance cache:
     /// every turn replays its history with the new preparation. A preparation that fails leaves
     /// the work to be delivered again.

@@ -139,30 +139,11 @@ pub(crate) async fn health(s: HostState, _: Call) -> Answer {
 /// GET `/admin/durabletask/binding`: what non-Rust durable clients are built from (its JSON
 /// text is the `starter` string of the Python client).
 pub(crate) async fn binding(s: HostState, call: Call) -> Answer {
-    let origin = s.origin_of(&call.headers);
-    let urls = s.urls(origin.clone());
-    let base = urls.base();
-    let key = crate::durable_http::encode_component(&urls.key);
-    let management = urls.payload("INSTANCEID", true);
-    let mut binding = json!({
-            "taskHubName": &*s.hub,
-            "connectionName": "Storage",
-            "creationUrls": {
-                "createNewInstancePostUri":
-                    format!("{base}/orchestrators/{{functionName}}[/{{instanceId}}]?code={key}"),
-                "createAndWaitOnNewInstancePostUri":
-                    format!("{base}/orchestrators/{{functionName}}[/{{instanceId}}]?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&code={key}"),
-            },
-            "managementUrls": management,
-            "baseUrl": base,
-            "requiredQueryStringParameters": format!("code={key}"),
-    });
-    // Out-of-process clients send everything here, without a key; without the local RPC
-    // endpoint the field is left out and they fall back to the URLs above (or, the Python
-    // client, refuse to work).
-    if let Some(rpc) = s.rpc_base() {
-        binding["rpcBaseUrl"] = Value::String(rpc);
-    }
+    let urls = s.urls(s.origin_of(&call.headers));
+    // Out-of-process clients send everything to rpcBaseUrl, without a key; without the local
+    // RPC endpoint the field is left out and they fall back to the URLs with the key (or, the
+    // Python client, refuse to work).
+    let binding = crate::durable_http::binding_json(&s.hub, &urls, s.rpc_base());
     Ok(json_response(StatusCode::OK, &binding))
 }
 

@@ -90,6 +90,13 @@ impl Orchestrator for SharedOrchestrator {
     fn start(&self, ctx: OrchestrationContext, input: Payload) -> FunctionFuture {
         self.0.start(ctx, input)
     }
+
+    fn prepare_turn(
+        &self,
+        turn: &durafn_core::TurnPreparation,
+    ) -> Option<durafn_core::PrepareFuture> {
+        self.0.prepare_turn(turn)
+    }
 }
 
 struct SharedEntity(Arc<dyn durafn_core::Entity>);
@@ -104,6 +111,13 @@ impl durafn_core::Entity for SharedEntity {
         ctx: &mut durafn_core::EntityContext,
     ) -> Result<Payload, durafn_core::FunctionError> {
         self.0.run(ctx)
+    }
+
+    fn prepare_batch(
+        &self,
+        batch: &durafn_core::BatchPreparation,
+    ) -> Option<durafn_core::PrepareBatchFuture> {
+        self.0.prepare_batch(batch)
     }
 }
 
@@ -546,7 +560,9 @@ impl Host {
         &self.state.hub
     }
 
-    pub(crate) fn print_banner(&self, addr: SocketAddr, rpc: Option<&RpcListener>) {
+    /// Prints where the app listens, its task hub, keys file and functions (what [`App::run`]
+    /// prints once it listens).
+    pub fn print_banner(&self, addr: SocketAddr, rpc: Option<&RpcListener>) {
         let origin = format!("http://{addr}");
         let storage = match self.config.sqlite_path() {
             Some(p) if self.state.storage == "sqlite" => format!("sqlite, {}", p.display()),

@@ -339,6 +339,20 @@ impl HostConfig {
         if let Some(level) = settings.get("DURAFN_LOG") {
             crate::log::parse_level(level).map_err(|m| settings.invalid("DURAFN_LOG", m))?;
         }
+        if let Some(secs) = settings.get("DURAFN_LEASE_SECONDS") {
+            let secs = secs
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|s| (1..=3600).contains(s))
+                .ok_or_else(|| {
+                    settings.invalid(
+                        "DURAFN_LEASE_SECONDS",
+                        "expected a number of seconds from 1 to 3600",
+                    )
+                })?;
+            config.runtime.lease = Duration::from_secs(secs);
+        }
         config.settings = settings;
         Ok(config)
     }
@@ -474,5 +488,25 @@ mod tests {
             e.to_string(),
             "app settings: DURAFN_PORT: expected a port number (0-65535), found \"http\""
         );
+    }
+
+    #[test]
+    fn the_lease_comes_from_a_setting() {
+        let load = |value: &str| {
+            let settings = AppSettings::new().with("DURAFN_LEASE_SECONDS", value);
+            HostConfig::from_parts(PathBuf::from("r"), &HostArgs::default(), settings, None)
+        };
+        assert_eq!(load("2").unwrap().runtime.lease, Duration::from_secs(2));
+        assert_eq!(
+            load("0").unwrap_err().to_string(),
+            "app settings: DURAFN_LEASE_SECONDS: expected a number of seconds from 1 to 3600"
+        );
+        let default = HostConfig::from_parts(
+            PathBuf::from("r"),
+            &HostArgs::default(),
+            AppSettings::new(),
+            None,
+        );
+        assert_eq!(default.unwrap().runtime.lease, Duration::from_secs(60));
     }
 }

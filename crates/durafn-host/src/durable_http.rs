@@ -99,6 +99,35 @@ impl ManagementUrls {
     }
 }
 
+/// The durable client binding: what out-of-process clients are built from (its JSON text is the
+/// `starter` string of the Python and JavaScript clients), for one origin; `rpc_base` is the
+/// local RPC endpoint's base, left out when the endpoint is switched off.
+pub(crate) fn binding_json(
+    hub: &str,
+    urls: &ManagementUrls,
+    rpc_base: Option<String>,
+) -> serde_json::Value {
+    let base = urls.base();
+    let key = encode_component(&urls.key);
+    let mut binding = serde_json::json!({
+        "taskHubName": hub,
+        "connectionName": "Storage",
+        "creationUrls": {
+            "createNewInstancePostUri":
+                format!("{base}/orchestrators/{{functionName}}[/{{instanceId}}]?code={key}"),
+            "createAndWaitOnNewInstancePostUri":
+                format!("{base}/orchestrators/{{functionName}}[/{{instanceId}}]?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&code={key}"),
+        },
+        "managementUrls": urls.payload("INSTANCEID", true),
+        "baseUrl": base,
+        "requiredQueryStringParameters": format!("code={key}"),
+    });
+    if let Some(rpc) = rpc_base {
+        binding["rpcBaseUrl"] = serde_json::Value::String(rpc);
+    }
+    binding
+}
+
 /// The check-status response: 202, `Location` (the status URL), `Retry-After: 10`, and the
 /// management links as the body.
 pub(crate) fn check_status_response(urls: &ManagementUrls, id: &str) -> HttpResponse {
@@ -120,6 +149,7 @@ pub struct DurableHttpClient {
     keys: Arc<KeyStore>,
     app_data: AppData,
     settings: Arc<AppSettings>,
+    rpc_base: Option<String>,
 }
 
 impl std::fmt::Debug for DurableHttpClient {
@@ -147,6 +177,7 @@ impl DurableHttpClient {
         keys: Arc<KeyStore>,
         app_data: AppData,
         settings: Arc<AppSettings>,
+        rpc_base: Option<String>,
     ) -> Self {
         Self {
             client,
@@ -155,6 +186,7 @@ impl DurableHttpClient {
             keys,
             app_data,
             settings,
+            rpc_base,
         }
     }
 
@@ -200,6 +232,13 @@ impl DurableHttpClient {
             o => o,
         };
         check_status_response(&self.urls(origin), instance_id)
+    }
+
+    /// The durable client binding for the request being served, as `/admin/durabletask/binding`
+    /// answers it: the JSON an out-of-process function's client binding (`starter`) is built
+    /// from. It carries the system key.
+    pub fn client_binding(&self) -> serde_json::Value {
+        binding_json(&self.hub, &self.urls(&self.origin), self.rpc_base.clone())
     }
 
     /// The management links of `instance_id`, for the origin of the request being served.

@@ -73,7 +73,9 @@
 //! `--host`, `--rpc-port`, `--data-dir`),
 //! `DURAFN_MASTER_KEY` and `DURAFN_SYSTEM_KEY` (set the master key and the durabletask system
 //! key instead of generated ones; an operator uses them to give several hosts the same keys),
-//! and `DURAFN_LOG` (the log level of [`App::run`]). See [`settings::HOST_SETTINGS`].
+//! `DURAFN_LEASE_SECONDS` (how long fetched work stays leased, default 60: after a crash another
+//! host, or the same one restarted, takes it over once the lease has passed), and `DURAFN_LOG`
+//! (the log level of [`App::run`]). See [`settings::HOST_SETTINGS`].
 //!
 //! ```no_run
 //! use durafn_core::{FunctionError, OrchestrationContext, activity_fn, orchestrator_fn};
@@ -142,6 +144,7 @@ pub use http_function::{
     IntoHandlerResult,
 };
 pub use keys::{KeyEntry, KeyError, KeyScope, KeyStore, list_keys};
+pub use log::{install as install_log, parse_level as parse_log_level};
 pub use management::{CONTINUATION_HEADER, DEFAULT_PAGE, MAX_PAGE, MAX_WAIT_SECS};
 pub use metrics::PROMETHEUS_CONTENT_TYPE;
 pub use request::{BodyError, HttpRequest, HttpResponse};

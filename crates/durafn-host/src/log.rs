@@ -13,7 +13,7 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
 /// Parses a `DURAFN_LOG` level.
-pub(crate) fn parse_level(text: &str) -> Result<Level, String> {
+pub fn parse_level(text: &str) -> Result<Level, String> {
     match text.trim().to_ascii_lowercase().as_str() {
         "error" => Ok(Level::ERROR),
         "warn" | "warning" => Ok(Level::WARN),
@@ -27,7 +27,7 @@ pub(crate) fn parse_level(text: &str) -> Result<Level, String> {
 }
 
 /// Installs the stderr writer at `level` unless the process already has a subscriber.
-pub(crate) fn install(level: Level) {
+pub fn install(level: Level) {
     let _ = tracing::subscriber::set_global_default(StderrLog {
         max: level,
         next_span: AtomicU64::new(1),

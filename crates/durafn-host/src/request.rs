@@ -388,6 +388,18 @@ impl HttpResponse {
         self
     }
 
+    /// Adds a header, keeping any of that name (for headers that repeat, such as `Set-Cookie`).
+    /// A name or value that is not valid HTTP is dropped and logged.
+    pub fn append_header(mut self, name: &str, value: &str) -> Self {
+        match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            (Ok(n), Ok(v)) => {
+                self.headers.append(n, v);
+            }
+            _ => tracing::warn!(name, "a function set an invalid header; it was dropped"),
+        }
+        self
+    }
+
     /// Sets a JSON body (and its content type). A value that cannot be serialised turns the
     /// response into a 500 (and is logged).
     pub fn json(mut self, value: &impl Serialize) -> Self {

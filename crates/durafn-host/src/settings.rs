@@ -40,6 +40,10 @@ pub const HOST_SETTINGS: &[(&str, &str)] = &[
         "sets the durabletask_extension system key instead of the generated one",
     ),
     (
+        "DURAFN_LEASE_SECONDS",
+        "how long a host holds fetched work before another host, or the same one restarted after a crash, may take it over (default 60)",
+    ),
+    (
         "DURAFN_LOG",
         "log level of App::run: error, warn, info (default), debug or trace",
     ),

@@ -126,6 +126,7 @@ impl HostState {
             self.keys.clone(),
             self.app_data.clone(),
             self.settings.clone(),
+            self.rpc_base(),
         )
     }
 

@@ -11,6 +11,10 @@ pub const POSTGRES_URL: &str = "DURAFN_TEST_POSTGRES_URL";
 /// The variable that says an Azurite emulator runs on 127.0.0.1 (any non-empty value).
 pub const AZURITE: &str = "DURAFN_TEST_AZURITE";
 
+/// The variable naming a Python with the packages the Python tests need (the real
+/// `azure-functions`, `azure-functions-durable` and the clients' test requirements).
+pub const PYTHON: &str = "DURAFN_TEST_PYTHON";
+
 /// Whether this run is CI (`CI=true`), where no test may be skipped.
 pub fn in_ci() -> bool {
     std::env::var("CI").as_deref() == Ok("true")
@@ -40,6 +44,11 @@ pub fn postgres_url() -> Option<String> {
     service(POSTGRES_URL, "PostgreSQL")
 }
 
+/// The Python of [`PYTHON`], or `None` when the Python tests are skipped.
+pub fn python() -> Option<std::path::PathBuf> {
+    service(PYTHON, "Python").map(std::path::PathBuf::from)
+}
+
 /// Whether Azurite runs for the tests (`false` when the Azurite tests are skipped).
 pub fn azurite() -> bool {
     service(AZURITE, "Azurite").is_some()
@@ -55,6 +64,27 @@ pub fn unique_name(prefix: &str, tag: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() % 1_000_000_000);
     format!("{prefix}_{tag}_{}_{n}_{millis}", std::process::id())
+}
+
+/// Polls `check` until it returns `Some` (a real process or service reaches a state), backing off
+/// from 10 ms to 200 ms between tries; tests wait on state this way, never for a fixed time.
+///
+/// # Panics
+/// When `secs` seconds pass first, naming `what` was waited for.
+pub fn eventually<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let mut pause = std::time::Duration::from_millis(10);
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(200));
+    }
 }
 
 #[cfg(test)]

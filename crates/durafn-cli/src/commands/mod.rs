@@ -8,6 +8,8 @@ pub(crate) mod history;
 pub(crate) mod instances;
 pub(crate) mod keys;
 pub(crate) mod profile;
+#[cfg(feature = "python")]
+pub(crate) mod start;
 pub(crate) mod trace;
 pub(crate) mod wait;
 pub(crate) mod watch;
@@ -30,6 +32,8 @@ pub(crate) fn run(ctx: &Context, command: Command) -> CliResult {
         Command::Keys(c) => keys::run(ctx, c),
         Command::Profile(c) => profile::run(ctx, c),
         Command::Completions(a) => completions::run(a),
+        #[cfg(feature = "python")]
+        Command::Start(a) => start::run(a),
     }
 }
 

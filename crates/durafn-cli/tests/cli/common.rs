@@ -282,19 +282,7 @@ pub(crate) fn run_with_stdin(cmd: &mut Command, input: &str) -> Run {
     Run::from(child.wait_with_output().unwrap())
 }
 
-/// Polls `check` until it returns `Some`, failing after `secs` seconds.
-pub(crate) fn eventually<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let mut pause = Duration::from_millis(10);
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(200));
-    }
-}
+pub(crate) use durafn_testenv::eventually;
 
 /// Whether a test that needs `tool` can run: it is on PATH, or the test is skipped (and fails
 /// under CI=true, where it must be installed).

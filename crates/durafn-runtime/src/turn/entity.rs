@@ -7,7 +7,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use durafn_core::scheduler::{EntityOutput, Scheduler, schedule};
 use durafn_core::{
-    EntityId, EventKind, ExecutionId, HistoryEvent, InstanceId, Payload, Registry, RuntimeStatus,
+    Entity, EntityId, EntityRequest, EventKind, ExecutionId, HistoryEvent, InstanceId, Payload,
+    Registry, RuntimeStatus,
 };
 use durafn_store::{InstanceUpdate, NewInstance, NewMessage, OrchestrationWorkItem};
 
@@ -15,15 +16,11 @@ use super::effects::{PlannedTurn, consume_only};
 use super::work::request_message;
 use crate::ids::IdGen;
 
-/// Plans the commit of one entity turn.
-pub(crate) fn plan_entity(
-    registry: &Arc<Registry>,
+/// What an entity batch starts from: the scheduler and the state in the entity's row, and the
+/// requests the item delivers.
+pub(crate) fn batch_inputs(
     item: &OrchestrationWorkItem,
-    id: EntityId,
-    now: DateTime<Utc>,
-    ids: &dyn IdGen,
-) -> PlannedTurn {
-    let mut planned = consume_only(item);
+) -> (Scheduler, Option<Payload>, Vec<EntityRequest>) {
     let row = item.instance.as_ref();
     let scheduler = Scheduler::from_row(row.map(|r| &r.input));
     let state = row.and_then(|r| r.output.clone());
@@ -35,7 +32,22 @@ pub(crate) fn plan_entity(
             _ => None,
         })
         .collect();
-    let entity = registry.entity(&id.name);
+    (scheduler, state, requests)
+}
+
+/// Plans the commit of one entity turn; `prepared` runs the batch instead of the registered
+/// entity when that one prepared it.
+pub(crate) fn plan_entity(
+    registry: &Arc<Registry>,
+    item: &OrchestrationWorkItem,
+    id: EntityId,
+    prepared: Option<Arc<dyn Entity>>,
+    now: DateTime<Utc>,
+    ids: &dyn IdGen,
+) -> PlannedTurn {
+    let mut planned = consume_only(item);
+    let (scheduler, state, requests) = batch_inputs(item);
+    let entity = prepared.or_else(|| registry.entity(&id.name));
     let batch = schedule(&id, entity.as_ref(), scheduler, state, requests);
     let busy = batch.is_busy();
     let c = &mut planned.commit;

@@ -73,8 +73,14 @@ pub(crate) fn turn_messages(
 // The executor moves through once per turn; boxing it would cost an allocation per turn.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Loaded {
-    /// See [`TurnKind::Entity`].
-    Entity(EntityId),
+    /// See [`TurnKind::Entity`], with the entity that runs the batch when the registered one
+    /// prepared it (see `Entity::prepare_batch`).
+    Entity {
+        /// The entity.
+        id: EntityId,
+        /// The prepared entity, if the registered one prepares its batches.
+        prepared: Option<std::sync::Arc<dyn durafn_core::Entity>>,
+    },
     /// See [`TurnKind::Orphan`].
     Orphan,
     /// See [`TurnKind::Rewind`], with the failed execution's history.

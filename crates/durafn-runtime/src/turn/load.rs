@@ -2,13 +2,17 @@
 //!
 //! Executors come from the instance cache when they are current; every history that is missing
 //! (cache misses, rewinds) is read with one store call for the whole batch; executors of misses
-//! are rebuilt by replay. Then orchestrators that prepare their turns asynchronously
+//! are rebuilt by replay. Orchestrators that prepare their turns asynchronously
 //! (`Orchestrator::prepare_turn`, e.g. one whose code runs in another process) are awaited here,
-//! outside the pure planner. Items whose loading fails are abandoned, to be fetched again.
+//! outside the pure planner, before their history is replayed (their code runs from the start
+//! of the replay on), and so are entities that prepare their batches (`Entity::prepare_batch`).
+//! Items whose loading fails are abandoned, to be fetched again.
 
-use durafn_core::{OrchestrationExecutor, TurnPreparation};
+use chrono::{DateTime, Utc};
+use durafn_core::{BatchPreparation, EntityId, OrchestrationExecutor, TurnPreparation};
 use durafn_store::OrchestrationWorkItem;
 
+use super::entity::batch_inputs;
 use super::kind::{Loaded, TurnKind, classify, turn_messages};
 use crate::metrics::Metrics;
 use crate::shared::Shared;
@@ -18,20 +22,23 @@ use crate::shared::Shared;
 #[allow(clippy::large_enum_variant)]
 enum Pending {
     Ready(Loaded),
+    Entity(EntityId),
     Replay,
     Rewind(Option<String>),
 }
 
-/// Loads a batch; returns each item that could be loaded with what it needs.
+/// Loads a batch whose turns run at `now`; returns each item that could be loaded with what it
+/// needs.
 pub(crate) async fn load_batch(
     shared: &Shared,
     items: Vec<OrchestrationWorkItem>,
+    now: DateTime<Utc>,
 ) -> Vec<(OrchestrationWorkItem, Loaded)> {
     let mut pending = Vec::with_capacity(items.len());
     let mut wanted = Vec::new();
     for item in items {
         let step = match classify(&item, shared.options.max_deliveries) {
-            TurnKind::Entity(id) => Pending::Ready(Loaded::Entity(id)),
+            TurnKind::Entity(id) => Pending::Entity(id),
             TurnKind::Orphan => Pending::Ready(Loaded::Orphan),
             TurnKind::Poisoned => Pending::Ready(Loaded::Poisoned),
             TurnKind::Rewind { reason } => Pending::Rewind(reason),
@@ -60,6 +67,14 @@ pub(crate) async fn load_batch(
     for (item, step) in pending {
         let ready = match step {
             Pending::Ready(ready) => ready,
+            Pending::Entity(id) => match prepare_entity(shared, &item, id).await {
+                Ok(ready) => ready,
+                Err(e) => {
+                    tracing::warn!(instance_id = %item.instance_id, error = %e, "preparing an entity batch failed; abandoning");
+                    abandon(shared, &item).await;
+                    continue;
+                }
+            },
             Pending::Rewind(_) | Pending::Replay if histories.is_none() => {
                 abandon(shared, &item).await;
                 continue;
@@ -70,7 +85,7 @@ pub(crate) async fn load_batch(
             },
             Pending::Replay => {
                 let history = next_history(&mut histories);
-                match replay(shared, &item, history).await {
+                match replay(shared, &item, history, now).await {
                     Ok(ready) => ready,
                     Err(e) => {
                         tracing::warn!(instance_id = %item.instance_id, error = %e, "preparing a turn failed; abandoning");
@@ -108,42 +123,63 @@ fn cached(shared: &Shared, item: &OrchestrationWorkItem) -> Pending {
     }
 }
 
-/// Rebuilds the executor by replay, then lets its orchestrator prepare the turn if it does.
+/// Lets the entity prepare its batch if it does.
+async fn prepare_entity(
+    shared: &Shared,
+    item: &OrchestrationWorkItem,
+    id: EntityId,
+) -> Result<Loaded, String> {
+    let Some(entity) = shared.registry.entity(&id.name) else {
+        return Ok(Loaded::Entity { id, prepared: None });
+    };
+    let (scheduler, state, incoming) = batch_inputs(item);
+    let preparation = BatchPreparation {
+        id: id.clone(),
+        state,
+        lock_owner: scheduler.lock_owner,
+        waiting: scheduler.queue,
+        incoming,
+    };
+    let prepared = match entity.prepare_batch(&preparation) {
+        None => None,
+        Some(prepare) => Some(prepare.await.map_err(|e| e.to_string())?),
+    };
+    Ok(Loaded::Entity { id, prepared })
+}
+
+/// Rebuilds the executor by replay; an orchestrator that prepares its turns does so first, and
+/// its preparation is handed to the executor before the replay, since its code runs from the
+/// start of the replay on.
 async fn replay(
     shared: &Shared,
     item: &OrchestrationWorkItem,
     history: Vec<durafn_core::HistoryEvent>,
+    now: DateTime<Utc>,
 ) -> Result<Loaded, String> {
     let mut executor = OrchestrationExecutor::new(shared.registry.clone());
-    executor.replay(&history);
     let Some(row) = &item.instance else {
         return Ok(Loaded::Orphan);
     };
-    let Some(orchestrator) = shared.registry.orchestrator(&row.name) else {
-        return Ok(Loaded::Turn {
-            executor,
-            cacheable: true,
-        });
-    };
+    let orchestrator = shared.registry.orchestrator(&row.name);
     let preparation = TurnPreparation {
         instance_id: row.instance_id.clone(),
         new_events: turn_messages(item, row),
         history,
+        now,
     };
-    match orchestrator.prepare_turn(&preparation) {
-        None => Ok(Loaded::Turn {
-            executor,
-            cacheable: true,
-        }),
-        Some(prepare) => {
-            let prepared = prepare.await.map_err(|e| e.to_string())?;
-            executor.set_prepared(Some(prepared));
-            Ok(Loaded::Turn {
-                executor,
-                cacheable: false,
-            })
-        }
+    let prepare = orchestrator
+        .as_ref()
+        .and_then(|o| o.prepare_turn(&preparation));
+    let cacheable = prepare.is_none();
+    if let Some(prepare) = prepare {
+        let prepared = prepare.await.map_err(|e| e.to_string())?;
+        executor.set_prepared(Some(prepared));
     }
+    executor.replay(&preparation.history);
+    Ok(Loaded::Turn {
+        executor,
+        cacheable,
+    })
 }
 
 async fn abandon(shared: &Shared, item: &OrchestrationWorkItem) {

@@ -27,7 +27,7 @@ use crate::shared::Shared;
 /// Runs one fetched batch of orchestration work through load, plan and commit.
 pub(crate) async fn run_batch(shared: &Shared, items: Vec<OrchestrationWorkItem>) {
     let now = shared.clock.now();
-    let loaded = load::load_batch(shared, items).await;
+    let loaded = load::load_batch(shared, items, now).await;
 
     let cx = PlanContext {
         registry: &shared.registry,

@@ -39,7 +39,9 @@ pub(crate) fn plan(
 ) -> PlannedTurn {
     let row = item.instance.as_ref();
     match (loaded, row) {
-        (Loaded::Entity(id), _) => plan_entity(cx.registry, item, id, cx.now, cx.ids),
+        (Loaded::Entity { id, prepared }, _) => {
+            plan_entity(cx.registry, item, id, prepared, cx.now, cx.ids)
+        }
         (Loaded::Rewind { history, reason }, Some(row)) => {
             rewind_instance(item, row, &history, reason, cx)
         }
