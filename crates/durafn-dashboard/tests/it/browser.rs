@@ -420,6 +420,15 @@ async fn terminates_rewinds_and_purges_from_the_page() {
 
     b.goto(&host.url(&format!("/dashboard/instances/{sleeper}")))
         .await;
+    b.link("Suspend…").await;
+    b.click("section.confirm button[type=submit]").await;
+    b.reload_until("Suspended", |p| p.contains("status status-suspended"))
+        .await;
+    assert!(b.text("#why").await.contains("suspended"));
+    b.link("Resume…").await;
+    b.click("section.confirm button[type=submit]").await;
+    b.reload_until("Running again", |p| p.contains("status status-running"))
+        .await;
     b.link("Terminate…").await;
     b.fill("#reason", "not needed").await;
     b.click("section.confirm button[type=submit]").await;
@@ -441,6 +450,20 @@ async fn terminates_rewinds_and_purges_from_the_page() {
     .await;
     assert!(b.page().await.contains("second time lucky"));
     b.screenshot().await;
+    b.link("Restart with a new id…").await;
+    b.click("section.confirm button[type=submit]").await;
+    b.css("#history").await;
+    let restarted = b
+        .client
+        .current_url()
+        .await
+        .expect("url")
+        .path()
+        .to_string();
+    assert!(
+        restarted.starts_with("/dashboard/instances/") && !restarted.ends_with(flaky.as_str()),
+        "a new instance: {restarted}"
+    );
 
     b.goto(&host.url(&format!("/dashboard/instances/{sleeper}")))
         .await;
