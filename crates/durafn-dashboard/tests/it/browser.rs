@@ -281,6 +281,24 @@ async fn signs_in_and_filters_by_status_and_time() {
     .await;
     b.screenshot().await;
 
+    // Auto-refresh: the list updates itself (htmx polls it) with an instance started meanwhile.
+    b.link("Auto-refresh: off").await;
+    b.css("#results[hx-trigger]").await;
+    assert!(
+        b.client
+            .current_url()
+            .await
+            .expect("url")
+            .query()
+            .unwrap_or("")
+            .contains("refresh=1")
+    );
+    let late = host.running("sleeper", None, &json!(null)).await;
+    b.until("the new instance without a reload", |p| {
+        p.contains(late.as_str())
+    })
+    .await;
+
     // A range in the future matches nothing; the address keeps the filter.
     b.goto(&host.url("/dashboard/instances?status=Running&range=custom&from=2999-01-01T00%3A00"))
         .await;
