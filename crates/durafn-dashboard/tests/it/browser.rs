@@ -203,8 +203,16 @@ impl Browser {
         assert_eq!(self.text("h1").await, "Instances");
     }
 
-    async fn close(self) {
+    /// A browser and a fresh host for one test, or `None` when the browser tests are skipped.
+    async fn with_host(name: &'static str) -> Option<(Browser, TestHost)> {
+        let browser = Browser::start(name).await?;
+        Some((browser, TestHost::start().await))
+    }
+
+    /// Closes the browser, then stops the host.
+    async fn end(self, host: TestHost) {
         let _ = self.client.close().await;
+        host.stop().await;
     }
 }
 
@@ -225,10 +233,9 @@ async fn submit_job(host: &TestHost) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signs_in_and_filters_by_status_and_time() {
-    let Some(b) = Browser::start("list-filtered").await else {
+    let Some((b, host)) = Browser::with_host("list-filtered").await else {
         return;
     };
-    let host = TestHost::start().await;
     let mut done = Vec::new();
     for _ in 0..3 {
         done.push(submit_job(&host).await);
@@ -303,16 +310,14 @@ async fn signs_in_and_filters_by_status_and_time() {
     b.goto(&host.url("/dashboard/instances?status=Running&range=custom&from=2999-01-01T00%3A00"))
         .await;
     assert!(b.text("#results").await.contains("No instance matches"));
-    b.close().await;
-    host.stop().await;
+    b.end(host).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_completed_seed_job_shows_its_history_and_timeline() {
-    let Some(b) = Browser::start("seed-job").await else {
+    let Some((b, host)) = Browser::with_host("seed-job").await else {
         return;
     };
-    let host = TestHost::start().await;
     let id = submit_job(&host).await;
     let status = host.finished(&id).await;
     assert_eq!(status.runtime_status, RuntimeStatus::Completed);
@@ -357,16 +362,14 @@ async fn a_completed_seed_job_shows_its_history_and_timeline() {
     b.screenshot().await;
     b.link("Raw events").await;
     assert!(b.text("table.events").await.contains("TaskCompleted"));
-    b.close().await;
-    host.stop().await;
+    b.end(host).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raises_the_event_a_waiting_instance_waits_for() {
-    let Some(b) = Browser::start("raise-event").await else {
+    let Some((b, host)) = Browser::with_host("raise-event").await else {
         return;
     };
-    let host = TestHost::start().await;
     let id = host
         .running("approval-flow", None, &json!({"order": 42}))
         .await;
@@ -408,16 +411,14 @@ async fn raises_the_event_a_waiting_instance_waits_for() {
         .await;
     assert!(b.page().await.contains("approved by ops"));
     b.screenshot().await;
-    b.close().await;
-    host.stop().await;
+    b.end(host).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminates_rewinds_and_purges_from_the_page() {
-    let Some(b) = Browser::start("terminate-rewind-purge").await else {
+    let Some((b, host)) = Browser::with_host("terminate-rewind-purge").await else {
         return;
     };
-    let host = TestHost::start().await;
     let sleeper = host
         .client
         .start_new("sleeper", None, &json!(null))
@@ -498,16 +499,14 @@ async fn terminates_rewinds_and_purges_from_the_page() {
         .await
         .expect("status");
     assert!(gone.is_none(), "purged from the task hub");
-    b.close().await;
-    host.stop().await;
+    b.end(host).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_terminates_500_matching_instances_with_progress() {
-    let Some(b) = Browser::start("bulk-terminate").await else {
+    let Some((b, host)) = Browser::with_host("bulk-terminate").await else {
         return;
     };
-    let host = TestHost::start().await;
     for i in 0..500 {
         host.client
             .start_new("sleeper", Some(&format!("bulk-{i:03}")), &json!(i))
@@ -567,16 +566,14 @@ async fn bulk_terminates_500_matching_instances_with_progress() {
         kept.is_some_and(|s| !s.runtime_status.is_terminal()),
         "outside the filter"
     );
-    b.close().await;
-    host.stop().await;
+    b.end(host).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_key_gets_no_controls_and_no_changes() {
-    let Some(b) = Browser::start("read-only").await else {
+    let Some((b, host)) = Browser::with_host("read-only").await else {
         return;
     };
-    let host = TestHost::start().await;
     let id = host.running("sleeper", None, &json!(null)).await;
     b.sign_in(&host, &host.viewer).await;
     assert!(b.page().await.contains("read-only"));
@@ -605,16 +602,14 @@ async fn a_read_only_key_gets_no_controls_and_no_changes() {
         still.map(|s| s.runtime_status),
         Some(RuntimeStatus::Running)
     );
-    b.close().await;
-    host.stop().await;
+    b.end(host).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entity_state_is_shown_and_signalled() {
-    let Some(b) = Browser::start("entity").await else {
+    let Some((b, host)) = Browser::with_host("entity").await else {
         return;
     };
-    let host = TestHost::start().await;
     let counter = durafn_core::EntityId::new("counter", "k");
     host.client
         .signal_entity(&counter, "add", &5)
@@ -642,8 +637,7 @@ async fn entity_state_is_shown_and_signalled() {
     b.reload_until("the new state", |p| p.contains("<code>7</code>"))
         .await;
     b.screenshot().await;
-    b.close().await;
-    host.stop().await;
+    b.end(host).await;
 }
 
 /// The README's pictures: the list of a hub with a bit of everything, and the timeline of an
@@ -651,10 +645,9 @@ async fn entity_state_is_shown_and_signalled() {
 /// `DURAFN_UPDATE_DOCS=1` they are written to `docs/` too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn screenshots_for_the_readme() {
-    let Some(b) = Browser::start("docs-list").await else {
+    let Some((b, host)) = Browser::with_host("docs-list").await else {
         return;
     };
-    let host = TestHost::start().await;
     let c = &host.client;
     let mut orders = Vec::new();
     for n in [1017, 1018, 1019] {
@@ -742,16 +735,14 @@ async fn screenshots_for_the_readme() {
         std::fs::copy(&list, docs.join("dashboard-instances.png")).expect("copy");
         std::fs::copy(&chart, docs.join("dashboard-timeline.png")).expect("copy");
     }
-    timeline.close().await;
-    host.stop().await;
+    timeline.end(host).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starts_an_instance_with_json_input() {
-    let Some(b) = Browser::start("start-instance").await else {
+    let Some((b, host)) = Browser::with_host("start-instance").await else {
         return;
     };
-    let host = TestHost::start().await;
     b.sign_in(&host, &host.operator).await;
     b.link("Start an instance").await;
     b.css("#name")
@@ -779,6 +770,5 @@ async fn starts_an_instance_with_json_input() {
         .await;
     assert!(b.text("main").await.contains("\"refund\": 77"));
     b.screenshot().await;
-    b.close().await;
-    host.stop().await;
+    b.end(host).await;
 }
