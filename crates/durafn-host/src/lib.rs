@@ -36,8 +36,9 @@
 //! wrong key gets 401 with an empty body; an unknown route gets 404 with an empty body; every
 //! other error is a 4xx with a JSON body `{"Message": …}` and never says more than the caller
 //! needs (internal failures are logged and answered with a generic 500 or 503).
-//! `GET /openapi.json` describes every route, every status code it can answer with and the
-//! schema of every JSON body (CI checks the document against the test app with schemathesis).
+//! `GET /openapi.json` describes every route but the dashboard's HTML pages, every status code
+//! it can answer with and the schema of every JSON body (CI checks the document against the test
+//! app with schemathesis).
 //!
 //! The management API follows the Durable Functions extension route by route, entities
 //! included (`entities/{name}/{key}` to read, signal and delete, `entities[/{name}]` to list;
