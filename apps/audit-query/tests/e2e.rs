@@ -30,6 +30,38 @@ fn the_articles_test_section_with_first_start_demo_data() {
     replay_test_section(&app, "10/10/2021", "10/12/2021", expected);
 }
 
+/// The app's binary serves the dashboard, like every durafn host: signing in with the master
+/// key opens the instance list, and a job the article's way shows up in it.
+#[test]
+fn the_app_serves_the_dashboard() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let app = RunningApp::start(root.path(), &[]);
+    assert!(
+        app.output().contains("/dashboard"),
+        "the banner names it:\n{}",
+        app.output()
+    );
+    let anonymous = app.get("/dashboard");
+    assert_eq!(anonymous.status, 303, "to the sign-in page");
+    assert!(
+        anonymous
+            .header("location")
+            .is_some_and(|l| l.starts_with("/dashboard/login"))
+    );
+    let keys = std::fs::read_to_string(root.path().join("data/keys.json")).expect("keys file");
+    let keys: serde_json::Value = serde_json::from_str(&keys).expect("keys json");
+    let master = keys["masterKey"].as_str().expect("a master key");
+    let submitted = app.get("/api/submit/query?s=10/10/2021&e=10/12/2021");
+    assert_eq!(submitted.status, 200, "{}", submitted.body);
+    let list = common::get_with(
+        app.port,
+        "/dashboard/instances",
+        &[("x-functions-key", master)],
+    );
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains("orchestrator-function"), "{}", list.body);
+}
+
 #[test]
 fn load_demo_fills_a_configured_table() {
     let root = tempfile::tempdir().expect("temp dir");

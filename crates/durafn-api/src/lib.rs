@@ -20,6 +20,7 @@
 //! | [`entities`] | entity ids, listing entries |
 //! | [`admin`] | `/admin/functions` entries, keys, the host status |
 //! | [`error`] | the error body (`Message`, `ExceptionMessage`, `ExceptionType`) |
+//! | [`inspect`] | durafn's operator extensions: counts per status, an instance's diagnosis, hub health |
 //!
 //! ```
 //! use durafn_api::{InstanceStatus, RuntimeStatus};
@@ -36,6 +37,7 @@
 pub mod admin;
 pub mod entities;
 pub mod error;
+pub mod inspect;
 pub mod management;
 mod raw;
 pub mod status;
@@ -44,6 +46,7 @@ mod time;
 pub use admin::{Binding, FunctionConfig, FunctionInfo, HostStatus, Key, KeyList, SetKey};
 pub use entities::{EntityEntry, EntityId};
 pub use error::ErrorBody;
+pub use inspect::{DiagnosisJson, HubHealthJson, InstanceCounts};
 pub use management::{
     CreationUrls, DurableClientBinding, HttpManagementPayload, PurgeResult, query,
 };

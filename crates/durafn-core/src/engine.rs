@@ -238,6 +238,21 @@ impl OrchestrationExecutor {
         self.ctx.instance_id()
     }
 
+    /// The external events the code waits for now, by their lower-cased names (as events are
+    /// matched). History does not record waits, so operators' tools replay it and ask this.
+    pub fn awaited_events(&self) -> Vec<String> {
+        self.ctx.with_state(|s| {
+            let mut names: Vec<String> = s
+                .waiters
+                .iter()
+                .filter(|(_, ids)| ids.iter().any(|id| s.waiter_slots.contains_key(id)))
+                .map(|(name, _)| name.clone())
+                .collect();
+            names.sort();
+            names
+        })
+    }
+
     fn apply(&mut self, event: &HistoryEvent, replaying: bool) {
         if self.end_recorded {
             return;

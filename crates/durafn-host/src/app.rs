@@ -292,7 +292,12 @@ impl App {
             keys_file = %state.keys.path().display(),
             "function app started"
         );
-        Ok(Host { state, config })
+        Ok(Host {
+            #[cfg(feature = "dashboard")]
+            dashboard: crate::dashboard::router(&state, &config),
+            state,
+            config,
+        })
     }
 
     /// Runs the app as `main` should: reads flags (`--port`, `--host`, `--data-dir`, `--root`,
@@ -412,6 +417,7 @@ fn check_functions(
         for path in &template.paths {
             let reserved = [
                 "/admin",
+                "/dashboard",
                 "/runtime",
                 "/metrics",
                 "/healthz",
@@ -499,6 +505,9 @@ fn check_routes(routes: &[RouteEntry]) -> Result<(), HostError> {
 pub struct Host {
     pub(crate) state: HostState,
     pub(crate) config: HostConfig,
+    /// The dashboard's routes, made once so that its sessions and bulk jobs outlive a router.
+    #[cfg(feature = "dashboard")]
+    pub(crate) dashboard: Option<Router>,
 }
 
 impl std::fmt::Debug for Host {
@@ -513,7 +522,12 @@ impl std::fmt::Debug for Host {
 impl Host {
     /// The router serving every route of the app; the server and the tests use the same one.
     pub fn router(&self) -> Router {
-        build_router(self.state.clone(), &self.state.routes, false)
+        let router = build_router(self.state.clone(), &self.state.routes, false);
+        #[cfg(feature = "dashboard")]
+        if let Some(dashboard) = &self.dashboard {
+            return router.nest(durafn_dashboard::BASE, dashboard.clone());
+        }
+        router
     }
 
     /// Every route the router serves.
@@ -584,6 +598,10 @@ impl Host {
                 rpc.base_url()
             ),
             None => println!("durafn host: local RPC endpoint switched off"),
+        }
+        #[cfg(feature = "dashboard")]
+        if self.dashboard.is_some() {
+            println!("durafn host: dashboard {origin}{}", durafn_dashboard::BASE);
         }
         println!("durafn host: listening on {origin}");
         tracing::info!(address = %addr, "listening");

@@ -47,6 +47,9 @@
 //! - `defaultVersion`: the version of instances started without one.
 //! - `instanceCacheSize`: a durafn setting: how many live orchestrations are kept in memory
 //!   between turns, so a turn does not replay history (0 disables the cache).
+//! - `dashboard`: a durafn setting: `{"enabled": true, "readOnly": false}`. `enabled: false`
+//!   turns the dashboard at `/dashboard` off (404); `readOnly: true` lets every key that opens
+//!   it only read (write controls hidden, writes refused with 403).
 //! - `extensions.http.routePrefix`: the prefix of HTTP-triggered functions' routes (default
 //!   `api`; empty for none). `extensions.http.maxRequestBodySize`: a durafn setting, the largest
 //!   request body in bytes (default 10 MiB; larger bodies get 413).
@@ -198,6 +201,26 @@ pub struct HostConfig {
     pub settings: AppSettings,
     /// What host.json held that durafn accepted without using (logged once at start-up).
     pub host_json: HostJsonReport,
+    /// The dashboard's switches (`extensions.durableTask.dashboard`).
+    pub dashboard: DashboardConfig,
+}
+
+/// Whether the host serves the dashboard, and whether it may change anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DashboardConfig {
+    /// Served at `/dashboard` (default true; needs the `dashboard` cargo feature).
+    pub enabled: bool,
+    /// Every key only reads (default false).
+    pub read_only: bool,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            read_only: false,
+        }
+    }
 }
 
 impl Default for HostConfig {
@@ -221,6 +244,7 @@ impl Default for HostConfig {
             default_version: None,
             settings: AppSettings::default(),
             host_json: HostJsonReport::default(),
+            dashboard: DashboardConfig::default(),
         }
     }
 }

@@ -6,7 +6,10 @@
 //! - **function keys** open one function (`default` is created for each function whose auth
 //!   level is `function`);
 //! - **system keys** open an extension's webhooks: `durabletask_extension` opens the Durable
-//!   Functions management API under `/runtime/webhooks/durabletask`.
+//!   Functions management API under `/runtime/webhooks/durabletask`; `dashboard` opens the
+//!   dashboard to read and write, `dashboard_readonly` to read only (neither is created by
+//!   default: an operator creates them, `durafn keys create`, to hand the dashboard out
+//!   without the master key).
 //!
 //! Keys are created on first start (32 random bytes from the operating system, URL-safe base64
 //! without padding) and kept in `keys.json` in the data directory, next to the task hub. The file
@@ -28,6 +31,10 @@ use serde::{Deserialize, Serialize};
 pub const MASTER_KEY_NAME: &str = "_master";
 /// The system key of the Durable Functions management API.
 pub const DURABLE_SYSTEM_KEY: &str = "durabletask_extension";
+/// The system key that opens the dashboard to read and write.
+pub const DASHBOARD_KEY: &str = "dashboard";
+/// The system key that opens the dashboard to read only.
+pub const DASHBOARD_READONLY_KEY: &str = "dashboard_readonly";
 /// The name of the keys created by default.
 pub const DEFAULT_KEY_NAME: &str = "default";
 /// The keys file in the data directory.

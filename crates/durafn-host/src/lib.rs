@@ -29,14 +29,16 @@
 //! | `/runtime/webhooks/durabletask/…` | the `durabletask_extension` system key or the master key |
 //! | the same management and entity routes on the local RPC endpoint | none (loopback only) |
 //! | `/admin/…`, `/metrics` | the master key |
+//! | `/dashboard/…` (feature `dashboard`, default) | the master key or the `dashboard` system key; the `dashboard_readonly` system key only reads |
 //! | `/healthz`, `/openapi.json` | none |
 //!
 //! A key is passed in the `x-functions-key` header (which wins) or as `?code=`. A missing or
 //! wrong key gets 401 with an empty body; an unknown route gets 404 with an empty body; every
 //! other error is a 4xx with a JSON body `{"Message": …}` and never says more than the caller
 //! needs (internal failures are logged and answered with a generic 500 or 503).
-//! `GET /openapi.json` describes every route, every status code it can answer with and the
-//! schema of every JSON body (CI checks the document against the test app with schemathesis).
+//! `GET /openapi.json` describes every route but the dashboard's HTML pages, every status code
+//! it can answer with and the schema of every JSON body (CI checks the document against the test
+//! app with schemathesis).
 //!
 //! The management API follows the Durable Functions extension route by route, entities
 //! included (`entities/{name}/{key}` to read, signal and delete, `entities[/{name}]` to list;
@@ -112,10 +114,13 @@
 mod admin;
 mod app;
 pub mod config;
+#[cfg(feature = "dashboard")]
+mod dashboard;
 mod durable_http;
 mod error;
 mod host_json;
 mod http_function;
+mod inspect;
 pub mod keys;
 mod log;
 mod management;
@@ -132,7 +137,7 @@ mod state;
 mod status_json;
 
 pub use app::{App, Host, SECRETS_DIR};
-pub use config::{ConfigError, HostConfig, HostJsonReport, StorageProvider};
+pub use config::{ConfigError, DashboardConfig, HostConfig, HostJsonReport, StorageProvider};
 pub use durable_http::{DurableHttpClient, HttpManagementPayload, MANAGEMENT_BASE};
 pub use error::{ApiError, HostError};
 pub use http_function::{

@@ -37,7 +37,7 @@ type Answer = Result<Response, ApiError>;
 
 /// Refuses a `taskHub` other than this host's (hub names ignore case, as in Azure Storage)
 /// with 404 and a message.
-fn check_hub(s: &HostState, call: &Call) -> Result<(), ApiError> {
+pub(crate) fn check_hub(s: &HostState, call: &Call) -> Result<(), ApiError> {
     match call.query.get("taskHub") {
         Some(h) if !h.is_empty() && !h.eq_ignore_ascii_case(&s.hub) => Err(ApiError::not_found(
             format!("The task hub {h:?} is not served by this host."),
@@ -53,7 +53,7 @@ fn check_hub_bodiless(s: &HostState, call: &Call) -> Result<(), ApiError> {
     check_hub(s, call).map_err(|e| ApiError::bodiless(StatusCode::NOT_FOUND, e.message()))
 }
 
-fn instance_id(call: &Call) -> Result<InstanceId, ApiError> {
+pub(crate) fn instance_id(call: &Call) -> Result<InstanceId, ApiError> {
     InstanceId::parse(call.param("instanceId"))
         .map_err(|e| ApiError::bad_request(format!("Invalid instance id: {e}.")))
 }
@@ -173,7 +173,7 @@ fn parse_time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
     )))
 }
 
-fn filter_of(call: &Call) -> Result<InstanceFilter, ApiError> {
+pub(crate) fn filter_of(call: &Call) -> Result<InstanceFilter, ApiError> {
     let mut filter = InstanceFilter::default();
     if let Some(v) = call.query.get("createdTimeFrom").filter(|v| !v.is_empty()) {
         filter.created_from = Some(parse_time("createdTimeFrom", v)?);

@@ -188,15 +188,15 @@ pub(crate) async fn send_messages(
     })
 }
 
-/// A `WHERE` condition over `instances` and its parameters.
-struct FilterSql {
-    condition: String,
-    params: Vec<Box<dyn ToSql + Sync + Send>>,
+/// A `WHERE` condition over `instances` and its parameters (`$1`, `$2`, … in order).
+pub(crate) struct FilterSql {
+    pub(crate) condition: String,
+    pub(crate) params: Vec<Box<dyn ToSql + Sync + Send>>,
 }
 
 impl FilterSql {
     /// Builds the condition; `statuses` replaces `filter.statuses` (empty = any).
-    fn new(
+    pub(crate) fn new(
         filter: &InstanceFilter,
         statuses: &[RuntimeStatus],
         after: Option<&(DateTime<Utc>, String)>,
@@ -243,7 +243,7 @@ impl FilterSql {
         Self { condition, params }
     }
 
-    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+    pub(crate) fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.params
             .iter()
             .map(|p| p.as_ref() as &(dyn ToSql + Sync))

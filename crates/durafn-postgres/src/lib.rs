@@ -125,6 +125,7 @@ mod batch;
 mod codec;
 mod creates;
 mod error;
+mod inspect;
 mod instances;
 mod lease;
 mod notify;

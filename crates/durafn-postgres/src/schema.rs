@@ -11,7 +11,7 @@ use tokio_postgres::Client;
 use crate::error::backend;
 
 /// The schema version this crate writes.
-pub(crate) const SCHEMA_VERSION: i32 = 2;
+pub(crate) const SCHEMA_VERSION: i32 = 3;
 
 /// Version 1: instances, their history, the two queues and the per-instance queue rows.
 ///
@@ -106,8 +106,18 @@ ALTER TABLE instances ADD COLUMN version TEXT;
 ALTER TABLE instances ADD COLUMN trace_context TEXT;
 ";
 
+/// Version 3: what operators' queries need (see `inspect`): listings filtered by status or by
+/// orchestrator name and ordered by created time walk an index in that order instead of sorting
+/// the matches, and count a name's instances per status from the index alone; the status index
+/// of version 1 becomes the first column of the new one.
+const V3: &str = "
+DROP INDEX instances_by_status;
+CREATE INDEX instances_by_status_created ON instances (status, created_at, instance_id);
+CREATE INDEX instances_by_name_created ON instances (name, created_at, instance_id, status);
+";
+
 /// The migration steps: entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3];
 
 /// Checks a task hub name and returns it as a quoted identifier. Names are ASCII letters,
 /// digits, `_` and `-`, at most 58 bytes (the notification channel appends `_work` and

@@ -18,6 +18,8 @@ use durafn_store::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub(crate) mod inspect;
+
 use crate::clock::{Clock, SystemClock};
 use crate::error::ClientError;
 use crate::ids::{IdGen, RandomIds};

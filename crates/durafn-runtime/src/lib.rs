@@ -30,6 +30,7 @@ mod runtime;
 mod shared;
 mod turn;
 
+pub use client::inspect::{Diagnosis, Finding, HubReport};
 pub use client::{
     DurableClient, EntityMetadata, EntityPage, InstanceStatus, StartOptions, StatusOptions,
 };

@@ -68,6 +68,7 @@
 
 mod checkpoint;
 mod codec;
+pub mod inspect;
 mod ops;
 mod reader;
 mod schema;

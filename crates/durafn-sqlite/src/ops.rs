@@ -436,14 +436,17 @@ pub(crate) fn fetch_activities(
         .map_err(backend)?;
     let mut stmt = conn
         .prepare_cached(
-            "UPDATE activities SET lock_token = ?2, locked_until = ?3, delivery = delivery + 1 \
+            "UPDATE activities SET lock_token = ?2, locked_until = ?3, owner = ?4, \
+             delivery = delivery + 1 \
              WHERE id = ?1 RETURNING instance_id, execution_id, task_id, name, input, delivery",
         )
         .map_err(backend)?;
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {
         let lock = tokens.next(&r.owner);
-        let mut rows = stmt.query(params![id, lock.0, until]).map_err(backend)?;
+        let mut rows = stmt
+            .query(params![id, lock.0, until, r.owner])
+            .map_err(backend)?;
         let Some(row) = rows.next().map_err(backend)? else {
             continue;
         };

@@ -25,6 +25,8 @@ pub(crate) enum ReadOp {
     },
     CountByStatus(Reply<Vec<(RuntimeStatus, u64)>>),
     NextVisibleAt(DateTime<Utc>, Reply<Option<DateTime<Utc>>>),
+    /// An operator query (see `inspect`), which answers its caller itself.
+    Inspect(Box<dyn FnOnce(&Connection) + Send>),
 }
 
 fn get_history(conn: &Connection, id: &InstanceId) -> Result<Vec<HistoryEvent>, StoreError> {
@@ -111,6 +113,7 @@ fn serve(conn: &Connection, op: ReadOp) {
         ReadOp::NextVisibleAt(now, reply) => {
             let _ = reply.send(next_visible_at(conn, now));
         }
+        ReadOp::Inspect(query) => query(conn),
     }
 }
 

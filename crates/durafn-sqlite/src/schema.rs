@@ -10,7 +10,7 @@ use crate::Durability;
 use crate::codec::backend;
 
 /// The schema version this crate writes (`PRAGMA user_version`).
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// Statements kept prepared per connection; above the number the hot paths use.
 const STATEMENT_CACHE: usize = 128;
@@ -82,8 +82,20 @@ ALTER TABLE instances ADD COLUMN version TEXT;
 ALTER TABLE instances ADD COLUMN trace_context TEXT;
 ";
 
+/// Version 3: what operators' queries need (see `inspect`). Listings filtered by status or by
+/// orchestrator name and ordered by created time walk an index in that order instead of sorting
+/// the matches, and count a name's instances per status from the index alone (the status
+/// index of version 1 becomes the first column of the new one); and
+/// activity work items record who leased them.
+const V3: &str = "
+DROP INDEX instances_by_status;
+CREATE INDEX instances_by_status_created ON instances (status, created_at, instance_id);
+CREATE INDEX instances_by_name_created ON instances (name, created_at, instance_id, status);
+ALTER TABLE activities ADD COLUMN owner TEXT;
+";
+
 /// The migration steps: entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3];
 
 /// Applies the settings every connection of a task hub uses, with a page cache of at most
 /// `cache_kib` KiB.
@@ -208,5 +220,35 @@ mod tests {
             )
             .expect("the row survives with the new columns");
         assert_eq!((version, trace), (None, None));
+    }
+
+    #[test]
+    fn a_version_1_hub_gains_the_listing_indexes_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut conn = Connection::open(dir.path().join("hub.db")).expect("open");
+        configure(&conn, Duration::from_secs(1), 1024).expect("configure");
+        conn.execute_batch(V1).expect("v1");
+        conn.pragma_update(None, "user_version", 1)
+            .expect("v1 version");
+        conn.execute(
+            "INSERT INTO activities (instance_id, execution_id, task_id, name, input, visible_at) \
+             VALUES ('old', 'e', 0, 'a', 'null', 0)",
+            [],
+        )
+        .expect("an activity of the old schema");
+        migrate(&mut conn).expect("migrate");
+        let owner: Option<String> = conn
+            .query_row("SELECT owner FROM activities", [], |r| r.get(0))
+            .expect("the row survives with the new column");
+        assert_eq!(owner, None);
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT instance_id FROM instances WHERE status = 'Failed' \
+                 ORDER BY created_at DESC LIMIT 10",
+                [],
+                |r| r.get(3),
+            )
+            .expect("plan");
+        assert!(plan.contains("instances_by_status_created"), "{plan}");
     }
 }

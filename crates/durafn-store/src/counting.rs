@@ -206,3 +206,33 @@ impl AdminStore for CountingStore {
         self.inner.watch_work(wake);
     }
 }
+
+impl crate::InspectStore for CountingStore {
+    fn query_instances<'a>(
+        &'a self,
+        query: &'a crate::inspect::InstanceQuery,
+        page_size: usize,
+        continuation: Option<&'a str>,
+    ) -> StoreFuture<'a, InstancePage> {
+        self.count("query_instances")
+            .query_instances(query, page_size, continuation)
+    }
+
+    fn count_instances<'a>(
+        &'a self,
+        query: &'a crate::inspect::InstanceQuery,
+    ) -> StoreFuture<'a, Vec<(RuntimeStatus, u64)>> {
+        self.count("count_instances").count_instances(query)
+    }
+
+    fn instance_work<'a>(
+        &'a self,
+        id: &'a InstanceId,
+    ) -> StoreFuture<'a, crate::inspect::InstanceWork> {
+        self.count("instance_work").instance_work(id)
+    }
+
+    fn hub_health(&self, now: DateTime<Utc>) -> StoreFuture<'_, crate::inspect::HubHealth> {
+        self.count("hub_health").hub_health(now)
+    }
+}

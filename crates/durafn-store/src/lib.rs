@@ -3,7 +3,8 @@
 //! A task hub holds, per instance, a row (status, input, output, custom status), the history of
 //! the current execution, and two queues: orchestration *messages* addressed to instances (new
 //! executions, activity results, timers, external events, operator requests) and *activity work
-//! items*. Backends implement four narrow traits, one per concern, and [`Store`] is their union.
+//! items*. Backends implement five narrow traits, one per concern (the fifth, [`InspectStore`],
+//! answers operators' read-only questions), and [`Store`] is their union.
 //!
 //! # The contract
 //!
@@ -38,6 +39,7 @@
 
 pub mod counting;
 mod error;
+pub mod inspect;
 pub mod kit;
 pub mod memory;
 mod model;
@@ -52,6 +54,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
 
 pub use error::{BackendSource, StoreError};
+pub use inspect::InspectStore;
 pub use kit::{decode_continuation, encode_continuation};
 pub use model::{
     ActivityId, ActivityWorkItem, HistoryChange, InstanceFilter, InstancePage, InstanceRecord,
@@ -219,6 +222,12 @@ pub trait AdminStore: Send + Sync {
 }
 
 /// A complete task hub backend.
-pub trait Store: InstanceStore + OrchestrationQueue + ActivityQueue + AdminStore {}
+pub trait Store:
+    InstanceStore + OrchestrationQueue + ActivityQueue + AdminStore + InspectStore
+{
+}
 
-impl<T: InstanceStore + OrchestrationQueue + ActivityQueue + AdminStore> Store for T {}
+impl<T: InstanceStore + OrchestrationQueue + ActivityQueue + AdminStore + InspectStore> Store
+    for T
+{
+}

@@ -11,6 +11,8 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
 
+mod inspect;
+
 use crate::error::StoreError;
 use crate::kit::{self, LockTokens, decode_continuation};
 use crate::model::{
@@ -35,6 +37,8 @@ struct StoredActivity {
     activity: NewActivity,
     visible_at: DateTime<Utc>,
     lease: Option<(LockToken, DateTime<Utc>)>,
+    /// Who took the last lease (shown by [`crate::InspectStore`]).
+    lease_owner: String,
     delivery: u32,
 }
 
@@ -44,6 +48,8 @@ struct Inner {
     history: HashMap<InstanceId, Vec<HistoryEvent>>,
     messages: BTreeMap<i64, StoredMessage>,
     locks: HashMap<InstanceId, (LockToken, DateTime<Utc>)>,
+    /// Who took each instance's last lease (shown by [`crate::InspectStore`]).
+    lock_owners: HashMap<InstanceId, String>,
     activities: BTreeMap<i64, StoredActivity>,
     next_id: i64,
 }
@@ -107,6 +113,7 @@ impl Inner {
         self.messages.retain(|_, m| &m.instance_id != id);
         self.activities.retain(|_, a| &a.activity.instance_id != id);
         self.locks.remove(id);
+        self.lock_owners.remove(id);
     }
 
     fn create(&mut self, ni: NewInstance) -> Result<(), StoreError> {
@@ -208,6 +215,7 @@ impl Inner {
                     activity,
                     visible_at: DateTime::<Utc>::MIN_UTC,
                     lease: None,
+                    lease_owner: String::new(),
                     delivery: 0,
                 },
             );
@@ -301,6 +309,7 @@ impl OrchestrationQueue for MemoryStore {
                 let lock = self.tokens.next(&r.owner);
                 s.locks
                     .insert(instance_id.clone(), (lock.clone(), r.now + r.lease));
+                s.lock_owners.insert(instance_id.clone(), r.owner.clone());
                 let messages = s
                     .messages
                     .iter_mut()
@@ -378,6 +387,7 @@ impl ActivityQueue for MemoryStore {
                 let lock = self.tokens.next(&r.owner);
                 if let Some(a) = s.activities.get_mut(&id) {
                     a.lease = Some((lock.clone(), r.now + r.lease));
+                    a.lease_owner.clone_from(&r.owner);
                     a.delivery += 1;
                     items.push(ActivityWorkItem {
                         id: ActivityId(id),

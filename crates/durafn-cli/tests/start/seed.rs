@@ -205,5 +205,12 @@ fn the_articles_test_section_against_the_python_app() {
         (unknown.status, unknown.body.as_str()),
         (404, "Job not found")
     );
+    // The Python app's host serves the dashboard too, and the job is on its instance page.
+    let page = host.request("GET", &format!("/dashboard/instances/{id}"), None, true);
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(
+        page.body.contains("Completed") && page.body.contains("History"),
+        "{page:?}"
+    );
     host.stop();
 }

@@ -21,6 +21,7 @@ const CRATES: &[&str] = &[
     "crates/durafn-sqlite",
     "crates/durafn-postgres",
     "crates/durafn-runtime",
+    "crates/durafn-dashboard",
     "crates/durafn-chaos",
     "crates/durafn-macros",
     "crates/durafn",

@@ -369,6 +369,13 @@ pub(crate) fn apply(
     if let Some(version) = durable("defaultVersion").and_then(Value::as_str) {
         config.default_version = Some(version.to_string()).filter(|v| !v.is_empty());
     }
+    let dashboard = |name: &str| lookup(&root, &["extensions", "durableTask", "dashboard", name]);
+    if let Some(enabled) = dashboard("enabled").and_then(boolean) {
+        config.dashboard.enabled = enabled;
+    }
+    if let Some(read_only) = dashboard("readOnly").and_then(boolean) {
+        config.dashboard.read_only = read_only;
+    }
     if let Some(provider) = durable("storageProvider") {
         config.storage = storage_provider(provider, &mut report)?;
     }

@@ -209,6 +209,10 @@ const DURABLE_TASK: &[Key] = &[
     honoured("instanceCacheSize", Int(0)),
     honoured("localRpcEndpointEnabled", Bool),
     honoured("defaultVersion", Str),
+    honoured(
+        "dashboard",
+        Object(&[honoured("enabled", Bool), honoured("readOnly", Bool)]),
+    ),
     ignored("versionMatchStrategy", Str),
     ignored("versionFailureStrategy", Str),
     ignored("tracing", Object(TRACING)),

@@ -19,6 +19,7 @@ use crate::request::Call;
 use crate::routes::{Body, Header, Resp, RouteEntry, json_ok, resp};
 use crate::state::HostState;
 
+mod inspect_schemas;
 mod schemas;
 
 /// The parameters of a path template, in order (`{name}` and `{*name}`).

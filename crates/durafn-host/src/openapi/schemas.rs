@@ -239,6 +239,9 @@ pub(super) fn all() -> Value {
                 "reason": string(),
             },
         },
+        "InstanceCounts": super::inspect_schemas::counts(),
+        "Diagnosis": super::inspect_schemas::diagnosis(),
+        "HubHealth": super::inspect_schemas::health(),
         "OpenApi": {
             "type": "object",
             "required": ["openapi", "info", "paths"],

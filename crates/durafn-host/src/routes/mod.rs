@@ -3,6 +3,7 @@
 //! The router and the OpenAPI document are both built from it, so they cannot disagree.
 
 mod admin;
+mod inspect;
 mod management;
 
 use std::future::Future;
@@ -201,6 +202,7 @@ pub(crate) fn with_body(mut r: RouteEntry, media: &'static str) -> RouteEntry {
 pub(crate) fn all_routes(functions: &[Arc<FunctionEntry>]) -> Vec<RouteEntry> {
     let mut routes = function_routes(functions);
     routes.extend(management::routes());
+    routes.extend(inspect::routes());
     routes.extend(admin::routes());
     routes
 }

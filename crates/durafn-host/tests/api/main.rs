@@ -6,5 +6,6 @@ mod auth;
 mod common;
 mod entities;
 mod functions;
+mod inspect;
 mod management;
 mod openapi;

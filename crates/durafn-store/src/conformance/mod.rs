@@ -8,6 +8,7 @@
 pub mod activities;
 pub mod admin;
 mod fixture;
+pub mod inspect;
 pub mod instances;
 pub mod leases;
 mod support;
@@ -46,6 +47,8 @@ macro_rules! conformance_tests {
             admin::list_filters_and_pages,
             admin::purge_one_and_many,
             admin::count_by_status,
+            inspect::inspect_queries_order_search_and_count,
+            inspect::inspect_instance_work_and_hub_health,
         );
     };
     (@each $make:expr; $($clause:ident :: $name:ident),* $(,)?) => {
