@@ -154,6 +154,20 @@ async fn entities(db: &str) -> Result<(), Box<dyn std::error::Error>> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // A transfer completes once it has sent the release of its locks; the accounts apply those
+    // releases a moment later, so the run is done only when no account is locked any more. A lock
+    // that a crash left behind for good would keep this loop going until the deadline.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let page = client.list_entities(Some("account"), 100, None).await?;
+        if page.entities.iter().all(|e| e.locked_by.is_none()) {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err("an account is still locked two minutes after every transfer ended".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     runtime.shutdown().await;
     println!("ALL DONE");
     Ok(())
