@@ -2,6 +2,9 @@
 //! (`api`), and the app as a real process (`e2e`, `host_json`, `rpc`, `clients` with the real
 //! Durable Functions clients, `postgres` on a shared PostgreSQL task hub).
 
+// Tests may unwrap: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used)]
+
 mod api;
 mod clients;
 mod e2e;
