@@ -18,7 +18,7 @@ fn main() {
 const SIZES: [u32; 3] = [100, 1_000, 10_000];
 
 #[divan::bench(args = SIZES, sample_count = 20)]
-fn full_replay(bencher: Bencher, n: u32) {
+fn full_replay(bencher: Bencher<'_, '_>, n: u32) {
     let registry = sequential_registry();
     let (_, history) = executor_at(&registry, n, n - 1);
     bencher.counter(ItemsCount::new(history.len())).bench(|| {
@@ -29,7 +29,7 @@ fn full_replay(bencher: Bencher, n: u32) {
 }
 
 #[divan::bench(args = SIZES, sample_count = 20, sample_size = 1)]
-fn incremental_turns(bencher: Bencher, n: u32) {
+fn incremental_turns(bencher: Bencher<'_, '_>, n: u32) {
     const TURNS: u32 = 100;
     let registry = sequential_registry();
     let (_, history) = executor_at(&registry, n, n - TURNS);

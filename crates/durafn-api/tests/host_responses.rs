@@ -1,6 +1,9 @@
 //! Reads what a real durafn host answers into these types and writes it back: the JSON must come
 //! out as it went in (same fields, same values), for every kind of body the host writes.
 
+// Tests may unwrap: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use durafn_api::{

@@ -1,15 +1,11 @@
 //! The command tree (clap derive) and what every command shares: the connection and the
 //! output format.
 
-use std::path::PathBuf;
+use clap::{Parser, Subcommand};
 
-use clap::{Args, Parser, Subcommand};
-
-use crate::client::Client;
 use crate::commands::{completions, entities, functions, history, instances, keys, profile, trace};
-use crate::config::{self, Config, Profile, Sources};
+use crate::context::{Context, Global};
 use crate::error::CliResult;
-use crate::output::{Format, Out};
 
 const AFTER_HELP: &str = "\
 Connection (first found wins): --url/--key/--task-hub; the profile named by --profile or
@@ -50,26 +46,6 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
-/// Options every command accepts.
-#[derive(Debug, Clone, Args)]
-pub(crate) struct Global {
-    /// The host's origin [default: http://localhost:7071]
-    #[arg(long, global = true, value_name = "URL")]
-    pub(crate) url: Option<String>,
-    /// The master key or the durabletask_extension system key
-    #[arg(long, global = true, value_name = "KEY")]
-    pub(crate) key: Option<String>,
-    /// The task hub (for hosts that serve several)
-    #[arg(long = "task-hub", global = true, value_name = "NAME")]
-    pub(crate) task_hub: Option<String>,
-    /// Use this profile of the configuration file
-    #[arg(long, global = true, value_name = "NAME")]
-    pub(crate) profile: Option<String>,
-    /// Output format
-    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Format::Table)]
-    pub(crate) output: Format,
-}
-
 /// The commands. `durafn start` runs a function app; the operator commands start instances with
 /// `durafn instances start`.
 #[derive(Debug, Subcommand)]
@@ -100,70 +76,20 @@ pub(crate) enum Command {
     Completions(completions::Args),
 }
 
-/// What commands share.
-#[derive(Debug)]
-pub(crate) struct Context {
-    /// How to print.
-    pub(crate) out: Out,
-    /// Where the connection comes from.
-    pub(crate) sources: Sources,
-}
-
-impl Context {
-    /// From the global options and the process environment.
-    pub(crate) fn new(global: &Global) -> Self {
-        let profile = global.profile.clone().or_else(|| {
-            std::env::var("DURAFN_PROFILE")
-                .ok()
-                .filter(|v| !v.is_empty())
-        });
-        Self {
-            out: Out::new(global.output),
-            sources: Sources {
-                flags: Profile {
-                    url: global.url.clone(),
-                    key: global.key.clone(),
-                    task_hub: global.task_hub.clone(),
-                },
-                profile,
-                env: Sources::env_from_process(),
-            },
-        }
-    }
-
-    /// The configuration file's path.
-    pub(crate) fn config_path(&self) -> CliResult<PathBuf> {
-        config::path()
-    }
-
-    /// The configuration (empty when there is no file).
-    pub(crate) fn config(&self) -> CliResult<Config> {
-        Config::load(&self.config_path()?)
-    }
-
-    /// A client for the resolved connection.
-    pub(crate) fn client(&self) -> CliResult<Client> {
-        let config = match (&self.sources.flags.url, &self.sources.profile) {
-            // Flags and environment alone need no file; a broken file is reported only when
-            // it is needed.
-            (Some(_), None) if self.sources.flags.key.is_some() => Config::default(),
-            _ => self.config()?,
-        };
-        Ok(Client::new(config::resolve(&self.sources, &config)?))
-    }
-
-    /// Every key this run knows of, to keep them out of messages.
-    pub(crate) fn secrets(&self) -> Vec<String> {
-        let mut keys: Vec<String> = [&self.sources.flags.key, &self.sources.env.key]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
-        if let Ok(config) = self.config() {
-            keys.extend(config.profiles.values().filter_map(|p| p.key.clone()));
-        }
-        keys.retain(|k| !k.is_empty());
-        keys
+/// Runs a command.
+pub(crate) fn run(ctx: &Context, command: Command) -> CliResult {
+    use crate::commands::*;
+    match command {
+        Command::Instances(c) => instances::run(ctx, c),
+        Command::Trace(a) => trace::run(ctx, a),
+        Command::History(c) => history::run(ctx, c),
+        Command::Entities(c) => entities::run(ctx, c),
+        Command::Functions(a) => functions::run(ctx, a),
+        Command::Keys(c) => keys::run(ctx, c),
+        Command::Profile(c) => profile::run(ctx, c),
+        Command::Completions(a) => completions::run(a, <Cli as clap::CommandFactory>::command()),
+        #[cfg(feature = "python")]
+        Command::Start(a) => start::run(a),
     }
 }
 

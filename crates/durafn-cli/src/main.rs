@@ -9,6 +9,7 @@ mod cli;
 mod client;
 mod commands;
 mod config;
+mod context;
 mod error;
 mod filter;
 mod output;
@@ -42,8 +43,8 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let ctx = cli::Context::new(&cli.global);
-    match commands::run(&ctx, cli.command) {
+    let ctx = context::Context::new(&cli.global);
+    match cli::run(&ctx, cli.command) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) => {
             let mut message = e.to_string();

@@ -349,6 +349,26 @@ pub struct RegistryBuilder {
     entities: Vec<Arc<dyn crate::entity::Entity>>,
 }
 
+impl std::fmt::Debug for RegistryBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |it: &mut dyn Iterator<Item = &str>| it.map(String::from).collect::<Vec<_>>();
+        f.debug_struct("RegistryBuilder")
+            .field(
+                "orchestrators",
+                &names(&mut self.orchestrators.iter().map(|o| o.name())),
+            )
+            .field(
+                "activities",
+                &names(&mut self.activities.iter().map(|a| a.name())),
+            )
+            .field(
+                "entities",
+                &names(&mut self.entities.iter().map(|e| e.name())),
+            )
+            .finish()
+    }
+}
+
 impl RegistryBuilder {
     /// Adds an orchestrator (from `#[orchestrator]` or [`orchestrator_fn`]).
     pub fn orchestrator(mut self, orchestrator: impl Orchestrator) -> Self {
@@ -366,6 +386,35 @@ impl RegistryBuilder {
     /// [`entity_fn`](crate::entity_fn)).
     pub fn entity(mut self, entity: impl crate::entity::Entity) -> Self {
         self.entities.push(Arc::new(entity));
+        self
+    }
+
+    /// Adds an orchestrator another registry or builder already holds.
+    pub fn shared_orchestrator(mut self, orchestrator: Arc<dyn Orchestrator>) -> Self {
+        self.orchestrators.push(orchestrator);
+        self
+    }
+
+    /// Adds an activity another registry or builder already holds.
+    pub fn shared_activity(mut self, activity: Arc<dyn Activity>) -> Self {
+        self.activities.push(activity);
+        self
+    }
+
+    /// Adds an entity another registry or builder already holds.
+    pub fn shared_entity(mut self, entity: Arc<dyn crate::entity::Entity>) -> Self {
+        self.entities.push(entity);
+        self
+    }
+
+    /// Adds every orchestrator, activity and entity of a built registry, so that an app can be
+    /// assembled from the registries of several modules.
+    pub fn include(mut self, registry: &Registry) -> Self {
+        self.orchestrators
+            .extend(registry.orchestrators.values().cloned());
+        self.activities
+            .extend(registry.activities.values().cloned());
+        self.entities.extend(registry.entities.values().cloned());
         self
     }
 

@@ -111,47 +111,31 @@
 //! answers requests without a socket; [`Host::serve`] serves a listener, and the local RPC
 //! endpoint, until a shutdown future completes.
 
-mod admin;
+mod api;
 mod app;
 pub mod config;
-#[cfg(feature = "dashboard")]
-mod dashboard;
-mod durable_http;
 mod error;
-mod host_json;
-mod http_function;
-mod inspect;
+mod functions;
 pub mod keys;
-mod log;
-mod management;
-mod metrics;
-mod openapi;
-mod request;
-mod router;
-mod routes;
-mod rpc;
-pub mod secrets;
-mod serve;
-pub mod settings;
-mod state;
-mod status_json;
 
+pub use config::{secrets, settings};
+
+pub use api::management::{CONTINUATION_HEADER, DEFAULT_PAGE, MAX_PAGE, MAX_WAIT_SECS};
+pub use api::metrics::PROMETHEUS_CONTENT_TYPE;
+pub use api::route::RouteInfo;
+pub use app::log::{install as install_log, parse_level as parse_log_level};
+pub use app::rpc::RpcListener;
+pub use app::serve::{listen, shutdown_signal};
 pub use app::{App, Host, SECRETS_DIR};
 pub use config::{ConfigError, DashboardConfig, HostConfig, HostJsonReport, StorageProvider};
-pub use durable_http::{DurableHttpClient, HttpManagementPayload, MANAGEMENT_BASE};
 pub use error::{ApiError, HostError};
-pub use http_function::{
+pub use functions::durable_http::{DurableHttpClient, HttpManagementPayload, MANAGEMENT_BASE};
+pub use functions::http_function::{
     AuthLevel, HandlerError, HandlerFuture, HttpFunction, HttpHandler, HttpTrigger,
     IntoHandlerResult,
 };
+pub use functions::request::{BodyError, HttpRequest, HttpResponse};
 pub use keys::{KeyEntry, KeyError, KeyScope, KeyStore, list_keys};
-pub use log::{install as install_log, parse_level as parse_log_level};
-pub use management::{CONTINUATION_HEADER, DEFAULT_PAGE, MAX_PAGE, MAX_WAIT_SECS};
-pub use metrics::PROMETHEUS_CONTENT_TYPE;
-pub use request::{BodyError, HttpRequest, HttpResponse};
-pub use routes::RouteInfo;
-pub use rpc::RpcListener;
-pub use serve::{listen, shutdown_signal};
 pub use settings::{AppSettings, HostArgs};
 
 /// Re-exported so apps and tests name the same HTTP types the host uses.

@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::client::{Body, Client, instance_path};
-use crate::commands::instances::{Target, list_table};
+use crate::commands::target::{Target, list_table};
 use crate::error::{CliError, CliResult};
 use crate::filter::{self, Filter, Listed};
 use crate::output::{Out, note};

@@ -1,9 +1,7 @@
 //! `durafn completions SHELL`: a completion script for bash, zsh or fish (clap_complete).
 
-use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::cli::Cli;
 use crate::error::CliResult;
 
 /// `durafn completions`.
@@ -30,14 +28,14 @@ pub(crate) enum CompletionShell {
     Fish,
 }
 
-/// Prints the script.
-pub(crate) fn run(a: Args) -> CliResult {
+/// Prints the script for the command tree it is given (the whole `durafn` command).
+pub(crate) fn run(a: Args, mut command: clap::Command) -> CliResult {
     let shell = match a.shell {
         CompletionShell::Bash => Shell::Bash,
         CompletionShell::Zsh => Shell::Zsh,
         CompletionShell::Fish => Shell::Fish,
     };
     let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "durafn", &mut script);
+    clap_complete::generate(shell, &mut command, "durafn", &mut script);
     crate::output::print_stdout(&String::from_utf8_lossy(&script))
 }

@@ -4,9 +4,9 @@ use clap::{Args, Subcommand};
 use comfy_table::Cell;
 use durafn_api::{EntityEntry, RawValue, query};
 
-use crate::cli::Context;
 use crate::client::{Body, Client, encode};
 use crate::commands::json_arg;
+use crate::context::Context;
 use crate::error::{CliError, CliResult};
 use crate::filter::{MAX_PAGE, time_arg};
 use crate::output::{Out, clip, minify, note};

@@ -3,8 +3,8 @@
 use comfy_table::Cell;
 use durafn_api::FunctionInfo;
 
-use crate::cli::Context;
 use crate::client::Body;
+use crate::context::Context;
 use crate::error::CliResult;
 
 /// `durafn functions`.

@@ -6,9 +6,9 @@ use comfy_table::Cell;
 use durafn_api::{HistoryEvent, RawValue, query};
 use serde::Deserialize;
 
-use crate::cli::Context;
 use crate::client::Client;
-use crate::commands::instances::fetch_status;
+use crate::commands::target::fetch_status;
+use crate::context::Context;
 use crate::error::{CliError, CliResult};
 use crate::output::{Out, clip, minify};
 use crate::steps::{Step, StepKind, steps};

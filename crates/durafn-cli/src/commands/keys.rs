@@ -9,9 +9,9 @@ use comfy_table::Cell;
 use durafn_api::{Key, KeyList, SetKey};
 use serde::Serialize;
 
-use crate::cli::Context;
 use crate::client::{Body, Client, encode};
 use crate::commands::functions;
+use crate::context::Context;
 use crate::error::{CliError, CliResult};
 use crate::output::note;
 

@@ -10,6 +10,7 @@ pub(crate) mod keys;
 pub(crate) mod profile;
 #[cfg(feature = "python")]
 pub(crate) mod start;
+pub(crate) mod target;
 pub(crate) mod trace;
 pub(crate) mod wait;
 pub(crate) mod watch;
@@ -18,24 +19,7 @@ use std::io::Read;
 
 use durafn_api::RawValue;
 
-use crate::cli::{Command, Context};
 use crate::error::{CliError, CliResult};
-
-/// Runs a command.
-pub(crate) fn run(ctx: &Context, command: Command) -> CliResult {
-    match command {
-        Command::Instances(c) => instances::run(ctx, c),
-        Command::Trace(a) => trace::run(ctx, a),
-        Command::History(c) => history::run(ctx, c),
-        Command::Entities(c) => entities::run(ctx, c),
-        Command::Functions(a) => functions::run(ctx, a),
-        Command::Keys(c) => keys::run(ctx, c),
-        Command::Profile(c) => profile::run(ctx, c),
-        Command::Completions(a) => completions::run(a),
-        #[cfg(feature = "python")]
-        Command::Start(a) => start::run(a),
-    }
-}
 
 /// Reads a JSON argument: the JSON itself, `@path` for a file's contents, or `-` for stdin.
 /// The text is checked to be JSON here, so a typo is a usage error rather than a 400.

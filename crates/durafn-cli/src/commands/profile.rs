@@ -6,8 +6,8 @@ use clap::{Args, Subcommand};
 use comfy_table::Cell;
 use serde::Serialize;
 
-use crate::cli::Context;
 use crate::config::Profile;
+use crate::context::Context;
 use crate::error::{CliError, CliResult};
 use crate::output::note;
 

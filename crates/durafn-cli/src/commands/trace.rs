@@ -17,9 +17,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use durafn_api::{InstanceStatus, query};
 
-use crate::cli::Context;
 use crate::client::Client;
-use crate::commands::instances::fetch_status;
+use crate::commands::target::fetch_status;
+use crate::context::Context;
 use crate::error::{CliError, CliResult};
 use crate::filter::{self, Filter};
 use crate::output::{Format, Out, minify};

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use durafn_api::RuntimeStatus;
 
 use crate::client::Client;
-use crate::commands::instances::{fetch_status, print_details};
+use crate::commands::target::{fetch_status, print_details};
 use crate::error::{CliError, CliResult, exit};
 use crate::output::Out;
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 
 use crate::client::Client;
-use crate::commands::instances::{ListArgs, list_table};
+use crate::commands::target::{ListArgs, list_table};
 use crate::error::{CliError, CliResult, exit};
 use crate::filter;
 use crate::output::Out;

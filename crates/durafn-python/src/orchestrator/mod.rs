@@ -13,10 +13,12 @@
 //!   the engine's non-determinism error naming both.
 
 mod memo;
+mod past;
 mod plan;
 mod state;
 #[cfg(test)]
 mod tests;
+mod turn;
 mod view;
 mod walk;
 
@@ -31,8 +33,9 @@ use durafn_core::{
 };
 
 pub(crate) use self::memo::Memo;
+use self::turn::{TurnError, TurnInput, TurnRunner, Turned};
 pub(crate) use self::view::client_text;
-use self::walk::{TurnError, TurnInput, TurnRunner, Turned, plan_turn};
+use self::walk::plan_turn;
 use crate::protocol::{Invocation, Outcome, WorkerError};
 use crate::worker::{InvokeError, Label, Worker};
 

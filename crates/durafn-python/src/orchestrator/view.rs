@@ -262,6 +262,17 @@ impl View {
     }
 }
 
+impl View {
+    /// The first `len` events of the view.
+    pub(crate) fn prefix(&self, len: usize) -> View {
+        let mut prefix = View::default();
+        for event in &self.events()[..len.min(self.len())] {
+            prefix.push(event.clone());
+        }
+        prefix
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

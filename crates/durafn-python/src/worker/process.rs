@@ -16,7 +16,7 @@ use tokio::net::UnixListener;
 use tokio::process::{Child, Command};
 
 use super::connection::{Connection, log_frame};
-use super::{StartError, WorkerOptions};
+use super::options::{StartError, WorkerOptions};
 use crate::channel::{encode, read_frame};
 use crate::protocol::{FunctionInfo, Incoming, Init, PROTOCOL_VERSION, Packages, WorkerError};
 

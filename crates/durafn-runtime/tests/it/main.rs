@@ -1,5 +1,8 @@
 //! The integration tests of the runtime, as one test binary (one module per concern).
 
+// Tests may unwrap: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used)]
+
 mod app;
 mod backends;
 mod delivery;

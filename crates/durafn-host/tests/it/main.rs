@@ -1,0 +1,14 @@
+//! The host's integration tests, in one binary: the API through the router without a socket
+//! (`api`), and the app as a real process (`e2e`, `host_json`, `rpc`, `clients` with the real
+//! Durable Functions clients, `postgres` on a shared PostgreSQL task hub).
+
+// Tests may unwrap: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used)]
+
+mod api;
+mod clients;
+mod e2e;
+mod host_json;
+mod postgres;
+mod process;
+mod rpc;
