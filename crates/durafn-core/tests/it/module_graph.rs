@@ -47,9 +47,8 @@ fn modules(src: &Path) -> BTreeMap<Module, String> {
                 .iter()
                 .map(|s| s.to_string_lossy().into_owned())
                 .collect();
-            if module.len() == 1 && matches!(module[0].as_str(), "lib" | "main") {
-                module.pop();
-            } else if module.last().map(String::as_str) == Some("mod") {
+            let root_file = module.len() == 1 && matches!(module[0].as_str(), "lib" | "main");
+            if root_file || module.last().map(String::as_str) == Some("mod") {
                 module.pop();
             }
             let text = std::fs::read_to_string(&path).expect("source is UTF-8");

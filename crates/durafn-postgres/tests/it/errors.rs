@@ -9,13 +9,14 @@ use durafn_store::StoreError;
 #[tokio::test]
 async fn a_refused_connection_keeps_the_clients_error_as_its_source() {
     // Port 1 on loopback: nothing listens there, so the connection is refused at once.
-    let error = PostgresStore::connect(
+    let Err(error) = PostgresStore::connect(
         "postgres://postgres@127.0.0.1:1/test?connect_timeout=5",
         PostgresOptions::default(),
     )
     .await
-    .err()
-    .expect("nothing listens on port 1");
+    else {
+        panic!("nothing listens on port 1");
+    };
     assert!(
         matches!(
             error,

@@ -12,9 +12,9 @@ fn a_failed_open_keeps_sqlites_error_as_its_source() {
     // A directory where the database file should be: SQLite cannot open it.
     let path = dir.path().join("hub.db");
     std::fs::create_dir(&path).expect("a directory in the way");
-    let error = SqliteStore::open(&path, SqliteOptions::default())
-        .err()
-        .expect("a directory is no database");
+    let Err(error) = SqliteStore::open(&path, SqliteOptions::default()) else {
+        panic!("a directory is no database");
+    };
     assert!(matches!(error, StoreError::Backend { .. }), "{error:?}");
     let source = error.source().expect("the backend's error is kept");
     assert!(
