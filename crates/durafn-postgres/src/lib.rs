@@ -135,6 +135,8 @@ mod pool;
 mod schema;
 mod shared;
 mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::str::FromStr;
 use std::sync::Arc;

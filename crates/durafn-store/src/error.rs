@@ -8,10 +8,9 @@ use durafn_core::{InstanceId, RuntimeStatus};
 pub type BackendSource = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What went wrong in a task hub.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone)]
 pub enum StoreError {
     /// An instance with that id is still active.
-    #[error("an instance with id '{instance_id}' already exists and is {status}")]
     InstanceExists {
         /// The id.
         instance_id: InstanceId,
@@ -19,9 +18,6 @@ pub enum StoreError {
         status: RuntimeStatus,
     },
     /// Only terminal instances can be purged.
-    #[error(
-        "instance '{instance_id}' is {status}; only completed, failed or terminated instances can be purged"
-    )]
     NotTerminal {
         /// The id.
         instance_id: InstanceId,
@@ -29,25 +25,61 @@ pub enum StoreError {
         status: RuntimeStatus,
     },
     /// The lease on the work expired and someone else may hold it now.
-    #[error("the lease on {0} was lost")]
     LockLost(String),
     /// A caller-supplied value (such as a continuation token) was not valid.
-    #[error("{0}")]
     InvalidInput(String),
     /// Stored data could not be read back.
-    #[error("corrupt task hub data: {0}")]
     Corrupt(String),
     /// The backend failed.
-    #[error("task hub backend error: {message}")]
     Backend {
         /// What the backend said.
         message: String,
         /// Whether the same call may succeed later (lost connection, busy database).
         retryable: bool,
         /// The backend's own error, when there is one.
-        #[source]
         source: Option<BackendSource>,
     },
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::InstanceExists {
+                instance_id,
+                status,
+            } => write!(
+                f,
+                "an instance with id '{instance_id}' already exists and is {status}"
+            ),
+            StoreError::NotTerminal {
+                instance_id,
+                status,
+            } => write!(
+                f,
+                "instance '{instance_id}' is {status}; only completed, failed or terminated instances can be purged"
+            ),
+            StoreError::LockLost(what) => write!(f, "the lease on {what} was lost"),
+            StoreError::InvalidInput(message) => f.write_str(message),
+            StoreError::Corrupt(message) => write!(f, "corrupt task hub data: {message}"),
+            StoreError::Backend { message, .. } => {
+                write!(f, "task hub backend error: {message}")
+            }
+        }
+    }
+}
+
+/// Written out rather than derived so that `source()` hands out the backend's own error, not
+/// the `Arc` holding it: a caller can `downcast_ref` it to the driver's error type.
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Backend {
+                source: Some(source),
+                ..
+            } => Some(&**source),
+            _ => None,
+        }
+    }
 }
 
 /// Errors are equal when they say the same; a backend's source error is not compared.

@@ -13,7 +13,7 @@
 //! npm install --prefix "$DIR" azurite
 //! "$DIR/node_modules/.bin/azurite-table" --tableHost 127.0.0.1 --tablePort 10002 \
 //!     --inMemoryPersistence --skipApiVersionCheck --disableTelemetry --silent &
-//! DURAFN_TEST_AZURITE=1 cargo test -p audit-query --test azurite
+//! DURAFN_TEST_AZURITE=1 cargo test -p audit-query --test it azurite
 //! ```
 
 use crate::common;
@@ -27,20 +27,10 @@ use durafn_tables::Entity;
 use durafn_tables::demo::count_distinct_ids;
 use durafn_tables::store::azure::{DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME};
 
-const SKIP: &str = "skipped: set DURAFN_TEST_AZURITE to run against Azurite";
-
 /// The emulator's connection string, or `None` when the test is skipped.
 fn emulator() -> Option<String> {
-    let setting = std::env::var("DURAFN_TEST_AZURITE").unwrap_or_default();
+    let setting = durafn_testenv::service(durafn_testenv::AZURITE, "Azurite")?;
     let setting = setting.trim();
-    if setting.is_empty() {
-        assert!(
-            std::env::var("CI").map_or(true, |ci| ci != "true"),
-            "CI=true but DURAFN_TEST_AZURITE is not set: the Azurite tests must run in CI"
-        );
-        println!("{SKIP}");
-        return None;
-    }
     Some(if setting == "1" {
         "UseDevelopmentStorage=true".to_owned()
     } else {

@@ -38,16 +38,8 @@ fn binding(port: u16, data: &Path) -> String {
 
 #[test]
 fn the_pypi_client_starts_the_seed_orchestrator_with_a_dict() {
-    let python = match std::env::var("DURAFN_TEST_PYTHON") {
-        Ok(p) if !p.trim().is_empty() => p,
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but DURAFN_TEST_PYTHON is not set: the PyPI client tests must run in CI"
-            );
-            println!("skipped: set DURAFN_TEST_PYTHON to run the PyPI client tests");
-            return;
-        }
+    let Some(python) = durafn_testenv::service(durafn_testenv::PYTHON, "PyPI client") else {
+        return;
     };
     let root = tempfile::tempdir().expect("temp dir");
     let app = RunningApp::start(root.path(), &[]);

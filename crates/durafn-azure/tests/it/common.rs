@@ -11,24 +11,13 @@ use durafn_azure::queue::{
 };
 use durafn_azure::{AccountConfig, DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME};
 
-const SKIP: &str = "skipped: set DURAFN_TEST_AZURITE to run against Azurite";
-
 /// The emulator's connection string when `DURAFN_TEST_AZURITE` is set:
 /// `1` for its default endpoints, a connection string as it is, or a bare
 /// URL taken as the queue endpoint of the well-known account. Unset, the
 /// test is skipped (and fails under `CI=true`).
 pub fn azurite() -> Option<AccountConfig> {
-    let setting = std::env::var("DURAFN_TEST_AZURITE").unwrap_or_default();
+    let setting = durafn_testenv::service(durafn_testenv::AZURITE, "Azurite")?;
     let setting = setting.trim();
-    if setting.is_empty() {
-        // In CI the emulator tests must run: a missing service is a failure, not a skip.
-        assert!(
-            std::env::var("CI").map_or(true, |ci| ci != "true"),
-            "CI=true but DURAFN_TEST_AZURITE is not set: the Azurite tests must run in CI"
-        );
-        println!("{SKIP}");
-        return None;
-    }
     let connection = if setting == "1" {
         "UseDevelopmentStorage=true".to_owned()
     } else if setting.contains('=') {

@@ -23,17 +23,7 @@ struct Browser {
 }
 
 fn chromium() -> Option<PathBuf> {
-    match std::env::var("DURAFN_TEST_CHROMIUM") {
-        Ok(p) if !p.trim().is_empty() => Some(PathBuf::from(p)),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "DURAFN_TEST_CHROMIUM must be set in CI: the browser tests may not be skipped there"
-            );
-            println!("skipped: set DURAFN_TEST_CHROMIUM to run the dashboard's browser tests");
-            None
-        }
-    }
+    durafn_testenv::service("DURAFN_TEST_CHROMIUM", "dashboard's browser").map(PathBuf::from)
 }
 
 fn free_port() -> u16 {

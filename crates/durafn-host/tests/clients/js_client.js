@@ -2,7 +2,7 @@
 // (durable-functions v3). The DurableClient is built from the app's durable client binding the
 // way the package's own tests build it (getClient needs a Functions invocation context), and
 // sends every call to the binding's rpcBaseUrl without a key. Run by
-// crates/durafn-host/tests/clients.rs against the host's test app, with NODE_PATH set to the
+// crates/durafn-host/tests/it/clients.rs against the host's test app, with NODE_PATH set to the
 // node_modules the packages are installed in.
 //
 // Environment: DURAFN_BINDING (the binding's JSON text), DURAFN_ORIGIN (the app's public

@@ -2,7 +2,7 @@
 
 The client (azure-functions-durable 1.7) is built from the app's durable client binding, as the
 Functions host hands it to a Python function, and sends every call to the binding's rpcBaseUrl
-without a key. Run by crates/durafn-host/tests/clients.rs against the host's test app:
+without a key. Run by crates/durafn-host/tests/it/clients.rs against the host's test app:
 
     python python_client.py all     # every management operation, one check after another
     python python_client.py seed    # the seed app's orchestrator-function with a dict input

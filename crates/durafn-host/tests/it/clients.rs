@@ -16,17 +16,7 @@ use process::{AppProcess, command};
 
 /// A variable a test needs, or `None` (after saying so) when it may be skipped.
 fn required(var: &str, what: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(v) if !v.trim().is_empty() => Some(v),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but {var} is not set: the {what} tests must run in CI"
-            );
-            println!("skipped: set {var} to run the {what} tests");
-            None
-        }
-    }
+    durafn_testenv::service(var, what)
 }
 
 fn script(name: &str) -> PathBuf {

@@ -8,12 +8,7 @@ use durafn_host::{App, AppSettings, HostArgs, HostConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_opens_the_postgres_hub_named_in_host_json() {
-    let Ok(url) = std::env::var("DURAFN_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("CI").map_or(true, |ci| ci != "true"),
-            "CI=true but DURAFN_TEST_POSTGRES_URL is not set: the PostgreSQL tests must run in CI"
-        );
-        println!("skipped: set DURAFN_TEST_POSTGRES_URL to run the PostgreSQL tests");
+    let Some(url) = durafn_testenv::postgres_url() else {
         return;
     };
     let root = tempfile::tempdir().expect("temp dir");

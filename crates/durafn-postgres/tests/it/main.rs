@@ -6,6 +6,7 @@
 
 mod common;
 mod conformance;
+mod errors;
 mod faults;
 mod postgres;
 mod round_trips;

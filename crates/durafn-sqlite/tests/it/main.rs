@@ -6,5 +6,6 @@
 mod common;
 mod conformance;
 mod durability;
+mod errors;
 mod group_commit;
 mod throughput;

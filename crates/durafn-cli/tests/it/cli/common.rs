@@ -294,7 +294,7 @@ pub(crate) fn have(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success());
     if !found {
         assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
+            !durafn_testenv::in_ci(),
             "{tool} is needed in CI (.ci/run installs it)"
         );
         eprintln!("skipped: install {tool} to run this test");
