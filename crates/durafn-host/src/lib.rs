@@ -8,6 +8,12 @@
 //!   each is handed the request and a [`DurableHttpClient`] that starts and manages
 //!   orchestrations and answers with management links
 //!   ([`DurableHttpClient::create_check_status_response`]);
+//! - **queue-triggered functions** ([`QueueFunction`], or any [`QueueHandler`]) run once per
+//!   message of an Azure Storage queue (Azurite with `UseDevelopmentStorage=true`), polling as
+//!   the Functions host does (see [`queues`]); **timer-triggered functions**
+//!   ([`TimerFunction`], or any [`TimerHandler`]) run on an NCRONTAB or `TimeSpan` schedule,
+//!   each occurrence on exactly one of the hosts sharing a task hub (see [`timers`]);
+//!   [`Queues`] sends messages from any function, activities included;
 //! - **orchestrators and activities** run by the durafn runtime over the app's task hub (SQLite
 //!   by default, in the data directory);
 //! - the **Durable Functions management API** under `/runtime/webhooks/durabletask`
@@ -126,6 +132,7 @@ mod log;
 mod management;
 mod metrics;
 mod openapi;
+pub mod queues;
 mod request;
 mod router;
 mod routes;
@@ -135,6 +142,8 @@ mod serve;
 pub mod settings;
 mod state;
 mod status_json;
+pub mod timers;
+mod triggers;
 
 pub use app::{App, Host, SECRETS_DIR};
 pub use config::{ConfigError, DashboardConfig, HostConfig, HostJsonReport, StorageProvider};
@@ -148,11 +157,18 @@ pub use keys::{KeyEntry, KeyError, KeyScope, KeyStore, list_keys};
 pub use log::{install as install_log, parse_level as parse_log_level};
 pub use management::{CONTINUATION_HEADER, DEFAULT_PAGE, MAX_PAGE, MAX_WAIT_SECS};
 pub use metrics::PROMETHEUS_CONTENT_TYPE;
+pub use queues::{
+    ActivityQueues, IntoTriggerResult, QueueFunction, QueueHandler, QueueHandlerFuture, QueueItem,
+    QueueOptions, QueueOutput, QueueTrigger, Queues,
+};
 pub use request::{BodyError, HttpRequest, HttpResponse};
 pub use routes::RouteInfo;
 pub use rpc::RpcListener;
 pub use serve::{listen, shutdown_signal};
 pub use settings::{AppSettings, HostArgs};
+pub use timers::{
+    ScheduleStatus, TimerFunction, TimerHandler, TimerHandlerFuture, TimerInfo, TimerTrigger,
+};
 
 /// Re-exported so apps and tests name the same HTTP types the host uses.
 pub use axum::http;
