@@ -4,4 +4,5 @@
 mod entity;
 mod http_trigger;
 mod registration;
+mod triggers;
 mod ui;
