@@ -222,3 +222,82 @@ async fn three_hosts_on_postgres_run_each_of_a_hundred_occurrences_once() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_run_in_the_apps_time_zone_and_on_startup_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let host_json =
+        r#"{"version":"2.0","extensions":{"durableTask":{"storageProvider":{"type":"memory"}}}}"#;
+    // 09:30 in London is 08:30 UTC in summer; WEBSITE_TIME_ZONE wins over TZ.
+    let settings = AppSettings::new()
+        .with("WEBSITE_TIME_ZONE", "Europe/London")
+        .with("TZ", "Asia/Tokyo");
+    let clock = TestClock::new(Utc.with_ymd_and_hms(2026, 6, 5, 7, 0, 0).unwrap());
+    let runs: Runs = Arc::default();
+    let host = App::new()
+        .timer_function(timer(0, "0 30 9 * * *", &runs).run_on_startup(true))
+        .clock(Arc::new(clock.clone()))
+        .config(config(dir.path(), host_json, settings))
+        .start()
+        .await
+        .unwrap();
+    let nine_thirty = Utc.with_ymd_and_hms(2026, 6, 5, 8, 30, 0).unwrap();
+    recorded(&host, nine_thirty).await;
+    runs_reach(&runs, 1).await;
+    let startup = runs.lock().unwrap()[0].1.clone();
+    assert_eq!(
+        startup.scheduled,
+        Utc.with_ymd_and_hms(2026, 6, 5, 7, 0, 0).unwrap()
+    );
+    assert!(!startup.is_past_due && startup.schedule_status.is_none());
+    clock.set(nine_thirty);
+    runs_reach(&runs, 2).await;
+    recorded(&host, nine_thirty + TimeDelta::days(1)).await;
+    assert_eq!(runs.lock().unwrap()[1].1.scheduled, nine_thirty);
+    assert_eq!(runs.lock().unwrap().len(), 2);
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_schedules_are_refused_with_the_function_and_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs: Runs = Arc::default();
+    for (schedule, settings, expected) in [
+        ("0 */5 * *", AppSettings::new(), "timer function 'report'"),
+        ("%Missing%", AppSettings::new(), "Missing"),
+        (
+            "every minute",
+            AppSettings::new(),
+            "timer function 'report'",
+        ),
+        (
+            "0 * * * * *",
+            AppSettings::new().with("WEBSITE_TIME_ZONE", "Mars/Olympus"),
+            "Mars/Olympus",
+        ),
+    ] {
+        let mut config = config(dir.path(), r#"{"version":"2.0"}"#, settings);
+        config.storage = durafn_host::StorageProvider::Memory;
+        let e = App::new()
+            .timer_function(timer(0, schedule, &runs))
+            .config(config)
+            .start()
+            .await
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(expected),
+            "{schedule}: expected {expected:?}, got {e:?}"
+        );
+    }
+    let e = App::new()
+        .timer_function(TimerFunction::new("report").schedule("0 * * * * *"))
+        .config(config(dir.path(), r#"{"version":"2.0","extensions":{"durableTask":{"storageProvider":{"type":"memory"}}}}"#, AppSettings::new()))
+        .start()
+        .await
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("timer function 'report' has no handler"), "{e}");
+}
