@@ -8,7 +8,11 @@
 //! * `orchestrator-function`: calls the activity with the range and
 //!   returns its result;
 //! * `query-storage-account-activity-function`: counts the distinct ids in
-//!   the audit table over the range.
+//!   the audit table over the range;
+//! * `submit-from-queue` (when `AuditJobsQueue` names a queue): a message
+//!   `{"s": …, "e": …}` on that queue starts the same orchestration, as
+//!   instance `queue-{message id}`, so a message delivered again while its
+//!   job runs does not start a second one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +34,11 @@ pub const STATUS_FUNCTION: &str = "get-status-function";
 pub const ORCHESTRATOR: &str = "orchestrator-function";
 /// The activity's name.
 pub const ACTIVITY: &str = "query-storage-account-activity-function";
+
+/// The queue function's name.
+pub const QUEUE_FUNCTION: &str = "submit-from-queue";
+/// The app setting naming the queue jobs may also be submitted on.
+pub const JOBS_QUEUE_SETTING: &str = "AuditJobsQueue";
 
 /// The client function's route (under `/api`).
 pub const SUBMIT_ROUTE: &str = "submit/query";
@@ -135,6 +144,38 @@ async fn submit_query(
     let uri = submit::status_uri(scheme, host, instance_id.as_str());
     tracing::info!(instance_id = %instance_id, start = %input.start, end = %input.end, "job submitted");
     Ok(HttpResponse::ok().bytes(submit::accepted_body(&uri), JSON))
+}
+
+/// A job as a queue message: the client function's two parameters.
+#[derive(Debug, serde::Deserialize)]
+struct QueuedJob {
+    s: Option<String>,
+    e: Option<String>,
+}
+
+#[queue_trigger(name = "submit-from-queue", queue = "%AuditJobsQueue%")]
+/// `submit-from-queue`: a message `{"s": …, "e": …}` starts the same
+/// orchestration as the client function. A message that is not a valid job
+/// fails, so it ends in the poison queue after its tries.
+pub async fn submit_from_queue(
+    item: QueueItem,
+    client: DurableHttpClient,
+) -> Result<(), durafn::host::HandlerError> {
+    let job: QueuedJob = item.json()?;
+    let input = submit::validate(job.s.as_deref(), job.e.as_deref(), &Context::now())
+        .map_err(|rejection| format!("not a valid job: {rejection}"))?;
+    let instance_id = format!("queue-{}", item.id);
+    match client
+        .start_new(ORCHESTRATOR, Some(&instance_id), &input)
+        .await
+    {
+        Ok(_) => {}
+        // Delivered again while its job runs: it was started already.
+        Err(ClientError::InstanceExists { .. }) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(instance_id = %instance_id, start = %input.start, end = %input.end, "job submitted from the queue");
+    Ok(())
 }
 
 #[http_trigger(name = "get-status-function", route = "status/{id}", methods = ["GET"], auth = "anonymous")]

@@ -35,6 +35,8 @@ App settings (environment or local.settings.json Values):
   AuditTableName        the table to query (default audit)
   AuditQueryDelayMs     wait this long in the query, to watch a running job (default 0)
   AuditDemoData         fill an empty embedded table on start (default true)
+  AuditJobsQueue        also take jobs from this queue ({\"s\": …, \"e\": …} messages) on
+                        the AzureWebJobsStorage account (UseDevelopmentStorage=true: Azurite)
 ";
 
 /// The example from the article's Test section.
@@ -124,18 +126,22 @@ async fn serve(args: Vec<String>) -> Result<(), String> {
     println!("  curl \"{origin}/api/status/<id from statusUri>\"");
 
     let registry = functions::registry().map_err(|e| e.to_string())?;
-    App::new()
+    let mut app = App::new()
         .registry(&registry)
         .function(functions::client_function)
-        .function(functions::get_status_function)
-        .app_data(AuditTable {
-            store,
-            table: settings.table.clone(),
-            delay: settings.delay,
-        })
-        .run_with_args(args)
-        .await
-        .map_err(|e| e.to_string())
+        .function(functions::get_status_function);
+    // The queue submission listens only where a queue is named (it needs a storage account).
+    if config.settings.get(functions::JOBS_QUEUE_SETTING).is_some() {
+        app = app.queue_function(functions::submit_from_queue);
+    }
+    app.app_data(AuditTable {
+        store,
+        table: settings.table.clone(),
+        delay: settings.delay,
+    })
+    .run_with_args(args)
+    .await
+    .map_err(|e| e.to_string())
 }
 
 /// `load-demo`'s own flags, the rest being the host's.

@@ -8,6 +8,12 @@
 //!   each is handed the request and a [`DurableHttpClient`] that starts and manages
 //!   orchestrations and answers with management links
 //!   ([`DurableHttpClient::create_check_status_response`]);
+//! - **queue-triggered functions** ([`QueueFunction`], or any [`QueueHandler`]) run once per
+//!   message of an Azure Storage queue (Azurite with `UseDevelopmentStorage=true`), polling as
+//!   the Functions host does (see [`queues`]); **timer-triggered functions**
+//!   ([`TimerFunction`], or any [`TimerHandler`]) run on an NCRONTAB or `TimeSpan` schedule,
+//!   each occurrence on exactly one of the hosts sharing a task hub (see [`timers`]);
+//!   [`Queues`] sends messages from any function, activities included;
 //! - **orchestrators and activities** run by the durafn runtime over the app's task hub (SQLite
 //!   by default, in the data directory);
 //! - the **Durable Functions management API** under `/runtime/webhooks/durabletask`
@@ -117,6 +123,9 @@ pub mod config;
 mod error;
 mod functions;
 pub mod keys;
+pub mod queues;
+pub mod timers;
+mod triggers;
 
 pub use config::{secrets, settings};
 
@@ -136,7 +145,14 @@ pub use functions::http_function::{
 };
 pub use functions::request::{BodyError, HttpRequest, HttpResponse};
 pub use keys::{KeyEntry, KeyError, KeyScope, KeyStore, list_keys};
+pub use queues::{
+    ActivityQueues, IntoTriggerResult, QueueFunction, QueueHandler, QueueHandlerFuture, QueueItem,
+    QueueOptions, QueueOutput, QueueTrigger, Queues,
+};
 pub use settings::{AppSettings, HostArgs};
+pub use timers::{
+    ScheduleStatus, TimerFunction, TimerHandler, TimerHandlerFuture, TimerInfo, TimerTrigger,
+};
 
 /// Re-exported so apps and tests name the same HTTP types the host uses.
 pub use axum::http;

@@ -14,7 +14,8 @@ struct Args {
     auth: TokenStream,
 }
 
-fn string(expr: &Expr, what: &str) -> syn::Result<LitStr> {
+/// A string literal argument, or an error naming the argument.
+pub(crate) fn string(expr: &Expr, what: &str) -> syn::Result<LitStr> {
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..

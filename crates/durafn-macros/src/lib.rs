@@ -10,6 +10,7 @@
 
 mod entity;
 mod http_trigger;
+mod triggers;
 
 use proc_macro::TokenStream;
 use proc_macro2::Span;
@@ -77,6 +78,31 @@ pub fn entity(args: TokenStream, item: TokenStream) -> TokenStream {
         entity::expand_fn(func, name)
     })();
     result.unwrap_or_else(|e| e.to_compile_error()).into()
+}
+
+/// Runs an `async fn(item: QueueItem, client: DurableHttpClient) -> Result<(), E>` for each
+/// message of an Azure Storage queue: `#[queue_trigger(queue = "jobs", connection =
+/// "JobsStorage", name = "submit-from-queue")]`. The connection defaults to
+/// `AzureWebJobsStorage`, the name to the function's with `-` for `_`; `queue` may be
+/// `%Setting%`. Register it with `App::new().queue_function(submit_from_queue)`.
+#[proc_macro_attribute]
+pub fn queue_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
+    let func = syn::parse_macro_input!(item as ItemFn);
+    triggers::expand(triggers::Trigger::Queue, args, func)
+        .unwrap_or_else(|e| e.to_compile_error())
+        .into()
+}
+
+/// Runs an `async fn(timer: TimerInfo, client: DurableHttpClient) -> Result<(), E>` on a
+/// schedule: `#[timer_trigger(schedule = "0 */5 * * * *", run_on_startup = false, use_monitor
+/// = true)]`, NCRONTAB with seconds first or a `TimeSpan` (`"00:05:00"`), `%Setting%` allowed.
+/// Register it with `App::new().timer_function(nightly_report)`.
+#[proc_macro_attribute]
+pub fn timer_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
+    let func = syn::parse_macro_input!(item as ItemFn);
+    triggers::expand(triggers::Trigger::Timer, args, func)
+        .unwrap_or_else(|e| e.to_compile_error())
+        .into()
 }
 
 /// Serves an `async fn(req: HttpRequest, client: DurableHttpClient) -> HttpResponse` (or a

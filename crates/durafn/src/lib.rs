@@ -55,11 +55,16 @@ pub use durafn_core::{
     CriticalSection, Entity, EntityClass, EntityContext, EntityId, EntityState, LockFuture,
     entity_class, entity_fn,
 };
-pub use durafn_macros::{activity, entity, http_trigger, orchestrator};
+pub use durafn_macros::{
+    activity, entity, http_trigger, orchestrator, queue_trigger, timer_trigger,
+};
 
 /// The function-app host: HTTP functions, keys and the Durable Functions management API.
 pub use durafn_host as host;
-pub use durafn_host::{App, AuthLevel, DurableHttpClient, HttpFunction, HttpRequest, HttpResponse};
+pub use durafn_host::{
+    ActivityQueues, App, AuthLevel, DurableHttpClient, HttpFunction, HttpRequest, HttpResponse,
+    QueueFunction, QueueItem, Queues, TimerFunction, TimerInfo,
+};
 
 /// The core crate, for the engine, history and testkit modules.
 pub use durafn_core as core;
@@ -84,9 +89,11 @@ pub use durafn_store::Store;
 /// Everything an app needs in scope.
 pub mod prelude {
     pub use crate::{
-        ActivityContext, App, AuthLevel, DurableHttpClient, EntityContext, EntityId, FunctionError,
-        HttpFunction, HttpRequest, HttpResponse, OrchestrationContext, Registry, RetryOptions,
-        TaskError, activity, entity, http_trigger, orchestrator, when_all, when_any,
+        ActivityContext, ActivityQueues, App, AuthLevel, DurableHttpClient, EntityContext,
+        EntityId, FunctionError, HttpFunction, HttpRequest, HttpResponse, OrchestrationContext,
+        QueueFunction, QueueItem, Registry, RetryOptions, TaskError, TimerFunction, TimerInfo,
+        activity, entity, http_trigger, orchestrator, queue_trigger, timer_trigger, when_all,
+        when_any,
     };
 }
 

@@ -10,4 +10,5 @@ mod common;
 mod dateparse_golden;
 mod e2e;
 mod python_client;
+mod queue;
 mod secrets;

@@ -22,6 +22,9 @@ use crate::functions::http_function::{
     AuthLevel, HttpHandler, RouteTemplate, parse_methods, validate_function_name,
 };
 use crate::keys::{InjectedKeys, KeyStore};
+use crate::queues::QueueHandler;
+use crate::timers::TimerHandler;
+use crate::triggers::Triggers;
 
 /// A function app under construction: its HTTP functions, orchestrators, activities, shared
 /// data and configuration.
@@ -48,6 +51,9 @@ use crate::keys::{InjectedKeys, KeyStore};
 #[derive(Default)]
 pub struct App {
     functions: Vec<Arc<dyn HttpHandler>>,
+    queue_functions: Vec<Arc<dyn QueueHandler>>,
+    timer_functions: Vec<Arc<dyn TimerHandler>>,
+    clock: Option<Arc<dyn durafn_runtime::Clock>>,
     /// The orchestrators, activities and entities, checked when the app starts.
     registry: RegistryBuilder,
     app_data: AppData,
@@ -81,6 +87,27 @@ impl App {
     /// [`HttpHandler`]).
     pub fn function(mut self, function: impl HttpHandler) -> Self {
         self.functions.push(Arc::new(function));
+        self
+    }
+
+    /// Adds a queue-triggered function ([`QueueFunction`](crate::QueueFunction) or any
+    /// [`QueueHandler`]).
+    pub fn queue_function(mut self, function: impl QueueHandler) -> Self {
+        self.queue_functions.push(Arc::new(function));
+        self
+    }
+
+    /// Adds a timer-triggered function ([`TimerFunction`](crate::TimerFunction) or any
+    /// [`TimerHandler`]).
+    pub fn timer_function(mut self, function: impl TimerHandler) -> Self {
+        self.timer_functions.push(Arc::new(function));
+        self
+    }
+
+    /// Reads time from this clock instead of the system's (tests of timers and leases run
+    /// against a clock they move).
+    pub fn clock(mut self, clock: Arc<dyn durafn_runtime::Clock>) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -134,11 +161,16 @@ impl App {
     pub async fn start(self) -> Result<Host, HostError> {
         let config = self.config.unwrap_or_default();
         let functions = check_functions(&self.functions, &config.route_prefix)?;
-        let registry = self
-            .registry
+        let triggers = Triggers::check(&self.queue_functions, &self.timer_functions, &config)?;
+        let mut builder = self.registry;
+        if !self.timer_functions.is_empty() {
+            builder = crate::timers::schedule::built_in_functions(builder);
+        }
+        let registry = builder
             .build()
             .map_err(|e| HostError::Functions(e.to_string()))?;
-        check_unique_names(&functions, &registry)?;
+        let trigger_names = triggers.names();
+        check_unique_names(&functions, &trigger_names, &registry)?;
         let routes = all_routes(&functions);
         check_routes(&routes)?;
 
@@ -165,16 +197,23 @@ impl App {
         if app_data.get::<AppSettings>().is_none() {
             app_data.insert(config.settings.clone());
         }
+        app_data.insert(triggers.queues.clone());
+        app_data.insert(crate::timers::schedule::TimerRuns::new(
+            &self.timer_functions,
+        ));
         let registry = Arc::new(registry);
         let mut options = config.runtime.clone();
         options.activity_timeout = config.function_timeout;
         if config.default_version.is_some() {
             options.default_version = config.default_version.clone();
         }
-        let runtime = Runtime::builder(store, registry.clone())
+        let mut runtime = Runtime::builder(store, registry.clone())
             .options(options)
-            .app_data(app_data.clone())
-            .start();
+            .app_data(app_data.clone());
+        if let Some(clock) = self.clock.clone() {
+            runtime = runtime.clock(clock);
+        }
+        let runtime = runtime.start();
         let client = runtime.client();
         let host_id = runtime.host_id().to_string();
         let origin = format!("http://{}:{}", bracket(&config.listen_host), config.port);
@@ -198,7 +237,11 @@ impl App {
             function_timeout: config.function_timeout,
             stopping: AtomicBool::new(false),
             storage,
+            timer_triggers: triggers.timer_entries(),
+            queue_triggers: triggers.queue_entries(),
+            trigger_tasks: Mutex::new(None),
         }));
+        triggers.start(&state, self.clock, config.runtime.lease);
         if let Some(report) = config.host_json.message() {
             tracing::warn!("{report}");
         }
@@ -362,12 +405,14 @@ fn check_functions(
 /// All functions of an app share one namespace, ignoring case, as in Azure Functions.
 fn check_unique_names(
     functions: &[Arc<FunctionEntry>],
+    triggers: &[String],
     registry: &Registry,
 ) -> Result<(), HostError> {
     let mut seen: Vec<String> = Vec::new();
     let names = functions
         .iter()
         .map(|f| f.name.clone())
+        .chain(triggers.iter().cloned())
         .chain(registry.orchestrator_names())
         .chain(registry.activity_names());
     for name in names {

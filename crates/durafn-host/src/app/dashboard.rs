@@ -51,10 +51,32 @@ pub(crate) fn router(state: &HostState, config: &HostConfig) -> Option<Router> {
             }
         })
         .collect();
+    functions.extend(state.queue_triggers.iter().map(|q| FunctionInfo {
+        name: q.name.clone(),
+        trigger: "queueTrigger".into(),
+        detail: format!("queue {}", q.queue),
+    }));
+    functions.extend(state.timer_triggers.iter().map(|t| FunctionInfo {
+        name: t.name.clone(),
+        trigger: "timerTrigger".into(),
+        // The schedule instance's custom status holds the last and next run.
+        detail: format!(
+            "{} ({}); next run in the custom status of instance {}",
+            t.schedule,
+            t.zone,
+            crate::timers::schedule_instance_id(&t.name)
+        ),
+    }));
     let registry = &state.registry;
     for (names, trigger) in [
-        (registry.orchestrator_names(), "orchestrationTrigger"),
-        (registry.activity_names(), "activityTrigger"),
+        (
+            crate::app::state::user_names(registry.orchestrator_names()),
+            "orchestrationTrigger",
+        ),
+        (
+            crate::app::state::user_names(registry.activity_names()),
+            "activityTrigger",
+        ),
         (registry.entity_names(), "entityTrigger"),
     ] {
         functions.extend(names.into_iter().map(|name| FunctionInfo {

@@ -100,10 +100,22 @@ impl Host {
                 f.trigger.auth_level.as_str()
             );
         }
-        for name in self.state.registry.orchestrator_names() {
+        for q in &self.state.queue_triggers {
+            println!(
+                "durafn host: function {} (queueTrigger, queue {})",
+                q.name, q.queue
+            );
+        }
+        for t in &self.state.timer_triggers {
+            println!(
+                "durafn host: function {} (timerTrigger, {})",
+                t.name, t.schedule
+            );
+        }
+        for name in crate::app::state::user_names(self.state.registry.orchestrator_names()) {
             println!("durafn host: function {name} (orchestrationTrigger)");
         }
-        for name in self.state.registry.activity_names() {
+        for name in crate::app::state::user_names(self.state.registry.activity_names()) {
             println!("durafn host: function {name} (activityTrigger)");
         }
         for name in self.state.registry.entity_names() {
@@ -129,6 +141,7 @@ impl Host {
     /// plus ten seconds).
     pub async fn shutdown(self) {
         self.state.stopping.store(true, Ordering::Relaxed);
+        crate::triggers::stop(&self.state, self.config.runtime.drain_timeout).await;
         let runtime = self
             .state
             .runtime

@@ -23,6 +23,36 @@ pub(crate) struct FunctionEntry {
     pub(crate) handler: Arc<dyn HttpHandler>,
 }
 
+/// A timer function as the admin API and the banner show it.
+#[derive(Debug, Clone)]
+pub(crate) struct TimerEntry {
+    pub(crate) name: String,
+    /// The schedule with its settings resolved.
+    pub(crate) schedule: String,
+    /// The IANA zone it runs in.
+    pub(crate) zone: String,
+    pub(crate) run_on_startup: bool,
+    pub(crate) use_monitor: bool,
+}
+
+/// A queue function as the admin API and the banner show it.
+#[derive(Debug, Clone)]
+pub(crate) struct QueueEntry {
+    pub(crate) name: String,
+    /// The queue's name, settings resolved.
+    pub(crate) queue: String,
+    /// The connection setting's name (empty: `AzureWebJobsStorage`).
+    pub(crate) connection: String,
+}
+
+/// The orchestrator and activity names the app registered (without the host's own).
+pub(crate) fn user_names(names: Vec<String>) -> Vec<String> {
+    names
+        .into_iter()
+        .filter(|n| !n.starts_with(crate::timers::schedule::BUILT_IN_PREFIX))
+        .collect()
+}
+
 pub(crate) struct Inner {
     pub(crate) hub: Arc<str>,
     pub(crate) route_prefix: String,
@@ -48,6 +78,12 @@ pub(crate) struct Inner {
     pub(crate) stopping: AtomicBool,
     /// The task hub backend, for status pages ("sqlite", "memory", "custom").
     pub(crate) storage: &'static str,
+    /// The timer-triggered functions.
+    pub(crate) timer_triggers: Vec<TimerEntry>,
+    /// The queue-triggered functions.
+    pub(crate) queue_triggers: Vec<QueueEntry>,
+    /// The queue listeners and schedule starters, until shutdown stops them.
+    pub(crate) trigger_tasks: Mutex<Option<TriggerTasks>>,
 }
 
 /// A cheap handle on the shared state.
@@ -132,4 +168,11 @@ impl HostState {
     pub(crate) fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::Relaxed)
     }
+}
+
+/// What stops the triggers' tasks at shutdown (kept in the state, started and stopped by the
+/// triggers module).
+pub(crate) struct TriggerTasks {
+    pub(crate) stop: tokio::sync::watch::Sender<bool>,
+    pub(crate) tasks: Vec<tokio::task::JoinHandle<()>>,
 }

@@ -12,6 +12,11 @@
 //! output, and the HTTP function `nap` (GET `/api/nap?ms=…`) sleeps too (both for
 //! `functionTimeout`).
 //!
+//! Queue triggers, when the app setting `TESTAPP_QUEUE` names a queue (on
+//! `AzureWebJobsStorage`): `queue-start` reads `{"n": …}` and starts `hello-cities` as instance
+//! `q-{n}`, appending `begin`/`done` lines to the file named by `TESTAPP_QUEUE_LOG`; with
+//! `TESTAPP_QUEUE_GATE` set it holds each message until that file exists (for crash tests).
+//!
 //! Usage: `durafn-host-testapp [--port N] [--host ADDR] [--rpc-port N] [--data-dir DIR] [--root DIR]`
 
 use std::time::Duration;
@@ -21,7 +26,9 @@ use durafn_core::{
     ActivityContext, EntityContext, FunctionError, OrchestrationContext, activity_fn, entity_fn,
     orchestrator_fn,
 };
-use durafn_host::{App, AppSettings, AuthLevel, HandlerError, HttpFunction, HttpResponse};
+use durafn_host::{
+    App, AppSettings, AuthLevel, HandlerError, HttpFunction, HttpResponse, QueueFunction,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -202,9 +209,80 @@ fn app() -> App {
         )
 }
 
+/// Appends one line to the queue log (one `write` of a whole line, so the lines of several
+/// processes do not interleave).
+fn log_line(settings: &AppSettings, line: &str) {
+    use std::io::Write;
+    if let Some(path) = settings.get("TESTAPP_QUEUE_LOG") {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path);
+        if let Ok(mut file) = file {
+            let _ = file.write_all(format!("{line}\n").as_bytes());
+        }
+    }
+}
+
+/// `{"n": …}`, the message `queue-start` reads.
+#[derive(Debug, Deserialize)]
+struct Job {
+    n: u64,
+}
+
+/// The queue functions, when the settings ask for them.
+fn queue_functions(app: App) -> App {
+    let settings =
+        AppSettings::load(std::path::Path::new("."), std::env::vars()).unwrap_or_default();
+    if settings.get("TESTAPP_QUEUE").is_none() {
+        return app;
+    }
+    app.orchestrator(orchestrator_fn(
+        "hello-cities",
+        |ctx: OrchestrationContext, _n: u64| async move {
+            let mut out: Vec<String> = Vec::new();
+            for city in ["Tokyo", "Seattle", "London"] {
+                out.push(ctx.call_activity("say-hello", &city).await?);
+            }
+            Ok::<_, FunctionError>(out)
+        },
+    ))
+    .activity(activity_fn("say-hello", |_ctx, city: String| async move {
+        Ok::<_, FunctionError>(format!("Hello {city}!"))
+    }))
+    .queue_function(
+        QueueFunction::new("queue-start")
+            .queue("%TESTAPP_QUEUE%")
+            .handler(|item, client| async move {
+                let settings = client.settings().clone();
+                let job: Job = item.json()?;
+                let pid = std::process::id();
+                log_line(
+                    &settings,
+                    &format!("begin {} {} {} {pid}", job.n, item.id, item.dequeue_count),
+                );
+                if let Some(gate) = settings.get("TESTAPP_QUEUE_GATE") {
+                    while !std::path::Path::new(gate).exists() {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+                let id = format!("q-{}", job.n);
+                match client.start_new("hello-cities", Some(&id), &job.n).await {
+                    Ok(_) | Err(durafn_runtime::ClientError::InstanceExists { .. }) => {}
+                    Err(e) => return Err(HandlerError::from(e)),
+                }
+                log_line(
+                    &settings,
+                    &format!("done {} {} {} {pid}", job.n, item.id, item.dequeue_count),
+                );
+                Ok(())
+            }),
+    )
+}
+
 #[tokio::main]
 async fn main() {
-    if let Err(e) = app().run().await {
+    if let Err(e) = queue_functions(app()).run().await {
         eprintln!("error: {e}");
         std::process::exit(1);
     }

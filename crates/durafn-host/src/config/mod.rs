@@ -50,6 +50,11 @@
 //! - `dashboard`: a durafn setting: `{"enabled": true, "readOnly": false}`. `enabled: false`
 //!   turns the dashboard at `/dashboard` off (404); `readOnly: true` lets every key that opens
 //!   it only read (write controls hidden, writes refused with 403).
+//! - `extensions.queues`: the queue triggers' `maxPollingInterval` (default one minute),
+//!   `visibilityTimeout` (the wait before a failed message is retried, default 0), `batchSize`
+//!   (1 to 32, default 16), `newBatchThreshold` (default half the batch size),
+//!   `maxDequeueCount` (tries before a message moves to `{queue}-poison`, default 5) and
+//!   `messageEncoding` (`base64`, the default, or `none`), as in Azure Functions.
 //! - `extensions.http.routePrefix`: the prefix of HTTP-triggered functions' routes (default
 //!   `api`; empty for none). `extensions.http.maxRequestBodySize`: a durafn setting, the largest
 //!   request body in bytes (default 10 MiB; larger bodies get 413).

@@ -77,6 +77,8 @@ pub struct HostConfig {
     pub host_json: HostJsonReport,
     /// The dashboard's switches (`extensions.durableTask.dashboard`).
     pub dashboard: DashboardConfig,
+    /// The queue triggers' settings (`extensions.queues`).
+    pub queues: crate::queues::QueueOptions,
 }
 
 /// Whether the host serves the dashboard, and whether it may change anything.
@@ -119,6 +121,7 @@ impl Default for HostConfig {
             settings: AppSettings::default(),
             host_json: HostJsonReport::default(),
             dashboard: DashboardConfig::default(),
+            queues: crate::queues::QueueOptions::default(),
         }
     }
 }

@@ -41,7 +41,7 @@ pub const HOST_SETTINGS: &[(&str, &str)] = &[
     ),
     (
         "DURAFN_LEASE_SECONDS",
-        "how long a host holds fetched work before another host, or the same one restarted after a crash, may take it over (default 60)",
+        "how long a host holds fetched work (orchestrations, activities, queue messages) before another host, or the same one restarted after a crash, may take it over (default 60)",
     ),
     (
         "DURAFN_LOG",

@@ -191,6 +191,22 @@ impl DurableHttpClient {
         &self.settings
     }
 
+    /// The app's queues, to send messages to (queue output).
+    pub fn queues(&self) -> Arc<crate::queues::Queues> {
+        self.app_data
+            .get::<crate::queues::Queues>()
+            .expect("the host adds its queues to the app data")
+    }
+
+    /// A queue of the default connection (`AzureWebJobsStorage`) to send to:
+    /// `client.queue("outbox")?.send(&value).await?`.
+    pub fn queue(
+        &self,
+        name: &str,
+    ) -> Result<crate::queues::QueueOutput, Box<dyn std::error::Error + Send + Sync>> {
+        self.queues().queue(name)
+    }
+
     /// The answer that hands a caller the management links of `instance_id`: 202, `Location`
     /// set to the status URL, `Retry-After: 10`. Links use the scheme and host the request came
     /// in with (honouring `X-Forwarded-Proto` and `X-Forwarded-Host`) and carry the system key,

@@ -12,3 +12,4 @@ mod host_json;
 mod postgres;
 mod process;
 mod rpc;
+mod triggers;

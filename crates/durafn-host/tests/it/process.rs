@@ -117,6 +117,11 @@ impl AppProcess {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The public origin, such as `http://127.0.0.1:41234`.
     pub fn origin(&self) -> String {
         format!("http://{}", self.addr)

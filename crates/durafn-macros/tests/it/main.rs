@@ -7,4 +7,5 @@
 mod entity;
 mod http_trigger;
 mod registration;
+mod triggers;
 mod ui;

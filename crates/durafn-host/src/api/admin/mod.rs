@@ -15,8 +15,22 @@ use crate::keys::{DURABLE_SYSTEM_KEY, KeyScope, MASTER_KEY_NAME, validate_name, 
 
 type Answer = Result<Response, ApiError>;
 
+/// The recorded schedule of each timer function (by name), read from the task hub.
+async fn timer_statuses(s: &HostState) -> Vec<Option<crate::timers::ScheduleStatus>> {
+    let mut out = Vec::new();
+    for t in &s.timer_triggers {
+        let status = crate::timers::schedule::recorded_status(&s.client, &t.name).await;
+        out.push(status.map(|(_, st)| st));
+    }
+    out
+}
+
 /// The function.json of every function, generated from the code.
-fn function_json(s: &HostState, origin: &str) -> Vec<Value> {
+fn function_json(
+    s: &HostState,
+    origin: &str,
+    timers: &[Option<crate::timers::ScheduleStatus>],
+) -> Vec<Value> {
     let mut out = Vec::new();
     for f in &s.functions {
         let route = f.trigger.route.clone().unwrap_or_else(|| f.name.clone());
@@ -43,7 +57,41 @@ fn function_json(s: &HostState, origin: &str) -> Vec<Value> {
             ]},
         }));
     }
-    for name in s.registry.orchestrator_names() {
+    for q in &s.queue_triggers {
+        let connection = if q.connection.is_empty() {
+            crate::queues::DEFAULT_CONNECTION
+        } else {
+            q.connection.as_str()
+        };
+        out.push(json!({
+            "name": q.name, "language": "rust", "isDisabled": false,
+            "href": format!("{origin}/admin/functions/{}", q.name),
+            "config": {"bindings": [
+                {"type": "queueTrigger", "direction": "in", "name": "item",
+                 "queueName": q.queue, "connection": connection},
+                {"type": "durableClient", "direction": "in", "name": "starter"},
+            ]},
+        }));
+    }
+    for (t, status) in s.timer_triggers.iter().zip(timers) {
+        let status = status.unwrap_or_default();
+        out.push(json!({
+            "name": t.name, "language": "rust", "isDisabled": false,
+            "href": format!("{origin}/admin/functions/{}", t.name),
+            "config": {"bindings": [
+                {"type": "timerTrigger", "direction": "in", "name": "timer",
+                 "schedule": t.schedule, "runOnStartup": t.run_on_startup,
+                 "useMonitor": t.use_monitor},
+                {"type": "durableClient", "direction": "in", "name": "starter"},
+            ]},
+            "schedule": {
+                "timeZone": t.zone,
+                "last": status.last, "next": status.next, "lastUpdated": status.last_updated,
+                "instanceId": crate::timers::schedule_instance_id(&t.name),
+            },
+        }));
+    }
+    for name in crate::app::state::user_names(s.registry.orchestrator_names()) {
         out.push(json!({
             "name": name, "language": "rust", "isDisabled": false,
             "href": format!("{origin}/admin/functions/{name}"),
@@ -61,7 +109,7 @@ fn function_json(s: &HostState, origin: &str) -> Vec<Value> {
             ]},
         }));
     }
-    for name in s.registry.activity_names() {
+    for name in crate::app::state::user_names(s.registry.activity_names()) {
         out.push(json!({
             "name": name, "language": "rust", "isDisabled": false,
             "href": format!("{origin}/admin/functions/{name}"),
@@ -76,14 +124,19 @@ fn function_json(s: &HostState, origin: &str) -> Vec<Value> {
 /// GET `/admin/functions`.
 pub(crate) async fn functions(s: HostState, call: Call) -> Answer {
     let origin = s.origin_of(&call.headers);
-    Ok(json_response(StatusCode::OK, &function_json(&s, &origin)))
+    let timers = timer_statuses(&s).await;
+    Ok(json_response(
+        StatusCode::OK,
+        &function_json(&s, &origin, &timers),
+    ))
 }
 
 /// GET `/admin/functions/{name}`.
 pub(crate) async fn function(s: HostState, call: Call) -> Answer {
     let origin = s.origin_of(&call.headers);
     let name = call.param("name");
-    function_json(&s, &origin)
+    let timers = timer_statuses(&s).await;
+    function_json(&s, &origin, &timers)
         .into_iter()
         .find(|f| {
             f["name"]
@@ -111,8 +164,10 @@ pub(crate) async fn host_status(s: HostState, _: Call) -> Answer {
             "taskHubName": &*s.hub,
             "storageProvider": s.storage,
             "functionCount": s.functions.len()
-                + s.registry.orchestrator_names().len()
-                + s.registry.activity_names().len(),
+                + s.queue_triggers.len()
+                + s.timer_triggers.len()
+                + crate::app::state::user_names(s.registry.orchestrator_names()).len()
+                + crate::app::state::user_names(s.registry.activity_names()).len(),
         }),
     ))
 }

@@ -345,7 +345,52 @@ pub(crate) fn apply(
     if let Some(provider) = durable("storageProvider") {
         config.storage = storage_provider(provider, &mut report)?;
     }
+    queues(&root, &mut config.queues)?;
     Ok(report)
+}
+
+/// `extensions.queues`: the queue triggers' polling, retries and encoding.
+fn queues(root: &Value, options: &mut crate::queues::QueueOptions) -> Result<(), ConfigError> {
+    let at = |name: &str| lookup(root, &["extensions", "queues", name]);
+    let key = |name: &str| format!("extensions.queues.{name}");
+    if let Some(d) = at("maxPollingInterval").and_then(time_span) {
+        if d < crate::queues::MIN_POLLING_INTERVAL {
+            return Err(invalid(
+                &key("maxPollingInterval"),
+                "must be at least 00:00:00.1",
+            ));
+        }
+        options.max_polling_interval = d;
+    }
+    if let Some(d) = at("visibilityTimeout").and_then(time_span) {
+        options.visibility_timeout = d;
+    }
+    let batch = at("batchSize").and_then(integer);
+    if let Some(n) = batch {
+        if n > 32 {
+            return Err(invalid(
+                &key("batchSize"),
+                format!("expected 1 to 32, found {n}"),
+            ));
+        }
+        options.batch_size = n as u32;
+        options.new_batch_threshold = options.batch_size / 2;
+    }
+    if let Some(n) = at("newBatchThreshold").and_then(integer) {
+        options.new_batch_threshold = u32::try_from(n).unwrap_or(u32::MAX);
+    }
+    if let Some(n) = at("maxDequeueCount").and_then(integer) {
+        options.max_dequeue_count = n as u64;
+    }
+    if let Some(e) = at("messageEncoding").and_then(Value::as_str) {
+        options.message_encoding = e.parse().map_err(|_| {
+            invalid(
+                &key("messageEncoding"),
+                format!("expected \"base64\" or \"none\", found {e:?}"),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 fn to_usize(n: i64) -> usize {

@@ -164,7 +164,7 @@ const CONCURRENCY: &[Key] = &[
 const EXTENSIONS: &[Key] = &[
     honoured("http", Object(HTTP)),
     honoured("durableTask", Object(DURABLE_TASK)),
-    ignored("queues", Any),
+    honoured("queues", Object(QUEUES)),
     ignored("blobs", Any),
     ignored("serviceBus", Any),
     ignored("eventHubs", Any),
@@ -265,6 +265,16 @@ const DURABLE_TASK: &[Key] = &[
     ignored("eventGridPublishRetryCount", Int(0)),
     ignored("eventGridPublishRetryInterval", TimeSpan),
     ignored("eventGridPublishEventTypes", Strings),
+];
+
+/// `extensions.queues`, the queue triggers' settings (all honoured).
+const QUEUES: &[Key] = &[
+    honoured("maxPollingInterval", TimeSpan),
+    honoured("visibilityTimeout", TimeSpan),
+    honoured("batchSize", Int(1)),
+    honoured("maxDequeueCount", Int(1)),
+    honoured("newBatchThreshold", Int(0)),
+    honoured("messageEncoding", Str),
 ];
 
 /// `storageProvider`: durafn's providers (`type` sqlite, memory, postgres) and the keys of the
