@@ -96,6 +96,8 @@ pub(crate) enum Command {
     /// Manage named connections in the configuration file
     #[command(subcommand)]
     Profile(profile::Command),
+    /// Replay every live instance against the host's build and list those it would break
+    ReplayCheck(crate::commands::replay_check::Args),
     /// Print a shell completion script
     Completions(completions::Args),
 }

@@ -205,24 +205,34 @@ impl App {
         self
     }
 
+    /// The task hub given with [`App::store`], if any.
+    pub(crate) fn custom_store(&self) -> Option<Arc<dyn Store>> {
+        self.store.clone()
+    }
+
+    /// The registry of the app's orchestrators, activities and entities.
+    pub(crate) fn build_registry(&self) -> Result<Registry, HostError> {
+        let mut builder = Registry::builder();
+        for o in &self.orchestrators {
+            builder = builder.orchestrator(SharedOrchestrator(o.clone()));
+        }
+        for a in &self.activities {
+            builder = builder.activity(SharedActivity(a.clone()));
+        }
+        for e in &self.entities {
+            builder = builder.entity(SharedEntity(e.clone()));
+        }
+        builder
+            .build()
+            .map_err(|e| HostError::Functions(e.to_string()))
+    }
+
     /// Checks the functions, opens the task hub and the keys, and starts the runtime. The
     /// returned [`Host`] serves requests through [`Host::router`] or [`Host::serve`].
     pub async fn start(self) -> Result<Host, HostError> {
+        let registry = self.build_registry()?;
         let config = self.config.unwrap_or_default();
         let functions = check_functions(&self.functions, &config.route_prefix)?;
-        let mut builder = Registry::builder();
-        for o in self.orchestrators {
-            builder = builder.orchestrator(SharedOrchestrator(o));
-        }
-        for a in self.activities {
-            builder = builder.activity(SharedActivity(a));
-        }
-        for e in self.entities {
-            builder = builder.entity(SharedEntity(e));
-        }
-        let registry = builder
-            .build()
-            .map_err(|e| HostError::Functions(e.to_string()))?;
         check_unique_names(&functions, &registry)?;
         let routes = all_routes(&functions);
         check_routes(&routes)?;
@@ -302,7 +312,9 @@ impl App {
 
     /// Runs the app as `main` should: reads flags (`--port`, `--host`, `--data-dir`, `--root`,
     /// `--help`), app settings and host.json, starts, listens, prints where, and serves until
-    /// SIGINT or SIGTERM, then drains and stops.
+    /// SIGINT or SIGTERM, then drains and stops. `APP replay-check [--hub …]` instead replays
+    /// every live instance of the task hub against this build and exits non-zero if any would
+    /// fail (see `docs/versioning.md`).
     pub async fn run(self) -> Result<(), HostError> {
         self.run_with_args(std::env::args().skip(1)).await
     }
@@ -312,6 +324,10 @@ impl App {
         self,
         args: impl IntoIterator<Item = String>,
     ) -> Result<(), HostError> {
+        let mut args: Vec<String> = args.into_iter().collect();
+        if args.first().map(String::as_str) == Some(crate::replay_check::COMMAND) {
+            return crate::replay_check::run(self, args.split_off(1)).await;
+        }
         let args = HostArgs::parse(args)?;
         if args.help {
             print!("{USAGE}");
@@ -349,7 +365,9 @@ fn bracket(host: &str) -> String {
 /// Where the host looks for local Key Vault secrets, under the app root.
 pub const SECRETS_DIR: &str = "secrets";
 
-async fn open_store(config: &HostConfig) -> Result<(Arc<dyn Store>, &'static str), HostError> {
+pub(crate) async fn open_store(
+    config: &HostConfig,
+) -> Result<(Arc<dyn Store>, &'static str), HostError> {
     match &config.storage {
         #[cfg(not(feature = "postgres"))]
         StorageProvider::Postgres { .. } => Err(HostError::Functions(

@@ -126,6 +126,7 @@ mod log;
 mod management;
 mod metrics;
 mod openapi;
+mod replay_check;
 mod request;
 mod router;
 mod routes;

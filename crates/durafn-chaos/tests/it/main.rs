@@ -2,4 +2,5 @@
 
 mod crash;
 mod crash_entities;
+mod replay_check;
 mod scale_out;

@@ -8,6 +8,7 @@ pub(crate) mod history;
 pub(crate) mod instances;
 pub(crate) mod keys;
 pub(crate) mod profile;
+pub(crate) mod replay_check;
 #[cfg(feature = "python")]
 pub(crate) mod start;
 pub(crate) mod trace;
@@ -31,6 +32,7 @@ pub(crate) fn run(ctx: &Context, command: Command) -> CliResult {
         Command::Functions(a) => functions::run(ctx, a),
         Command::Keys(c) => keys::run(ctx, c),
         Command::Profile(c) => profile::run(ctx, c),
+        Command::ReplayCheck(a) => replay_check::run(ctx, a),
         Command::Completions(a) => completions::run(a),
         #[cfg(feature = "python")]
         Command::Start(a) => start::run(a),

@@ -67,6 +67,11 @@ impl TestHub {
         }
     }
 
+    /// The schema (the task hub) this hub's store uses, for more stores on the same hub.
+    pub(crate) fn schema(&self) -> &str {
+        &self._schema.schema
+    }
+
     /// The hub as a conformance fixture, which drops the schema after the store.
     pub(crate) fn into_fixture(self) -> Fixture {
         Fixture::owning(self.store, self._schema)

@@ -7,3 +7,4 @@ mod faults;
 mod postgres;
 mod round_trips;
 mod throughput;
+mod versioning;

@@ -9,3 +9,4 @@ mod http;
 mod load;
 mod scenarios;
 mod start_options;
+mod versioning;
