@@ -30,7 +30,7 @@ enum Call {
     Sub,
     Timer,
     Send,
-    EntityCall,
+    Entity,
     Signal,
     Lock,
     Unlock,
@@ -60,8 +60,8 @@ impl Entry {
             }
             "TimerCreated" => (Call::Timer, None, at),
             "EventSent" => (Call::Send, self.name.clone(), at),
-            "EntityOperationCalled" => (Call::EntityCall, self.name.clone(), at),
-            "EntityOperationCompleted" | "EntityOperationFailed" => (Call::EntityCall, f, sched),
+            "EntityOperationCalled" => (Call::Entity, self.name.clone(), at),
+            "EntityOperationCompleted" | "EntityOperationFailed" => (Call::Entity, f, sched),
             "EntityOperationSignaled" => (Call::Signal, self.name.clone(), at),
             "EntityLockRequested" => (Call::Lock, None, at),
             "EntityUnlockSent" => (Call::Unlock, None, at),
@@ -137,7 +137,7 @@ impl Entry {
                 name: name(),
                 input: Self::payload(&self.input),
             },
-            Some(Call::EntityCall) => EventKind::EntityOperationCalled {
+            Some(Call::Entity) => EventKind::EntityOperationCalled {
                 instance_id: id(),
                 operation: name(),
                 input: Self::payload(&self.input),
@@ -163,7 +163,7 @@ fn call_of(action: &Action) -> (Call, Option<&str>) {
         Action::StartSubOrchestration { name, .. } => (Call::Sub, Some(name)),
         Action::CreateTimer { .. } => (Call::Timer, None),
         Action::SendEvent { name, .. } => (Call::Send, Some(name)),
-        Action::CallEntity { operation, .. } => (Call::EntityCall, Some(operation)),
+        Action::CallEntity { operation, .. } => (Call::Entity, Some(operation)),
         Action::SignalEntity { operation, .. } => (Call::Signal, Some(operation)),
         Action::LockEntities { .. } => (Call::Lock, None),
         Action::UnlockEntity { .. } => (Call::Unlock, None),
@@ -411,7 +411,7 @@ fn check_turn(
             (Action::LockEntities { lock_set, .. }, _) => {
                 calls.locks.push_back((seq, lock_set.clone()));
             }
-            (_, Call::Activity | Call::Sub | Call::EntityCall) => {
+            (_, Call::Activity | Call::Sub | Call::Entity) => {
                 calls
                     .named
                     .entry((call, call_name.unwrap_or_default().to_string(), k))
@@ -492,11 +492,11 @@ fn message(
             failure: e.failure(),
         },
         "EntityOperationCompleted" => EventKind::EntityOperationCompleted {
-            task_scheduled_id: named(calls, Call::EntityCall)?,
+            task_scheduled_id: named(calls, Call::Entity)?,
             result: Entry::payload(&e.result),
         },
         "EntityOperationFailed" => EventKind::EntityOperationFailed {
-            task_scheduled_id: named(calls, Call::EntityCall)?,
+            task_scheduled_id: named(calls, Call::Entity)?,
             failure: e.failure(),
         },
         "TimerFired" => {

@@ -115,7 +115,7 @@ fn status_object(source: String, value: &Value) -> Result<History, HistoryFileEr
     }
     history.input = value
         .get("input")
-        .and_then(|v| Payload::from_json_text(&v.to_string()).ok());
+        .and_then(|v| Payload::from_json_text(v.to_string()).ok());
     Ok(history)
 }
 
