@@ -21,6 +21,7 @@
 //! | [`admin`] | `/admin/functions` entries, keys, the host status |
 //! | [`error`] | the error body (`Message`, `ExceptionMessage`, `ExceptionType`) |
 //! | [`inspect`] | durafn's operator extensions: counts per status, an instance's diagnosis, hub health |
+//! | [`replay_check`] | the pre-deploy replay check of live instances, a page at a time |
 //!
 //! ```
 //! use durafn_api::{InstanceStatus, RuntimeStatus};
@@ -40,6 +41,7 @@ pub mod error;
 pub mod inspect;
 pub mod management;
 mod raw;
+pub mod replay_check;
 pub mod status;
 mod time;
 
@@ -50,6 +52,7 @@ pub use inspect::{DiagnosisJson, HubHealthJson, InstanceCounts};
 pub use management::{
     CreationUrls, DurableClientBinding, HttpManagementPayload, PurgeResult, query,
 };
+pub use replay_check::{ReplayCheckPage, ReplayFailure, ReplayGroup};
 pub use status::{EventType, HistoryEvent, InstanceStatus, RuntimeStatus, TraceContext};
 
 /// A JSON value kept as the text it arrived as.

@@ -5,6 +5,7 @@
 //! instance's output after any number of crashes.
 
 pub mod kill;
+pub mod orders;
 
 use std::io::Write;
 use std::path::PathBuf;

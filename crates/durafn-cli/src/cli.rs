@@ -72,6 +72,8 @@ pub(crate) enum Command {
     /// Manage named connections in the configuration file
     #[command(subcommand)]
     Profile(profile::Command),
+    /// Replay every live instance against the host's build and list those it would break
+    ReplayCheck(crate::commands::replay_check::Args),
     /// Print a shell completion script
     Completions(completions::Args),
 }
@@ -87,6 +89,7 @@ pub(crate) fn run(ctx: &Context, command: Command) -> CliResult {
         Command::Functions(a) => functions::run(ctx, a),
         Command::Keys(c) => keys::run(ctx, c),
         Command::Profile(c) => profile::run(ctx, c),
+        Command::ReplayCheck(a) => replay_check::run(ctx, a),
         Command::Completions(a) => completions::run(a, <Cli as clap::CommandFactory>::command()),
         #[cfg(feature = "python")]
         Command::Start(a) => start::run(a),

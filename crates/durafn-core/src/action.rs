@@ -38,6 +38,8 @@ pub enum Action {
         instance_id: InstanceId,
         /// Its input.
         input: Payload,
+        /// Its version when the code chose one; `None` inherits the parent's.
+        version: Option<String>,
     },
     /// Call an entity operation and report back with `EntityOperationCompleted` or `…Failed`.
     CallEntity {

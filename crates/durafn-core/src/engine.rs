@@ -100,6 +100,28 @@ pub struct OrchestrationExecutor {
     held_while_suspended: Vec<HistoryEvent>,
     keep_unconsumed_events: bool,
     history_len: usize,
+    /// The index in the replayed history of the event being applied (for divergences).
+    position: Option<usize>,
+    divergence: Option<Divergence>,
+}
+
+/// Where replay first found that the code no longer does what history records: the recorded
+/// event and the action the code issued in its place, side by side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Divergence {
+    /// The index of the recorded event in the replayed history (`None` when the divergence
+    /// was found in a new turn, or is about the end of the history).
+    pub history_index: Option<usize>,
+    /// The sequence number (`EventId`) both share (-1 when the divergence is not about one).
+    pub event_id: i64,
+    /// The recorded event (`None`: history records nothing there).
+    pub recorded: Option<HistoryEvent>,
+    /// What the code issued in its place (`None`: nothing).
+    pub issued: Option<Action>,
+    /// Where in the orchestrator's source the code issued it, when known.
+    pub location: Option<String>,
+    /// The message the instance fails (or would fail) with.
+    pub message: String,
 }
 
 impl std::fmt::Debug for OrchestrationExecutor {
@@ -131,15 +153,84 @@ impl OrchestrationExecutor {
             held_while_suspended: Vec::new(),
             keep_unconsumed_events: false,
             history_len: 0,
+            position: None,
+            divergence: None,
         }
     }
 
     /// Rebuilds the execution's state by replaying recorded history.
     pub fn replay(&mut self, history: &[HistoryEvent]) {
-        for event in history {
+        let markers = history.iter().filter_map(|e| match &e.kind {
+            EventKind::PatchMarker { patch_id } => Some(patch_id.clone()),
+            _ => None,
+        });
+        let markers: Vec<String> = markers.collect();
+        if !markers.is_empty() {
+            // The code asks `is_patched` before the engine reaches the marker in history, so
+            // the markers are known before replay starts.
+            self.ctx.with_state(|s| s.patches.recorded.extend(markers));
+        }
+        for (index, event) in history.iter().enumerate() {
+            self.position = Some(self.history_len + index);
             self.apply(event, true);
         }
+        self.position = None;
         self.history_len += history.len();
+    }
+
+    /// Replays one turn of a history whose scheduling events are not at hand (the management
+    /// API's condensed history lists completions, not the calls they answer): applies
+    /// `messages` at `now` as replay and hands back the actions the code issued, each with
+    /// where it was issued, taking them as recorded. The caller checks them against what it
+    /// knows of the turn.
+    pub fn replay_turn_unscheduled(
+        &mut self,
+        messages: &[HistoryEvent],
+        now: DateTime<Utc>,
+    ) -> Vec<(Action, Option<String>)> {
+        self.apply(
+            &HistoryEvent::new(now, EventKind::OrchestratorStarted),
+            true,
+        );
+        for message in messages {
+            self.apply(message, true);
+        }
+        self.history_len += messages.len() + 1;
+        self.ctx.with_state(|s| {
+            let issued = std::mem::take(&mut s.unmatched);
+            issued
+                .into_iter()
+                .map(|(seq, a)| (a, s.locations.get(&seq).map(ToString::to_string)))
+                .collect()
+        })
+    }
+
+    /// Tells replay that history holds these patch markers (for replays that do not apply the
+    /// history's own events, see [`replay_turn_unscheduled`](Self::replay_turn_unscheduled)).
+    pub fn assume_patches(&mut self, patch_ids: impl IntoIterator<Item = String>) {
+        self.ctx
+            .with_state(|s| s.patches.recorded.extend(patch_ids));
+    }
+
+    /// The first place where the code did not do what history records, if any.
+    pub fn divergence(&self) -> Option<&Divergence> {
+        self.divergence.as_ref()
+    }
+
+    /// The outcome the code reached so far (recorded or produced), if the execution ended.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_ref()
+    }
+
+    /// Actions the code issued that history does not record yet (after a replay: what its next
+    /// turn would schedule), each with where the code issued it, when known.
+    pub fn unmatched_actions(&self) -> Vec<(Action, Option<String>)> {
+        self.ctx.with_state(|s| {
+            s.unmatched
+                .iter()
+                .map(|(seq, a)| (a.clone(), s.locations.get(seq).map(ToString::to_string)))
+                .collect()
+        })
     }
 
     /// Hands the result of the orchestrator's `prepare_turn` to the code, for the turns that
@@ -171,6 +262,10 @@ impl OrchestrationExecutor {
             }
             self.apply(&message, false);
             new_events.push(message);
+        }
+        let patches = self.ctx.with_state(|s| std::mem::take(&mut s.patches.new));
+        for patch_id in patches {
+            new_events.push(HistoryEvent::new(now, EventKind::PatchMarker { patch_id }));
         }
         let unmatched = self.ctx.with_state(|s| std::mem::take(&mut s.unmatched));
         let mut actions = Vec::with_capacity(unmatched.len());
@@ -272,8 +367,12 @@ impl OrchestrationExecutor {
                 execution_id,
                 input,
                 parent,
+                version,
                 ..
-            } => self.start(name, instance_id, execution_id, input, parent.clone()),
+            } => {
+                self.ctx.with_state(|s| s.version = version.clone());
+                self.start(name, instance_id, execution_id, input, parent.clone())
+            }
             EventKind::ExecutionCompleted { .. } | EventKind::ContinueAsNew { .. } => {
                 self.end_recorded = true;
                 self.future = None;
@@ -339,6 +438,9 @@ impl OrchestrationExecutor {
                     }
                 }
             }
+            EventKind::PatchMarker { patch_id } => self.ctx.with_state(|s| {
+                s.patches.recorded.insert(patch_id.clone());
+            }),
             EventKind::ExecutionRewound { .. } | EventKind::OrchestratorCompleted => {}
         }
     }
@@ -506,7 +608,7 @@ impl OrchestrationExecutor {
         let issued = self
             .ctx
             .with_state(|s| s.unmatched.remove(&event.event_id.0));
-        let problem = match issued {
+        let problem = match &issued {
             Some(action) if action.matches(&event.kind) => None,
             Some(action) => Some(format!(
                 "history records {} at step {}, but the code now schedules {}",
@@ -527,13 +629,25 @@ impl OrchestrationExecutor {
             }
             // The code may have finished where history says it went on: that is non-determinism
             // too, and it overrides the outcome the code produced.
+            let message = format!(
+                "non-deterministic orchestration '{}': {problem}. Orchestrator code must make the same durable calls in the same order on every replay.",
+                self.name
+            );
+            let location = self
+                .ctx
+                .with_state(|s| s.locations.get(&event.event_id.0).map(ToString::to_string));
+            self.divergence = Some(Divergence {
+                history_index: self.position,
+                event_id: event.event_id.0,
+                recorded: Some(event.clone()),
+                issued,
+                location,
+                message: message.clone(),
+            });
             self.outcome = None;
             self.finish(Outcome::Failed(FailureDetails::system(
                 SystemFailure::NonDeterminism,
-                format!(
-                    "non-deterministic orchestration '{}': {problem}. Orchestrator code must make the same durable calls in the same order on every replay.",
-                    self.name
-                ),
+                message,
             )));
         }
     }

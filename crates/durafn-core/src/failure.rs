@@ -146,6 +146,9 @@ system_failures! {
     HttpRequestFailed = "DF0019", "HttpRequestFailed";
     /// An activity ran longer than the function timeout (`functionTimeout` in host.json).
     FunctionTimeout = "DF0020", "FunctionTimeout";
+    /// A host whose version may not run an instance's version failed it
+    /// (`versionFailureStrategy` `Fail`).
+    VersionMismatch = "DF0021", "VersionMismatch";
 }
 
 impl std::fmt::Display for SystemFailure {

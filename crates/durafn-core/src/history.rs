@@ -327,6 +327,12 @@ pub enum EventKind {
         /// The request.
         request: EntityRequest,
     },
+    /// Code reached `is_patched(patch_id)` (or `deprecate_patch`) for the first time: later
+    /// replays of this history take the patched path.
+    PatchMarker {
+        /// The patch's id.
+        patch_id: String,
+    },
 }
 
 impl EventKind {
@@ -362,6 +368,7 @@ impl EventKind {
             EventKind::EntityLockGranted { .. } => "EntityLockGranted",
             EventKind::EntityUnlockSent { .. } => "EntityUnlockSent",
             EventKind::EntityRequest { .. } => "EntityRequest",
+            EventKind::PatchMarker { .. } => "PatchMarker",
         }
     }
 

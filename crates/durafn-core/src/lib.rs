@@ -9,8 +9,10 @@
 //! - [`engine`]: one *turn* = (history, new messages, now) → (new events, actions, status);
 //! - [`context`]: the API orchestrator code uses, with durable futures resolved from history;
 //! - [`registry`]: orchestrators and activities by name;
+//! - [`replay`]: replaying a recorded history to see whether the code still matches it;
 //! - [`rewind`]: re-running a failed execution from before its failure;
 //! - [`scheduler`]: the entity scheduler (locks, queued requests, batches) as a pure function;
+//! - [`version`]: orchestration versions, their order and which a host runs;
 //! - [`failure`]: failure details and the failures durafn raises itself, with stable codes.
 //!
 //! **Architecture invariant:** this crate is pure. It performs no I/O, reads no clock, draws no
@@ -28,10 +30,12 @@ pub mod history;
 pub mod ids;
 pub mod payload;
 pub mod registry;
+pub mod replay;
 pub mod rewind;
 pub mod scheduler;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod version;
 
 pub use action::Action;
 pub use combinators::{AnyResult, WhenAll, WhenAny, when_all, when_any};
@@ -39,7 +43,7 @@ pub use context::{
     CriticalSection, DurableHttpRequest, DurableHttpResponse, EventFuture, EventWithTimeout,
     LockFuture, OrchestrationContext, ReplaySafeLogger, RetryOptions, TaskFuture, TimerFuture,
 };
-pub use engine::{OrchestrationExecutor, Outcome, Turn};
+pub use engine::{Divergence, OrchestrationExecutor, Outcome, Turn};
 pub use entity::{
     BatchPreparation, Entity, EntityClass, EntityContext, EntityEffect, EntityId, EntityRequest,
     EntityRequestKind, EntityState, PrepareBatchFuture, entity_class, entity_fn,
@@ -54,3 +58,4 @@ pub use registry::{
     RegistryBuilder, RegistryError, TurnPreparation, activity_fn, orchestrator_fn,
 };
 pub use scheduler::{EntityBatch, EntityOutput, Scheduler};
+pub use version::{VersionFailureStrategy, VersionMatchStrategy, Versioning, compare_versions};

@@ -342,7 +342,7 @@ fn sorted_names(names: impl Iterator<Item = String>) -> Vec<String> {
 }
 
 /// Collects functions; [`RegistryBuilder::build`] checks names.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct RegistryBuilder {
     orchestrators: Vec<Arc<dyn Orchestrator>>,
     activities: Vec<Arc<dyn Activity>>,

@@ -104,6 +104,8 @@ fn redo_action(scheduled: &HistoryEvent) -> Option<Action> {
             name: name.clone(),
             instance_id: instance_id.clone(),
             input: input.clone(),
+            // History does not record a chosen version; the child takes the parent's.
+            version: None,
         }),
         _ => None,
     }

@@ -60,6 +60,11 @@ pub(crate) async fn page(State(app): State<App>, session: Session) -> Result<Htm
                 p.hint { "Expired leases belong to work a host took and did not finish in time: a host that died shows up here until others take its work over." }
             }
         }
+        section.card aria-labelledby="replay-check-title" {
+            h2 #replay-check-title { "Before a deploy" }
+            p { "Replay every running instance against this host's build and see which ones it would break." }
+            a.button #replay-check href={ (BASE) "/replay-check" } { "Replay check" }
+        }
         section.card aria-labelledby="functions-title" {
             h2 #functions-title { "Functions" }
             table #functions {

@@ -44,6 +44,7 @@ mod jobs;
 mod layout;
 mod login;
 mod operations;
+mod replay;
 mod routes;
 mod session;
 mod timeline;

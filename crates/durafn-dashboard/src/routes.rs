@@ -8,7 +8,7 @@ use durafn_runtime::DurableClient;
 
 use crate::app::{App, Authorizer, DashboardOptions, Shared};
 use crate::{
-    assets, auth, bulk, entities, error, hub, instance, instances, jobs, login, operations,
+    assets, auth, bulk, entities, error, hub, instance, instances, jobs, login, operations, replay,
 };
 
 /// The dashboard's routes, to be nested at [`BASE`].
@@ -50,6 +50,7 @@ pub fn router(client: DurableClient, authorize: Authorizer, options: DashboardOp
         .route("/entities/{name}/{key}/signal", post(entities::signal))
         .route("/entities/{name}/{key}/delete", post(entities::delete))
         .route("/hub", get(hub::page))
+        .route("/replay-check", get(replay::page))
         .route("/login", get(login::login_form).post(login::login))
         .route("/logout", post(login::logout))
         .route("/assets/{file}", get(assets::serve))

@@ -191,6 +191,9 @@ pub enum HostError {
     /// The task hub could not be opened.
     #[error("could not open the task hub: {0}")]
     Store(#[from] durafn_store::StoreError),
+    /// `replay-check` found instances this build would break.
+    #[error("replay-check: {0} live instances would fail on this build")]
+    WouldBreak(usize),
     /// The listener could not be bound or accepted from.
     #[error("{context}: {source}")]
     Io {

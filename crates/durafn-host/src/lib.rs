@@ -124,6 +124,7 @@ mod error;
 mod functions;
 pub mod keys;
 pub mod queues;
+mod replay_check;
 pub mod timers;
 mod triggers;
 

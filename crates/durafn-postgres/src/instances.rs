@@ -226,6 +226,9 @@ impl FilterSql {
         if let Some(name) = &filter.name {
             add("name = ?::text", Box::new(name.clone()));
         }
+        if let Some(version) = &filter.version {
+            add("coalesce(version, '') = ?::text", Box::new(version.clone()));
+        }
         if let Some((at, id)) = after {
             params.push(Box::new(micros(*at)));
             params.push(Box::new(id.clone()));

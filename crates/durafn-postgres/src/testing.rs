@@ -69,6 +69,11 @@ impl TestHub {
         }
     }
 
+    /// The schema (the task hub) this hub's store uses, for more stores on the same hub.
+    pub fn schema(&self) -> &str {
+        &self._schema.schema
+    }
+
     /// The hub as a conformance fixture, which drops the schema after the store.
     pub fn into_fixture(self) -> Fixture {
         Fixture::owning(self.store, self._schema)

@@ -10,7 +10,8 @@
 //! - durable timers are messages that become visible at their time; dispatchers sleep until the
 //!   next one, are woken at once by work created in this process, and poll with backoff for work
 //!   from other hosts;
-//! - [`DurableClient`] starts and manages instances.
+//! - [`DurableClient`] starts and manages instances;
+//! - [`replay_check`] replays a hub's live instances against a registry before a deploy.
 //!
 //! Orchestration turns are exactly-once; activities are at-least-once (a crash between running an
 //! activity and recording its result runs it again after the lease expires).
@@ -26,6 +27,7 @@ mod metrics;
 mod options;
 mod orchestrations;
 mod poll;
+pub mod replay_check;
 mod runtime;
 mod shared;
 mod turn;

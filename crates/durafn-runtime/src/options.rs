@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use durafn_core::{VersionFailureStrategy, VersionMatchStrategy, Versioning};
+
 /// How the runtime schedules work.
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
@@ -33,7 +35,27 @@ pub struct RuntimeOptions {
     pub activity_timeout: Option<Duration>,
     /// The version of instances this runtime's clients start without one (host.json
     /// `defaultVersion`).
+    /// It is also the version of this host's code: with `version_match` it decides which
+    /// instances this host runs. `None` runs every instance.
     pub default_version: Option<String>,
+    /// Which instances this host's version runs (`versionMatchStrategy`).
+    pub version_match: VersionMatchStrategy,
+    /// What happens to the others (`versionFailureStrategy`).
+    pub version_failure: VersionFailureStrategy,
+    /// How long rejected work waits before a host fetches it again; meanwhile hosts of other
+    /// versions sharing the hub take it.
+    pub version_reject_delay: Duration,
+}
+
+impl RuntimeOptions {
+    /// This host's version and the rules it applies.
+    pub fn versioning(&self) -> Versioning {
+        Versioning {
+            version: self.default_version.clone(),
+            match_strategy: self.version_match,
+            failure_strategy: self.version_failure,
+        }
+    }
 }
 
 impl Default for RuntimeOptions {
@@ -52,6 +74,9 @@ impl Default for RuntimeOptions {
             run_activities: true,
             activity_timeout: None,
             default_version: None,
+            version_match: VersionMatchStrategy::default(),
+            version_failure: VersionFailureStrategy::default(),
+            version_reject_delay: Duration::from_secs(2),
         }
     }
 }

@@ -184,6 +184,10 @@ impl FilterSql {
             parts.push("name = ?".into());
             params.push(Value::Text(name.clone()));
         }
+        if let Some(version) = &filter.version {
+            parts.push("coalesce(version, '') = ?".into());
+            params.push(Value::Text(version.clone()));
+        }
         if let Some((at, id)) = after {
             parts.push("(created_at, instance_id) > (?, ?)".into());
             params.push(Value::Integer(micros(*at)));

@@ -232,6 +232,9 @@ pub struct InstanceFilter {
     pub instance_id_prefix: Option<String>,
     /// Orchestrator name (exact).
     pub name: Option<String>,
+    /// Version the instance was started with (exact; the empty text matches instances
+    /// without one).
+    pub version: Option<String>,
 }
 
 impl InstanceFilter {
@@ -245,6 +248,10 @@ impl InstanceFilter {
                 .as_deref()
                 .is_none_or(|p| r.instance_id.as_str().starts_with(p))
             && self.name.as_deref().is_none_or(|n| r.name == n)
+            && self
+                .version
+                .as_deref()
+                .is_none_or(|v| r.version.as_deref().unwrap_or("") == v)
     }
 }
 

@@ -86,6 +86,8 @@ pub use durafn_sqlite::{Durability, SqliteOptions, SqliteStore};
 pub use durafn_store as store;
 pub use durafn_store::Store;
 
+pub mod testing;
+
 /// Everything an app needs in scope.
 pub mod prelude {
     pub use crate::{

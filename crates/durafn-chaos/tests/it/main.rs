@@ -5,4 +5,5 @@
 
 mod crash;
 mod crash_entities;
+mod replay_check;
 mod scale_out;

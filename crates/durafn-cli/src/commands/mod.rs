@@ -8,6 +8,7 @@ pub(crate) mod history;
 pub(crate) mod instances;
 pub(crate) mod keys;
 pub(crate) mod profile;
+pub(crate) mod replay_check;
 #[cfg(feature = "python")]
 pub(crate) mod start;
 pub(crate) mod target;

@@ -26,6 +26,7 @@ impl OrchestrationContext {
     }
 
     /// Schedules an activity and returns a future of its result.
+    #[track_caller]
     pub fn call_activity<O: DeserializeOwned>(
         &self,
         name: &str,
@@ -35,7 +36,9 @@ impl OrchestrationContext {
             Ok(input) => input,
             Err(e) => return TaskFuture::failed(self.clone(), e),
         };
+        let caller = std::panic::Location::caller();
         let seq = self.with_state(|s| {
+            s.caller = Some(caller);
             s.issue(
                 |id| Action::ScheduleActivity {
                     id,
@@ -72,11 +75,36 @@ impl OrchestrationContext {
     }
 
     /// Starts a sub-orchestration and returns a future of its output. Without an instance id,
-    /// a deterministic one is generated.
+    /// a deterministic one is generated. The child gets this instance's version.
+    #[track_caller]
     pub fn call_sub_orchestrator<O: DeserializeOwned>(
         &self,
         name: &str,
         instance_id: Option<&str>,
+        input: &impl Serialize,
+    ) -> TaskFuture<O> {
+        self.start_sub_orchestrator(name, instance_id, None, input)
+    }
+
+    /// Starts a sub-orchestration of another version than this instance's (a child whose
+    /// orchestrator is already on a newer version, say); hosts then run it by that version.
+    #[track_caller]
+    pub fn call_sub_orchestrator_with_version<O: DeserializeOwned>(
+        &self,
+        name: &str,
+        instance_id: Option<&str>,
+        version: &str,
+        input: &impl Serialize,
+    ) -> TaskFuture<O> {
+        self.start_sub_orchestrator(name, instance_id, Some(version.to_string()), input)
+    }
+
+    #[track_caller]
+    fn start_sub_orchestrator<O: DeserializeOwned>(
+        &self,
+        name: &str,
+        instance_id: Option<&str>,
+        version: Option<String>,
         input: &impl Serialize,
     ) -> TaskFuture<O> {
         if let Some(refusal) = self.locking_refusal_for_sub_orchestration() {
@@ -102,13 +130,16 @@ impl OrchestrationContext {
             None => InstanceId::from_trusted(self.new_guid().simple().to_string()),
         };
         let child = instance_id.clone();
+        let caller = std::panic::Location::caller();
         let seq = self.with_state(|s| {
+            s.caller = Some(caller);
             s.issue(
                 |id| Action::StartSubOrchestration {
                     id,
                     name: name.to_string(),
                     instance_id: child,
                     input,
+                    version,
                 },
                 true,
             )
@@ -143,12 +174,18 @@ impl OrchestrationContext {
     }
 
     /// A durable timer that fires at `fire_at`.
+    #[track_caller]
     pub fn create_timer(&self, fire_at: DateTime<Utc>) -> TimerFuture {
-        let seq = self.with_state(|s| s.issue(|id| Action::CreateTimer { id, fire_at }, true));
+        let caller = std::panic::Location::caller();
+        let seq = self.with_state(|s| {
+            s.caller = Some(caller);
+            s.issue(|id| Action::CreateTimer { id, fire_at }, true)
+        });
         TimerFuture::new(self.clone(), seq)
     }
 
     /// A durable timer that fires `duration` after the current (deterministic) time.
+    #[track_caller]
     pub fn sleep(&self, duration: Duration) -> TimerFuture {
         let fire_at = add_duration(self.current_utc_datetime(), duration);
         self.create_timer(fire_at)
@@ -172,9 +209,12 @@ impl OrchestrationContext {
     }
 
     /// Raises an event on another instance (one-way, recorded as `EventSent`).
+    #[track_caller]
     pub fn send_event(&self, instance_id: &InstanceId, name: &str, data: &impl Serialize) {
         let input = Payload::encode(data).unwrap_or_default();
+        let caller = std::panic::Location::caller();
         self.with_state(|s| {
+            s.caller = Some(caller);
             s.issue(
                 |id| Action::SendEvent {
                     id,

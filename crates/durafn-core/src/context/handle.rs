@@ -68,6 +68,33 @@ impl OrchestrationContext {
         self.with_state(|s| s.name.clone())
     }
 
+    /// The version the instance was started with (`ExecutionStarted.Version`: given at start,
+    /// or the starting host's `defaultVersion`, or the parent's for a sub-orchestration), so
+    /// one build can keep old instances on the behaviour they started with.
+    pub fn version(&self) -> Option<String> {
+        self.with_state(|s| s.version.clone())
+    }
+
+    /// Whether to take the new path of an in-place change named `patch_id`. New code reaching
+    /// it for the first time records a marker in history and gets `true`; replay of a history
+    /// recorded by the build before (which has no marker there) gets `false`, so the instance
+    /// finishes on the old path while new instances take the new one. An execution gets the
+    /// same answer for an id every time it asks. See `docs/versioning.md` for the workflow.
+    pub fn is_patched(&self, patch_id: &str) -> bool {
+        self.with_state(|s| s.patched(patch_id, false))
+    }
+
+    /// The clean-up step of a patch: once no instance of the build before the patch is left,
+    /// the old path is deleted and `is_patched(id)` becomes `deprecate_patch(id)`, which always
+    /// takes the new path and still records the marker, so histories with and without it
+    /// replay (and the build with `is_patched` can still be rolled back to). A later build
+    /// drops the call altogether: markers nobody asks about are ignored on replay.
+    pub fn deprecate_patch(&self, patch_id: &str) {
+        self.with_state(|s| {
+            s.patched(patch_id, true);
+        });
+    }
+
     /// Whether the code is re-running over recorded history (and so should not repeat side
     /// effects such as logging).
     pub fn is_replaying(&self) -> bool {

@@ -5,7 +5,7 @@
 //! engine delivers results here as it applies history events. Results wake the waiting future's
 //! waker, so any executor-agnostic combinator works inside orchestrators.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::task::Waker;
 
 use chrono::{DateTime, Utc};
@@ -43,6 +43,8 @@ pub(crate) struct State {
     pub(crate) instance_id: InstanceId,
     pub(crate) execution_id: ExecutionId,
     pub(crate) name: String,
+    /// The version the instance was started with.
+    pub(crate) version: Option<String>,
     pub(crate) now: DateTime<Utc>,
     pub(crate) replaying: bool,
     pub(crate) next_seq: i64,
@@ -63,6 +65,22 @@ pub(crate) struct State {
     pub(crate) guid_counter: u64,
     /// The critical section: entities requested or held by this orchestration.
     pub(crate) locks: Locks,
+    /// Patch markers, see [`Patches`].
+    pub(crate) patches: Patches,
+    /// Where in the source each durable call was made, by sequence number (for replay reports).
+    pub(crate) locations: HashMap<i64, &'static std::panic::Location<'static>>,
+    /// The location of the durable call being made, set by its `#[track_caller]` entry point.
+    pub(crate) caller: Option<&'static std::panic::Location<'static>>,
+}
+
+/// What `is_patched` knows: the markers this execution's history holds, the answer given for
+/// each patch id (an execution answers the same every time it asks), and the markers reached
+/// for the first time in this turn, to be recorded.
+#[derive(Default)]
+pub(crate) struct Patches {
+    pub(crate) recorded: HashSet<String>,
+    pub(crate) answers: HashMap<String, bool>,
+    pub(crate) new: Vec<String>,
 }
 
 /// Where the orchestration stands with entity locks.
@@ -84,6 +102,7 @@ impl State {
             instance_id: InstanceId::from_trusted(""),
             execution_id: ExecutionId::new(""),
             name: String::new(),
+            version: None,
             now: DateTime::<Utc>::MIN_UTC,
             replaying: false,
             next_seq: 0,
@@ -98,6 +117,9 @@ impl State {
             prepared: None,
             guid_counter: 0,
             locks: Locks::None,
+            patches: Patches::default(),
+            locations: HashMap::new(),
+            caller: None,
         }
     }
 
@@ -109,11 +131,35 @@ impl State {
     ) -> i64 {
         let seq = self.next_seq;
         self.next_seq += 1;
+        if let Some(caller) = self.caller.take() {
+            self.locations.insert(seq, caller);
+        }
         self.unmatched.insert(seq, make(crate::ids::EventId(seq)));
         if awaited {
             self.tasks.insert(seq, Slot::empty());
         }
         seq
+    }
+
+    /// Whether the code takes the patched path at `patch_id`: yes if history records the
+    /// marker, no if this is replay of a history that lacks it (old code ran here), and yes,
+    /// recording the marker, when new code reaches it for the first time. `deprecated` patches
+    /// always take the new path (and still record their marker, so the build before can replay).
+    pub(crate) fn patched(&mut self, patch_id: &str, deprecated: bool) -> bool {
+        if let Some(&answer) = self.patches.answers.get(patch_id) {
+            return answer || deprecated;
+        }
+        let answer = if self.patches.recorded.contains(patch_id) {
+            true
+        } else if self.replaying {
+            deprecated
+        } else {
+            self.patches.recorded.insert(patch_id.to_string());
+            self.patches.new.push(patch_id.to_string());
+            true
+        };
+        self.patches.answers.insert(patch_id.to_string(), answer);
+        answer
     }
 
     /// Delivers a task result; a result nobody waits for any more (a dropped future, a cancelled

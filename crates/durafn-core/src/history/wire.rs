@@ -257,6 +257,7 @@ impl Serialize for HistoryEvent {
             }
             EventKind::EntityUnlockSent { instance_id } => w.instance_id = Some(instance_id),
             EventKind::EntityRequest { request } => w.request = Some(request),
+            EventKind::PatchMarker { patch_id } => w.name = Some(patch_id),
         }
         w.serialize(serializer)
     }
@@ -396,6 +397,7 @@ impl WireIn {
             "EntityRequest" => EventKind::EntityRequest {
                 request: need(self.request.clone(), t, "Request")?,
             },
+            "PatchMarker" => EventKind::PatchMarker { patch_id: name()? },
             other => return Err(format!("unknown history event type '{other}'")),
         })
     }

@@ -289,6 +289,7 @@ fn history_json<'a>(
                 j.details = failure.details.as_ref();
                 j.error_type = Some(&failure.error_type);
             }
+            EventKind::PatchMarker { patch_id } => j.name = Some(patch_id),
             // Other kinds (entity locks and requests) show their type and time only.
             _ => {}
         }

@@ -6,17 +6,16 @@ use std::sync::{Arc, Mutex, RwLock};
 use axum::Router;
 use durafn_core::{Activity, AppData, Entity, Orchestrator, Registry, RegistryBuilder};
 use durafn_runtime::Runtime;
-use durafn_sqlite::{SqliteOptions, SqliteStore};
 use durafn_store::Store;
-use durafn_store::memory::MemoryStore;
 
 use crate::api::all_routes;
 use crate::api::route::RouteEntry;
 use crate::app::host::Host;
 use crate::app::serve::{listen, shutdown_signal};
 use crate::app::state::{FunctionEntry, HostState, Inner};
+use crate::app::store::open_store;
+use crate::config::HostConfig;
 use crate::config::settings::{AppSettings, HostArgs, USAGE};
-use crate::config::{HostConfig, StorageProvider};
 use crate::error::HostError;
 use crate::functions::http_function::{
     AuthLevel, HttpHandler, RouteTemplate, parse_methods, validate_function_name,
@@ -156,19 +155,30 @@ impl App {
         self
     }
 
-    /// Checks the functions, opens the task hub and the keys, and starts the runtime. The
-    /// returned [`Host`] serves requests through [`Host::router`] or [`Host::serve`].
-    pub async fn start(self) -> Result<Host, HostError> {
-        let config = self.config.unwrap_or_default();
-        let functions = check_functions(&self.functions, &config.route_prefix)?;
-        let triggers = Triggers::check(&self.queue_functions, &self.timer_functions, &config)?;
-        let mut builder = self.registry;
+    /// The task hub given with [`App::store`], if any.
+    pub(crate) fn custom_store(&self) -> Option<Arc<dyn Store>> {
+        self.store.clone()
+    }
+
+    /// The registry of the app's orchestrators, activities and entities (and the timers'
+    /// built-in functions when the app has timer functions).
+    pub(crate) fn build_registry(&self) -> Result<Registry, HostError> {
+        let mut builder = self.registry.clone();
         if !self.timer_functions.is_empty() {
             builder = crate::timers::schedule::built_in_functions(builder);
         }
-        let registry = builder
+        builder
             .build()
-            .map_err(|e| HostError::Functions(e.to_string()))?;
+            .map_err(|e| HostError::Functions(e.to_string()))
+    }
+
+    /// Checks the functions, opens the task hub and the keys, and starts the runtime. The
+    /// returned [`Host`] serves requests through [`Host::router`] or [`Host::serve`].
+    pub async fn start(self) -> Result<Host, HostError> {
+        let registry = self.build_registry()?;
+        let config = self.config.unwrap_or_default();
+        let functions = check_functions(&self.functions, &config.route_prefix)?;
+        let triggers = Triggers::check(&self.queue_functions, &self.timer_functions, &config)?;
         let trigger_names = triggers.names();
         check_unique_names(&functions, &trigger_names, &registry)?;
         let routes = all_routes(&functions);
@@ -262,7 +272,9 @@ impl App {
 
     /// Runs the app as `main` should: reads flags (`--port`, `--host`, `--data-dir`, `--root`,
     /// `--help`), app settings and host.json, starts, listens, prints where, and serves until
-    /// SIGINT or SIGTERM, then drains and stops.
+    /// SIGINT or SIGTERM, then drains and stops. `APP replay-check [--hub …]` instead replays
+    /// every live instance of the task hub against this build and exits non-zero if any would
+    /// fail (see `docs/versioning.md`).
     pub async fn run(self) -> Result<(), HostError> {
         self.run_with_args(std::env::args().skip(1)).await
     }
@@ -272,6 +284,15 @@ impl App {
         self,
         args: impl IntoIterator<Item = String>,
     ) -> Result<(), HostError> {
+        let mut args: Vec<String> = args.into_iter().collect();
+        if args.first().map(String::as_str) == Some(crate::replay_check::COMMAND) {
+            return crate::replay_check::run(
+                self.build_registry()?,
+                self.custom_store(),
+                args.split_off(1),
+            )
+            .await;
+        }
         let args = HostArgs::parse(args)?;
         if args.help {
             print!("{USAGE}");
@@ -303,59 +324,6 @@ fn bracket(host: &str) -> String {
         format!("[{host}]")
     } else {
         host.to_string()
-    }
-}
-
-/// Where the host looks for local Key Vault secrets, under the app root.
-pub const SECRETS_DIR: &str = "secrets";
-
-async fn open_store(config: &HostConfig) -> Result<(Arc<dyn Store>, &'static str), HostError> {
-    match &config.storage {
-        #[cfg(not(feature = "postgres"))]
-        StorageProvider::Postgres { .. } => Err(HostError::Functions(
-            "host.json asks for the PostgreSQL task hub, but this build has no PostgreSQL support (cargo feature `postgres`)".into(),
-        )),
-        #[cfg(feature = "postgres")]
-        StorageProvider::Postgres {
-            connection_string_name,
-        } => {
-            let raw = config.settings.get(connection_string_name).ok_or_else(|| {
-                HostError::Functions(format!(
-                    "the app setting {connection_string_name} (the PostgreSQL connection string named in host.json) is not set"
-                ))
-            })?;
-            let resolver = crate::config::secrets::SecretResolver::local(config.root.join(SECRETS_DIR));
-            let secret = resolver
-                .resolve(connection_string_name, raw)
-                .map_err(|e| HostError::Functions(e.to_string()))?;
-            let options = durafn_postgres::PostgresOptions {
-                schema: config.hub_name.to_lowercase(),
-                ..durafn_postgres::PostgresOptions::default()
-            };
-            let store = durafn_postgres::PostgresStore::connect(secret.expose(), options)
-                .await
-                .map_err(|e| {
-                    HostError::Functions(format!(
-                        "could not open the PostgreSQL task hub (setting {connection_string_name}): {e}"
-                    ))
-                })?;
-            Ok((Arc::new(store), "postgres"))
-        }
-        StorageProvider::Memory => Ok((Arc::new(MemoryStore::new()), "memory")),
-        StorageProvider::Sqlite { durability, .. } => {
-            let path = config
-                .sqlite_path()
-                .ok_or_else(|| HostError::Functions("no task hub path".into()))?;
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| HostError::io(format!("creating {}", parent.display()), e))?;
-            }
-            let options = SqliteOptions {
-                durability: *durability,
-                ..SqliteOptions::default()
-            };
-            Ok((Arc::new(SqliteStore::open(&path, options)?), "sqlite"))
-        }
     }
 }
 

@@ -9,6 +9,8 @@ pub(crate) mod router;
 pub(crate) mod rpc;
 pub(crate) mod serve;
 pub(crate) mod state;
+pub(crate) mod store;
 
-pub use builder::{App, SECRETS_DIR};
+pub use builder::App;
 pub use host::Host;
+pub use store::SECRETS_DIR;

@@ -44,7 +44,10 @@
 //!   Functions.
 //! - `localRpcEndpointEnabled`: the loopback listener for out-of-process clients (default
 //!   `true`; see the crate docs).
-//! - `defaultVersion`: the version of instances started without one.
+//! - `defaultVersion`: the version of instances started without one, and the version of this
+//!   host's code; `versionMatchStrategy` (`None`, `Strict`, `CurrentOrOlder`, the default) says
+//!   which instances it runs and `versionFailureStrategy` (`Reject`, the default, or `Fail`)
+//!   what becomes of the others.
 //! - `instanceCacheSize`: a durafn setting: how many live orchestrations are kept in memory
 //!   between turns, so a turn does not replay history (0 disables the cache).
 //! - `dashboard`: a durafn setting: `{"enabled": true, "readOnly": false}`. `enabled: false`

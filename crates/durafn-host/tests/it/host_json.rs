@@ -68,7 +68,6 @@ fn a_file_with_every_durable_task_key_loads_and_what_durafn_implements_is_applie
         "logging",
         "extensionBundle",
         "extensions.http.maxConcurrentRequests",
-        "extensions.durableTask.versionMatchStrategy",
         "extensions.durableTask.tracing",
         "extensions.durableTask.notifications",
         "extensions.durableTask.httpSettings",
@@ -85,12 +84,38 @@ fn a_file_with_every_durable_task_key_loads_and_what_durafn_implements_is_applie
         "functionTimeout",
         "extensions.durableTask.hubName",
         "extensions.durableTask.defaultVersion",
+        "extensions.durableTask.versionMatchStrategy",
+        "extensions.durableTask.versionFailureStrategy",
         "extensions.durableTask.localRpcEndpointEnabled",
         "extensions.durableTask.maxConcurrentActivityFunctions",
     ] {
         assert!(!ignored.iter().any(|i| i == honoured), "{honoured} is used");
     }
     assert!(c.host_json.unknown.is_empty(), "{:?}", c.host_json.unknown);
+}
+
+#[test]
+fn version_strategies_are_read_and_a_bad_one_is_refused_with_the_choices() {
+    use durafn_core::{VersionFailureStrategy, VersionMatchStrategy};
+    let c = load(r#"{"extensions":{"durableTask":{"defaultVersion":"2.0","versionMatchStrategy":"Strict","versionFailureStrategy":"fail"}}}"#).unwrap();
+    assert_eq!(c.default_version.as_deref(), Some("2.0"));
+    assert_eq!(c.runtime.version_match, VersionMatchStrategy::Strict);
+    assert_eq!(c.runtime.version_failure, VersionFailureStrategy::Fail);
+    let c = load(r#"{"version": "2.0"}"#).unwrap();
+    assert_eq!(
+        c.runtime.version_match,
+        VersionMatchStrategy::CurrentOrOlder
+    );
+    assert_eq!(c.runtime.version_failure, VersionFailureStrategy::Reject);
+    let e = load(r#"{"extensions":{"durableTask":{"versionMatchStrategy":"Newest"}}}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("extensions.durableTask.versionMatchStrategy")
+            && e.contains("\"CurrentOrOlder\"")
+            && e.contains("\"Newest\""),
+        "{e}"
+    );
 }
 
 #[test]

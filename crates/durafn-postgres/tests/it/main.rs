@@ -11,3 +11,4 @@ mod faults;
 mod postgres;
 mod round_trips;
 mod throughput;
+mod versioning;

@@ -29,6 +29,8 @@ pub(crate) enum SdkKind {
     ExecutionStarted {
         name: String,
         input: Option<String>,
+        /// The instance's version (`context.version` in the SDK); empty for none.
+        version: String,
     },
     TaskCompleted {
         id: i64,
@@ -122,10 +124,14 @@ impl Serialize for EventJson<'_> {
         map.serialize_entry("Timestamp", &timestamp(&self.event.timestamp))?;
         match kind {
             SdkKind::OrchestratorStarted => {}
-            SdkKind::ExecutionStarted { name, input } => {
+            SdkKind::ExecutionStarted {
+                name,
+                input,
+                version,
+            } => {
                 map.serialize_entry("Name", name)?;
                 map.serialize_entry("Input", input)?;
-                map.serialize_entry("Version", "")?;
+                map.serialize_entry("Version", version)?;
             }
             SdkKind::TaskCompleted { id, result }
             | SdkKind::SubOrchestrationCompleted { id, result } => {
@@ -304,6 +310,7 @@ mod tests {
             kind: SdkKind::ExecutionStarted {
                 name: "orchestrator-function".into(),
                 input: Some(r#"{"start": "2021-10-10", "end": "2021-12-10"}"#.into()),
+                version: String::new(),
             },
         });
         let execution = Execution {

@@ -419,6 +419,7 @@ impl Walk<'_> {
                 execution_id,
                 input,
                 parent,
+                version,
                 ..
             } = &m.kind
             {
@@ -441,6 +442,7 @@ impl Walk<'_> {
                     SdkKind::ExecutionStarted {
                         name: name.clone(),
                         input: self.execution.input.clone(),
+                        version: version.clone().unwrap_or_default(),
                     },
                 );
             }

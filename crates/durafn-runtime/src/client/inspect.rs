@@ -227,8 +227,35 @@ impl DurableClient {
         Ok(self.store.count_instances(query).await?)
     }
 
-    /// The events an instance's code waits for now, by replaying its history with the
-    /// registry (empty without one, or when the orchestrator is not registered here).
+    /// The pre-deploy replay check over this client's task hub and registry (a client without
+    /// a registry finds every live instance unregistered): every live instance `filter`
+    /// selects, replayed and never leased; `progress` is called after each page.
+    pub async fn replay_check(
+        &self,
+        filter: &durafn_store::InstanceFilter,
+        page_size: usize,
+        progress: impl FnMut(&crate::replay_check::CheckSummary),
+    ) -> Result<crate::replay_check::CheckSummary, ClientError> {
+        let registry = self.registry.clone().unwrap_or_else(|| {
+            std::sync::Arc::new(
+                durafn_core::Registry::builder()
+                    .build()
+                    .expect("an empty registry is valid"),
+            )
+        });
+        Ok(crate::replay_check::check_hub(
+            self.store.as_ref(),
+            &registry,
+            filter,
+            page_size,
+            progress,
+        )
+        .await?)
+    }
+
+    /// The external events the instance's code waits for now, found by replaying its history
+    /// with this client's registry (empty without one, or when the orchestrator is not
+    /// registered here).
     pub async fn awaited_events(&self, instance_id: &str) -> Result<Vec<String>, ClientError> {
         let id = parse_id(instance_id)?;
         let Some(registry) = self.registry.clone() else {

@@ -1,7 +1,9 @@
 //! What a fetched work item asks for, decided from the item alone (pure), so that the load step
 //! knows what to read and the planner which rule applies.
 
-use durafn_core::{EntityId, EventKind, HistoryEvent, RuntimeStatus};
+use durafn_core::{
+    EntityId, EventKind, HistoryEvent, RuntimeStatus, VersionFailureStrategy, Versioning,
+};
 use durafn_store::{InstanceRecord, OrchestrationWorkItem};
 
 /// The rule a work item falls under.
@@ -19,12 +21,23 @@ pub(crate) enum TurnKind {
     },
     /// Work delivered more often than allowed without a committed turn: the instance fails.
     Poisoned,
+    /// An instance this host's version may not run, left for a host that may
+    /// (`versionFailureStrategy` `Reject`).
+    VersionRejected,
+    /// An instance this host's version may not run, failed with this reason
+    /// (`versionFailureStrategy` `Fail`).
+    VersionFailed(String),
     /// An orchestration turn.
     Turn,
 }
 
-/// Which rule applies to `item`, with deliveries limited to `max_deliveries`.
-pub(crate) fn classify(item: &OrchestrationWorkItem, max_deliveries: u32) -> TurnKind {
+/// Which rule applies to `item`, with deliveries limited to `max_deliveries`, on a host whose
+/// version rules are `versioning`.
+pub(crate) fn classify(
+    item: &OrchestrationWorkItem,
+    max_deliveries: u32,
+    versioning: &Versioning,
+) -> TurnKind {
     if let Some(entity) = EntityId::from_instance_id(&item.instance_id) {
         return TurnKind::Entity(entity);
     }
@@ -43,6 +56,12 @@ pub(crate) fn classify(item: &OrchestrationWorkItem, max_deliveries: u32) -> Tur
     }
     if item.messages.iter().any(|m| m.delivery > max_deliveries) {
         return TurnKind::Poisoned;
+    }
+    if let Some(reason) = versioning.mismatch(row.version.as_deref()) {
+        return match versioning.failure_strategy {
+            VersionFailureStrategy::Reject => TurnKind::VersionRejected,
+            VersionFailureStrategy::Fail => TurnKind::VersionFailed(reason),
+        };
     }
     TurnKind::Turn
 }
@@ -92,6 +111,10 @@ pub(crate) enum Loaded {
     },
     /// See [`TurnKind::Poisoned`].
     Poisoned,
+    /// See [`TurnKind::VersionRejected`].
+    VersionRejected,
+    /// See [`TurnKind::VersionFailed`].
+    VersionFailed(String),
     /// See [`TurnKind::Turn`], with the execution's executor (from the instance cache, or
     /// replayed from history).
     Turn {

@@ -36,11 +36,14 @@ pub(crate) async fn load_batch(
 ) -> Vec<(OrchestrationWorkItem, Loaded)> {
     let mut pending = Vec::with_capacity(items.len());
     let mut wanted = Vec::new();
+    let versioning = shared.options.versioning();
     for item in items {
-        let step = match classify(&item, shared.options.max_deliveries) {
+        let step = match classify(&item, shared.options.max_deliveries, &versioning) {
             TurnKind::Entity(id) => Pending::Entity(id),
             TurnKind::Orphan => Pending::Ready(Loaded::Orphan),
             TurnKind::Poisoned => Pending::Ready(Loaded::Poisoned),
+            TurnKind::VersionRejected => Pending::Ready(Loaded::VersionRejected),
+            TurnKind::VersionFailed(reason) => Pending::Ready(Loaded::VersionFailed(reason)),
             TurnKind::Rewind { reason } => Pending::Rewind(reason),
             TurnKind::Turn => cached(shared, &item),
         };

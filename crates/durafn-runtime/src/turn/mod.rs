@@ -33,6 +33,7 @@ pub(crate) async fn run_batch(shared: &Shared, items: Vec<OrchestrationWorkItem>
         registry: &shared.registry,
         ids: shared.ids.as_ref(),
         max_deliveries: shared.options.max_deliveries,
+        version_reject_delay: shared.options.version_reject_delay,
         now,
     };
     let started = std::time::Instant::now();

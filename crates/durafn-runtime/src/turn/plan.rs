@@ -28,6 +28,7 @@ pub(crate) struct PlanContext<'a> {
     pub(crate) registry: &'a Arc<Registry>,
     pub(crate) ids: &'a dyn IdGen,
     pub(crate) max_deliveries: u32,
+    pub(crate) version_reject_delay: std::time::Duration,
     pub(crate) now: DateTime<Utc>,
 }
 
@@ -46,6 +47,17 @@ pub(crate) fn plan(
             rewind_instance(item, row, &history, reason, cx)
         }
         (Loaded::Poisoned, Some(row)) => poisoned(item, row, cx),
+        (Loaded::VersionRejected, Some(_)) => reject(item, cx),
+        (Loaded::VersionFailed(reason), Some(row)) => {
+            let failure = FailureDetails::system(
+                SystemFailure::VersionMismatch,
+                format!(
+                    "instance '{}' was failed because this host may not run it: {reason}",
+                    row.instance_id
+                ),
+            );
+            fail_instance(item, row, failure, cx)
+        }
         (
             Loaded::Turn {
                 executor,
@@ -82,6 +94,7 @@ fn orchestration_turn(
         instance_id: me,
         execution_id: &execution_id,
         name: &update.name,
+        version: row.version.as_deref(),
     };
     add_work(c, turn.actions, &origin, cx.now, cx.ids);
     match turn.outcome {
@@ -180,9 +193,40 @@ fn poisoned(
             row.instance_id, cx.max_deliveries
         ),
     );
+    let mut planned = fail_instance(item, row, failure, cx);
+    planned.effects.dead_lettered = true;
+    planned
+}
+
+/// Leaves an instance this host's version may not run for another host: its messages are
+/// consumed and sent again, visible after the reject delay, in one commit. Sent again rather
+/// than abandoned, so that rejections do not count as deliveries (the host that can run the
+/// instance must not find it poisoned).
+fn reject(item: &OrchestrationWorkItem, cx: &PlanContext<'_>) -> PlannedTurn {
+    let mut planned = consume_only(item);
+    let delay = chrono::TimeDelta::from_std(cx.version_reject_delay).unwrap_or_default();
+    let at = cx.now + delay;
+    planned
+        .commit
+        .messages
+        .extend(item.messages.iter().map(|m| NewMessage {
+            instance_id: item.instance_id.clone(),
+            execution_id: m.execution_id.clone(),
+            event: m.event.clone(),
+            visible_at: Some(at),
+        }));
+    planned
+}
+
+/// Ends an instance with `failure`, without running its code, and tells its parent.
+fn fail_instance(
+    item: &OrchestrationWorkItem,
+    row: &InstanceRecord,
+    failure: FailureDetails,
+    cx: &PlanContext<'_>,
+) -> PlannedTurn {
     let mut planned = consume_only(item);
     planned.effects.finished = true;
-    planned.effects.dead_lettered = true;
     let mut update = row_update(row, RuntimeStatus::Failed, cx.now);
     update.failure = Some(failure.clone());
     planned.commit.history = HistoryChange::Append(vec![
@@ -232,6 +276,7 @@ fn rewind_instance(
         instance_id: me,
         execution_id: &row.execution_id,
         name: &row.name,
+        version: row.version.as_deref(),
     };
     add_work(c, rewound.redo, &origin, cx.now, cx.ids);
     c.messages

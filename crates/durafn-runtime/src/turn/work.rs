@@ -20,6 +20,8 @@ pub(crate) struct Origin<'a> {
     pub(crate) execution_id: &'a ExecutionId,
     /// Its orchestrator's name (the parent name of its sub-orchestrations).
     pub(crate) name: &'a str,
+    /// Its version, which its sub-orchestrations inherit unless they are given one.
+    pub(crate) version: Option<&'a str>,
 }
 
 impl Origin<'_> {
@@ -69,6 +71,7 @@ pub(crate) fn add_work(
                 name,
                 instance_id,
                 input,
+                version,
             } => commit.sub_orchestrations.push(NewInstance {
                 instance_id,
                 name,
@@ -81,7 +84,7 @@ pub(crate) fn add_work(
                     task_scheduled_id: id,
                 }),
                 created_at: now,
-                version: None,
+                version: version.or_else(|| origin.version.map(str::to_string)),
                 trace_context: None,
             }),
             Action::CallEntity {

@@ -12,3 +12,4 @@ mod http;
 mod load;
 mod scenarios;
 mod start_options;
+mod versioning;

@@ -50,6 +50,7 @@ pub async fn list_filters_and_pages(hub: &Fixture) {
         created_from: Some(at(1)),
         created_to: Some(at(5)),
         statuses: vec![RuntimeStatus::Pending],
+        version: None,
     };
     let page = store
         .list_instances(&filter, 100, None)
@@ -78,6 +79,37 @@ pub async fn list_filters_and_pages(hub: &Fixture) {
         store.list_instances(&all, 10, Some("garbage")).await,
         Err(StoreError::InvalidInput(_))
     ));
+}
+
+/// Listing filters by version: exactly the version given, the empty one meaning none.
+pub async fn list_filters_by_version(hub: &Fixture) {
+    let store: Arc<dyn Store> = hub.store().clone();
+    for (i, version) in [Some("1.0"), Some("2.0"), None, Some("1.0")]
+        .into_iter()
+        .enumerate()
+    {
+        let mut instance = new_instance("o", &format!("v-{i}"), at(i as i64));
+        instance.version = version.map(String::from);
+        store.create_instance(instance).await.expect("create");
+    }
+    let ids = |version: &str| {
+        let store = store.clone();
+        let filter = InstanceFilter {
+            version: Some(version.to_string()),
+            ..Default::default()
+        };
+        async move {
+            let page = store.list_instances(&filter, 10, None).await.expect("list");
+            page.instances
+                .iter()
+                .map(|r| r.instance_id.to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids("1.0").await, ["v-0", "v-3"]);
+    assert_eq!(ids("2.0").await, ["v-1"]);
+    assert_eq!(ids("").await, ["v-2"]);
+    assert!(ids("3.0").await.is_empty());
 }
 
 /// Purging deletes terminal instances with everything they own, and refuses active ones.

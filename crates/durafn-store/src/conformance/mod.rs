@@ -45,6 +45,7 @@ macro_rules! conformance_tests {
             visibility::timers_are_invisible_until_due,
             visibility::fetch_batches_instances,
             admin::list_filters_and_pages,
+            admin::list_filters_by_version,
             admin::purge_one_and_many,
             admin::count_by_status,
             inspect::inspect_queries_order_search_and_count,

@@ -71,5 +71,33 @@ pub(crate) fn routes() -> Vec<RouteEntry> {
             vec![resp(200, "The health.", Body::Json("HubHealth"))],
             handler(inspect::health),
         ),
+        route(
+            Method::GET,
+            &m(durafn_api::replay_check::REPLAY_CHECK),
+            Access::System,
+            t,
+            "A durafn extension: one page of the live instances (Pending, Running, Suspended) replayed against this host's build, read-only: counts by orchestrator and version, and the first divergence of each instance that would fail",
+            vec![
+                HUB,
+                q(
+                    "top",
+                    "integer",
+                    "Instances per page (default 500, at most 5000).",
+                ),
+                q(
+                    "continuationToken",
+                    "string",
+                    "The continuationToken of the previous page.",
+                ),
+                q("name", "string", "Only instances of this orchestrator."),
+                q("version", "string", "Only instances of this version."),
+                q("instanceIdPrefix", "string", "Only ids starting with this."),
+            ],
+            vec![
+                resp(200, "The page.", Body::Json("ReplayCheckPage")),
+                resp(400, "A bad filter.", Body::Json("Error")),
+            ],
+            handler(crate::replay_check::page),
+        ),
     ]
 }

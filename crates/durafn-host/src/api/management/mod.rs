@@ -198,6 +198,10 @@ pub(crate) fn filter_of(call: &Call) -> Result<InstanceFilter, ApiError> {
     if let Some(p) = call.query.get("instanceIdPrefix").filter(|p| !p.is_empty()) {
         filter.instance_id_prefix = Some(p.to_string());
     }
+    // A durafn extension: the instances of one version (`version=` alone: those without one).
+    if let Some(v) = call.query.get("version") {
+        filter.version = Some(v.to_string());
+    }
     Ok(filter)
 }
 

@@ -58,6 +58,11 @@ pub(crate) fn routes() -> Vec<RouteEntry> {
     let reason = q("reason", "string", "Why (recorded in history).");
     let list_query = with(&[
         q("instanceIdPrefix", "string", "Only ids starting with this."),
+        q(
+            "version",
+            "string",
+            "Only instances of this version (empty: those without one; a durafn extension).",
+        ),
         q("createdTimeFrom", "date-time", "Created at or after."),
         q("createdTimeTo", "date-time", "Created at or before."),
         q(

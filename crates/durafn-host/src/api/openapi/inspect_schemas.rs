@@ -93,3 +93,30 @@ pub(super) fn health() -> Value {
         },
     })
 }
+
+pub(super) fn replay_check() -> Value {
+    let text = json!({"type": "string"});
+    json!({
+        "type": "object",
+        "required": ["checked", "ok", "groups", "failures"],
+        "properties": {
+            "checked": count(),
+            "ok": count(),
+            "groups": {"type": "array", "items": {
+                "type": "object",
+                "required": ["name", "version", "ok", "failed"],
+                "properties": {"name": text, "version": text, "ok": count(), "failed": count()},
+            }},
+            "failures": {"type": "array", "items": {
+                "type": "object",
+                "required": ["instanceId", "name", "eventId", "message"],
+                "properties": {
+                    "instanceId": text, "name": text, "version": text,
+                    "historyIndex": count(), "eventId": {"type": "integer"},
+                    "recorded": text, "issued": text, "location": text, "message": text,
+                },
+            }},
+            "continuationToken": text,
+        },
+    })
+}

@@ -242,6 +242,7 @@ pub(super) fn all() -> Value {
         "InstanceCounts": super::inspect_schemas::counts(),
         "Diagnosis": super::inspect_schemas::diagnosis(),
         "HubHealth": super::inspect_schemas::health(),
+        "ReplayCheckPage": super::inspect_schemas::replay_check(),
         "OpenApi": {
             "type": "object",
             "required": ["openapi", "info", "paths"],

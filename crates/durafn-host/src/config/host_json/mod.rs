@@ -335,6 +335,24 @@ pub(crate) fn apply(
     if let Some(version) = durable("defaultVersion").and_then(Value::as_str) {
         config.default_version = Some(version.to_string()).filter(|v| !v.is_empty());
     }
+    if let Some(text) = durable("versionMatchStrategy").and_then(Value::as_str) {
+        config.runtime.version_match =
+            durafn_core::VersionMatchStrategy::parse(text).ok_or_else(|| {
+                invalid(
+                    &key("versionMatchStrategy"),
+                    format!("expected \"None\", \"Strict\" or \"CurrentOrOlder\", found {text:?}"),
+                )
+            })?;
+    }
+    if let Some(text) = durable("versionFailureStrategy").and_then(Value::as_str) {
+        config.runtime.version_failure = durafn_core::VersionFailureStrategy::parse(text)
+            .ok_or_else(|| {
+                invalid(
+                    &key("versionFailureStrategy"),
+                    format!("expected \"Reject\" or \"Fail\", found {text:?}"),
+                )
+            })?;
+    }
     let dashboard = |name: &str| lookup(&root, &["extensions", "durableTask", "dashboard", name]);
     if let Some(enabled) = dashboard("enabled").and_then(boolean) {
         config.dashboard.enabled = enabled;

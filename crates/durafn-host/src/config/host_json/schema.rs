@@ -213,8 +213,8 @@ const DURABLE_TASK: &[Key] = &[
         "dashboard",
         Object(&[honoured("enabled", Bool), honoured("readOnly", Bool)]),
     ),
-    ignored("versionMatchStrategy", Str),
-    ignored("versionFailureStrategy", Str),
+    honoured("versionMatchStrategy", Str),
+    honoured("versionFailureStrategy", Str),
     ignored("tracing", Object(TRACING)),
     ignored(
         "notifications",
