@@ -100,6 +100,8 @@ pub struct OrchestrationExecutor {
     held_while_suspended: Vec<HistoryEvent>,
     keep_unconsumed_events: bool,
     history_len: usize,
+    /// The tasks whose result was applied (see [`EventKind::answered_task`]).
+    answered: std::collections::HashSet<i64>,
 }
 
 impl std::fmt::Debug for OrchestrationExecutor {
@@ -131,12 +133,16 @@ impl OrchestrationExecutor {
             held_while_suspended: Vec::new(),
             keep_unconsumed_events: false,
             history_len: 0,
+            answered: std::collections::HashSet::new(),
         }
     }
 
     /// Rebuilds the execution's state by replaying recorded history.
     pub fn replay(&mut self, history: &[HistoryEvent]) {
         for event in history {
+            if let Some(task) = event.kind.answered_task() {
+                self.answered.insert(task.0);
+            }
             self.apply(event, true);
         }
         self.history_len += history.len();
@@ -168,6 +174,13 @@ impl OrchestrationExecutor {
                 // Only the engine records scheduling events; a message of that kind is a bug
                 // upstream and must not confuse replay later.
                 continue;
+            }
+            if let Some(task) = message.kind.answered_task() {
+                // A result delivered again (a message queue that delivers at least once): the
+                // task has its result; recording it twice would show it resolved twice.
+                if !self.answered.insert(task.0) {
+                    continue;
+                }
             }
             self.apply(&message, false);
             new_events.push(message);

@@ -1,6 +1,7 @@
 //! The integration tests of the core, as one test binary (one module per concern).
 
 mod canned;
+mod duplicates;
 mod entities;
 mod errors;
 mod logging;

@@ -23,6 +23,7 @@ const CRATES: &[&str] = &[
     "crates/durafn-runtime",
     "crates/durafn-dashboard",
     "crates/durafn-chaos",
+    "crates/durafn-sim",
     "crates/durafn-macros",
     "crates/durafn",
     "crates/durafn-tables",
