@@ -243,8 +243,12 @@ fn host(ctx: &ActivityContext) -> Arc<HostCtx> {
 }
 
 /// The start of every activity: a frozen host runs nothing, and the execution is counted.
-/// With `faulty`, the seed may make it fail or hang (it is called with a retry policy).
-async fn begin(ctx: &ActivityContext, faulty: bool) -> Result<Arc<HostCtx>, FunctionError> {
+/// With `faulty` (the call of this instance with this input, which is retried with a policy),
+/// the seed may make it fail or hang, at most twice over all its attempts.
+async fn begin(
+    ctx: &ActivityContext,
+    faulty: Option<String>,
+) -> Result<Arc<HostCtx>, FunctionError> {
     let hc = host(ctx);
     hc.host.gate().await;
     let key = format!("{}/{}", ctx.instance_id, ctx.task_id);
@@ -253,13 +257,14 @@ async fn begin(ctx: &ActivityContext, faulty: bool) -> Result<Arc<HostCtx>, Func
         &hc.host.name,
         format!("run {} {key} (execution {n})", ctx.name),
     );
-    if faulty {
+    if let Some(call) = faulty {
         let f = &hc.sim.faults;
-        if hc.sim.inject_failure(&key, f.activity_fail) {
+        let call = format!("{}/{}({call})", ctx.instance_id, ctx.name);
+        if hc.sim.inject_failure(&call, f.activity_fail) {
             hc.sim.note(&hc.host.name, format!("FAIL activity {key}"));
             return Err(FunctionError::msg("simulated activity failure"));
         }
-        if hc.sim.inject_failure(&key, f.activity_hang) {
+        if hc.sim.inject_failure(&call, f.activity_hang) {
             hc.sim.note(&hc.host.name, format!("HANG activity {key}"));
             tokio::time::sleep(ACTIVITY_TIMEOUT + Duration::from_secs(60)).await;
         }
@@ -340,9 +345,11 @@ pub fn registry() -> Arc<Registry> {
             "cycle",
             |ctx: OrchestrationContext, (k, rounds): (i64, i64)| async move {
                 if k < rounds {
-                    // The event to itself wins; the timer stays queued past this execution.
-                    ctx.send_event(&ctx.instance_id(), "next", &k);
+                    // The event to itself wins; the timer stays queued past this execution. It
+                    // is task 0, as the last round's sleep is: a stale timer delivered to the
+                    // wrong execution would end that sleep early.
                     let timer = ctx.sleep(ROUND_TIMER);
+                    ctx.send_event(&ctx.instance_id(), "next", &k);
                     let next = ctx.wait_for_external_event::<i64>("next");
                     let first = ctx
                         .when_any(vec![
@@ -425,28 +432,28 @@ pub fn registry() -> Arc<Registry> {
         .activity(activity_fn(
             "add",
             |ctx: ActivityContext, (acc, i): (i64, i64)| async move {
-                let hc = begin(&ctx, true).await?;
+                let hc = begin(&ctx, Some(format!("{acc},{i}"))).await?;
                 end(&hc, acc + i * i + 1).await
             },
         ))
         .activity(activity_fn(
             "square",
             |ctx: ActivityContext, i: i64| async move {
-                let hc = begin(&ctx, true).await?;
+                let hc = begin(&ctx, Some(i.to_string())).await?;
                 end(&hc, i * i).await
             },
         ))
         .activity(activity_fn(
             "echo",
             |ctx: ActivityContext, i: i64| async move {
-                let hc = begin(&ctx, false).await?;
+                let hc = begin(&ctx, None).await?;
                 end(&hc, i).await
             },
         ))
         .activity(activity_fn(
             "fragile",
             |ctx: ActivityContext, _: Value| async move {
-                let hc = begin(&ctx, false).await?;
+                let hc = begin(&ctx, None).await?;
                 if !hc.sim.was_rewound(ctx.instance_id.as_str()) {
                     return Err(FunctionError::msg("fragile until rewound"));
                 }
@@ -456,7 +463,7 @@ pub fn registry() -> Arc<Registry> {
         .activity(activity_fn(
             "bomb",
             |ctx: ActivityContext, _: Value| async move {
-                let hc = begin(&ctx, false).await?;
+                let hc = begin(&ctx, None).await?;
                 // A while after it starts, so that the turns its host runs meanwhile commit
                 // (otherwise their messages would be dead-lettered along with it).
                 tokio::time::sleep(Duration::from_secs(30)).await;
