@@ -53,9 +53,14 @@ fn main() -> std::process::ExitCode {
     }
     if let Some(seed) = args.seed {
         let record = run(seed, &faults, args.trace);
+        let mut out = std::io::stdout().lock();
         for line in &record.trace {
-            println!("{line}");
+            // A reader that stopped reading (`| head`) ends the log, not the program.
+            if writeln!(out, "{line}").is_err() {
+                return std::process::ExitCode::SUCCESS;
+            }
         }
+        drop(out);
         let failures = oracle::check(&record, &workload::registry());
         println!(
             "seed {seed}: {} jobs, {} hosts, {} events, {:.1} h virtual, {}",

@@ -146,6 +146,19 @@ impl SimState {
         }
     }
 
+    /// Records a detail line, built only when tracing (what a fetch returned, how a commit went).
+    pub fn detail(&self, who: &str, what: impl FnOnce() -> String) {
+        if self.tracing {
+            let at = Instant::now().duration_since(self.origin);
+            lock(&self.trace).push(format!(
+                "{:>8}.{:03}s {who:<9}   {}",
+                at.as_secs(),
+                at.subsec_millis(),
+                what()
+            ));
+        }
+    }
+
     /// Counts an event without a trace line.
     pub fn count(&self) {
         self.events.fetch_add(1, Ordering::Relaxed);

@@ -153,8 +153,29 @@ impl OrchestrationQueue for FaultyStore {
         &self,
         request: FetchRequest,
     ) -> StoreFuture<'_, Vec<OrchestrationWorkItem>> {
-        self.call("fetch_orchestration_work", true, move || {
-            self.inner.fetch_orchestration_work(request)
+        Box::pin(async move {
+            let items = self
+                .call("fetch_orchestration_work", true, move || {
+                    self.inner.fetch_orchestration_work(request)
+                })
+                .await?;
+            for item in &items {
+                self.sim.detail(&self.host.name, || {
+                    let kinds: Vec<&str> = item
+                        .messages
+                        .iter()
+                        .map(|m| m.event.kind.type_name())
+                        .collect();
+                    let delivery = item.messages.iter().map(|m| m.delivery).max();
+                    format!(
+                        "-> {} [{}] delivery {}",
+                        item.instance_id,
+                        kinds.join(", "),
+                        delivery.unwrap_or(0)
+                    )
+                });
+            }
+            Ok(items)
         })
     }
 
@@ -162,8 +183,20 @@ impl OrchestrationQueue for FaultyStore {
         &self,
         commits: Vec<TurnCommit>,
     ) -> StoreFuture<'_, Vec<Result<(), StoreError>>> {
-        self.call("commit_turns", true, move || {
-            self.inner.commit_turns(commits)
+        let ids: Vec<InstanceId> = commits.iter().map(|c| c.instance_id.clone()).collect();
+        Box::pin(async move {
+            let results = self
+                .call("commit_turns", true, move || {
+                    self.inner.commit_turns(commits)
+                })
+                .await?;
+            for (id, result) in ids.iter().zip(&results) {
+                self.sim.detail(&self.host.name, || match result {
+                    Ok(()) => format!("<- {id} committed"),
+                    Err(e) => format!("<- {id} refused: {e}"),
+                });
+            }
+            Ok(results)
         })
     }
 
@@ -182,8 +215,22 @@ impl OrchestrationQueue for FaultyStore {
 
 impl ActivityQueue for FaultyStore {
     fn fetch_activity_work(&self, request: FetchRequest) -> StoreFuture<'_, Vec<ActivityWorkItem>> {
-        self.call("fetch_activity_work", true, move || {
-            self.inner.fetch_activity_work(request)
+        Box::pin(async move {
+            let items = self
+                .call("fetch_activity_work", true, move || {
+                    self.inner.fetch_activity_work(request)
+                })
+                .await?;
+            for item in &items {
+                self.sim.detail(&self.host.name, || {
+                    let a = &item.activity;
+                    format!(
+                        "-> activity {} of {}/{} delivery {}",
+                        a.name, a.instance_id, a.task_id.0, item.delivery
+                    )
+                });
+            }
+            Ok(items)
         })
     }
 
