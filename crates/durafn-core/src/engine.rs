@@ -103,6 +103,8 @@ pub struct OrchestrationExecutor {
     /// The index in the replayed history of the event being applied (for divergences).
     position: Option<usize>,
     divergence: Option<Divergence>,
+    /// The tasks whose result was applied (see [`EventKind::answered_task`]).
+    answered: std::collections::HashSet<i64>,
 }
 
 /// Where replay first found that the code no longer does what history records: the recorded
@@ -155,6 +157,7 @@ impl OrchestrationExecutor {
             history_len: 0,
             position: None,
             divergence: None,
+            answered: std::collections::HashSet::new(),
         }
     }
 
@@ -172,6 +175,9 @@ impl OrchestrationExecutor {
         }
         for (index, event) in history.iter().enumerate() {
             self.position = Some(self.history_len + index);
+            if let Some(task) = event.kind.answered_task() {
+                self.answered.insert(task.0);
+            }
             self.apply(event, true);
         }
         self.position = None;
@@ -259,6 +265,13 @@ impl OrchestrationExecutor {
                 // Only the engine records scheduling events; a message of that kind is a bug
                 // upstream and must not confuse replay later.
                 continue;
+            }
+            if let Some(task) = message.kind.answered_task() {
+                // A result delivered again (a message queue that delivers at least once): the
+                // task has its result; recording it twice would show it resolved twice.
+                if !self.answered.insert(task.0) {
+                    continue;
+                }
             }
             self.apply(&message, false);
             new_events.push(message);

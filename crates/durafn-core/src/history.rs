@@ -372,6 +372,37 @@ impl EventKind {
         }
     }
 
+    /// The task (activity, timer, sub-orchestration, entity call or lock request) whose result
+    /// this event delivers, if it delivers one: a task gets one result, so a second delivery of
+    /// the same one (an activity result sent twice) is a duplicate.
+    pub fn answered_task(&self) -> Option<EventId> {
+        match self {
+            EventKind::TaskCompleted {
+                task_scheduled_id, ..
+            }
+            | EventKind::TaskFailed {
+                task_scheduled_id, ..
+            }
+            | EventKind::SubOrchestrationInstanceCompleted {
+                task_scheduled_id, ..
+            }
+            | EventKind::SubOrchestrationInstanceFailed {
+                task_scheduled_id, ..
+            }
+            | EventKind::EntityOperationCompleted {
+                task_scheduled_id, ..
+            }
+            | EventKind::EntityOperationFailed {
+                task_scheduled_id, ..
+            }
+            | EventKind::EntityLockGranted {
+                task_scheduled_id, ..
+            } => Some(*task_scheduled_id),
+            EventKind::TimerFired { timer_id, .. } => Some(*timer_id),
+            _ => None,
+        }
+    }
+
     /// Whether this event was produced by an action of the orchestration itself (and so must be
     /// matched against the code's actions on replay).
     pub fn is_scheduling(&self) -> bool {

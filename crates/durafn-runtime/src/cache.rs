@@ -13,6 +13,15 @@ struct Entry {
     stamp: u64,
 }
 
+/// Whether the planted bug that reuses executors another host has advanced is on.
+fn stale_cache_planted() -> bool {
+    #[cfg(durafn_mutation)]
+    if durafn_store::mutation::planted("stale_cache") {
+        return true;
+    }
+    false
+}
+
 /// A bounded LRU map from instance to live executor.
 pub(crate) struct InstanceCache {
     capacity: usize,
@@ -41,7 +50,7 @@ impl InstanceCache {
         let entry = self.entries.remove(id)?;
         self.order.remove(&entry.stamp);
         let current = &entry.execution_id == execution_id
-            && entry.executor.history_len() as u64 == history_len;
+            && (entry.executor.history_len() as u64 == history_len || stale_cache_planted());
         current.then_some(entry.executor)
     }
 

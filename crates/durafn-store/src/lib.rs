@@ -43,6 +43,8 @@ pub mod inspect;
 pub mod kit;
 pub mod memory;
 mod model;
+#[cfg(durafn_mutation)]
+pub mod mutation;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -88,6 +88,15 @@ fn ready<'a, T: Send + 'a>(value: Result<T, StoreError>) -> StoreFuture<'a, T> {
     Box::pin(std::future::ready(value))
 }
 
+/// Whether the planted bug that commits a turn whose lease was lost is on.
+fn commit_without_lease_planted() -> bool {
+    #[cfg(durafn_mutation)]
+    if crate::mutation::planted("commit_without_lease") {
+        return true;
+    }
+    false
+}
+
 impl Inner {
     fn id(&mut self) -> i64 {
         self.next_id += 1;
@@ -158,6 +167,7 @@ impl Inner {
     fn commit(&mut self, c: TurnCommit) -> Result<(), StoreError> {
         match self.locks.get(&c.instance_id) {
             Some((token, _)) if *token == c.lock => {}
+            _ if commit_without_lease_planted() => {}
             _ => {
                 return Err(StoreError::LockLost(format!(
                     "instance '{}'",

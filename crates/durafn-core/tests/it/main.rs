@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod canned;
+mod duplicates;
 mod entities;
 mod errors;
 mod logging;

@@ -59,6 +59,10 @@ pub(crate) async fn run_batch(shared: &Shared, items: Vec<OrchestrationWorkItem>
     if commits.is_empty() {
         return;
     }
+    #[cfg(durafn_mutation)]
+    if durafn_store::mutation::planted("keep_consumed") {
+        commits.iter_mut().for_each(|c| c.consumed.clear());
+    }
     let ids: Vec<_> = commits.iter().map(|c| c.instance_id.clone()).collect();
     let results = shared.store.commit_turns(commits).await;
     after_commit(shared, ids, effects, results);

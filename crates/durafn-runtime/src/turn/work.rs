@@ -56,7 +56,7 @@ pub(crate) fn add_work(
             }),
             Action::CreateTimer { id, fire_at } => commit.messages.push(NewMessage {
                 instance_id: me.clone(),
-                execution_id: Some(origin.execution_id.clone()),
+                execution_id: timer_execution(origin),
                 event: HistoryEvent::new(
                     fire_at,
                     EventKind::TimerFired {
@@ -222,4 +222,13 @@ pub(crate) fn report_to_parent(
         event: HistoryEvent::new(now, kind),
         visible_at: None,
     }
+}
+
+/// The execution a timer answers: its own, so a late timer of an ended execution is dropped.
+fn timer_execution(origin: &Origin<'_>) -> Option<ExecutionId> {
+    #[cfg(durafn_mutation)]
+    if durafn_store::mutation::planted("timer_any_execution") {
+        return None;
+    }
+    Some(origin.execution_id.clone())
 }
