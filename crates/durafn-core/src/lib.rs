@@ -11,7 +11,8 @@
 //! - [`registry`]: orchestrators and activities by name;
 //! - [`rewind`]: re-running a failed execution from before its failure;
 //! - [`scheduler`]: the entity scheduler (locks, queued requests, batches) as a pure function;
-//! - [`failure`]: failure details and the failures durafn raises itself, with stable codes.
+//! - [`failure`]: failure details and the failures durafn raises itself, with stable codes;
+//! - [`trace`]: trace identity (W3C `traceparent`, span ids derived from durable facts).
 //!
 //! **Architecture invariant:** this crate is pure. It performs no I/O, reads no clock, draws no
 //! random numbers and depends on no async runtime; time arrives as the `now` of a turn and ids as
@@ -32,6 +33,7 @@ pub mod rewind;
 pub mod scheduler;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod trace;
 
 pub use action::Action;
 pub use combinators::{AnyResult, WhenAll, WhenAny, when_all, when_any};

@@ -256,10 +256,22 @@ impl App {
         if config.default_version.is_some() {
             options.default_version = config.default_version.clone();
         }
-        let runtime = Runtime::builder(store, registry.clone())
+        if options.host_id.is_empty() {
+            // Named here, not by the runtime, so the span exporter can name the host too.
+            options.host_id = format!("host-{}", &durafn_runtime::new_id()[..12]);
+        }
+        let telemetry = crate::telemetry::Telemetry::start(
+            &config.tracing,
+            &config.hub_name,
+            &options.host_id,
+        )?;
+        let mut runtime = Runtime::builder(store, registry.clone())
             .options(options)
-            .app_data(app_data.clone())
-            .start();
+            .app_data(app_data.clone());
+        if let Some(sink) = telemetry.sink() {
+            runtime = runtime.span_sink(sink);
+        }
+        let runtime = runtime.start();
         let client = runtime.client();
         let host_id = runtime.host_id().to_string();
         let origin = format!("http://{}:{}", bracket(&config.listen_host), config.port);
@@ -282,6 +294,8 @@ impl App {
             function_timeout: config.function_timeout,
             stopping: AtomicBool::new(false),
             storage,
+            telemetry,
+            http_seconds: durafn_runtime::Labeled::new(durafn_runtime::LATENCY_BUCKETS),
         }));
         if let Some(report) = config.host_json.message() {
             tracing::warn!("{report}");
@@ -627,6 +641,7 @@ impl Host {
                 Err(_) => tracing::warn!("the runtime did not stop in time; stopping anyway"),
             }
         }
+        self.state.telemetry.shutdown().await;
     }
 }
 

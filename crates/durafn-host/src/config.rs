@@ -203,6 +203,32 @@ pub struct HostConfig {
     pub host_json: HostJsonReport,
     /// The dashboard's switches (`extensions.durableTask.dashboard`).
     pub dashboard: DashboardConfig,
+    /// Distributed tracing (`extensions.durableTask.tracing`).
+    pub tracing: TracingConfig,
+}
+
+/// Whether spans are exported, and where operators look traces up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TracingConfig {
+    /// Export spans over OTLP (`extensions.durableTask.tracing.distributedTracingEnabled`, or
+    /// the `DURAFN_TRACING` setting); off by default, and nothing is collected when off. The
+    /// exporter follows the standard `OTEL_*` variables (endpoint, protocol, service name,
+    /// resource attributes, sampler).
+    pub enabled: bool,
+    /// The address of a trace in the operator's trace viewer, with `{traceId}` where the trace
+    /// id goes (`extensions.durableTask.tracing.traceUrlTemplate`, or the
+    /// `DURAFN_TRACE_URL_TEMPLATE` setting), e.g. `http://localhost:16686/trace/{traceId}`;
+    /// the dashboard links each instance's trace with it.
+    pub trace_url_template: Option<String>,
+    /// The collector's base address (`OTEL_EXPORTER_OTLP_ENDPOINT`; `/v1/traces` is appended
+    /// for HTTP); `None` for the default, `http://localhost:4318` (`:4317` for gRPC).
+    pub endpoint: Option<String>,
+    /// The full address for spans (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), before `endpoint`.
+    pub traces_endpoint: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf` (the default) or `grpc`.
+    pub protocol: Option<String>,
+    /// `OTEL_SERVICE_NAME`; the task hub's name when unset.
+    pub service_name: Option<String>,
 }
 
 /// Whether the host serves the dashboard, and whether it may change anything.
@@ -245,6 +271,7 @@ impl Default for HostConfig {
             settings: AppSettings::default(),
             host_json: HostJsonReport::default(),
             dashboard: DashboardConfig::default(),
+            tracing: TracingConfig::default(),
         }
     }
 }
@@ -339,6 +366,10 @@ impl HostConfig {
         if let Some(level) = settings.get("DURAFN_LOG") {
             crate::log::parse_level(level).map_err(|m| settings.invalid("DURAFN_LOG", m))?;
         }
+        if let Some(format) = settings.get("DURAFN_LOG_FORMAT") {
+            crate::log::LogFormat::parse(format)
+                .map_err(|m| settings.invalid("DURAFN_LOG_FORMAT", m))?;
+        }
         if let Some(secs) = settings.get("DURAFN_LEASE_SECONDS") {
             let secs = secs
                 .trim()
@@ -352,6 +383,39 @@ impl HostConfig {
                     )
                 })?;
             config.runtime.lease = Duration::from_secs(secs);
+        }
+        if let Some(on) = settings.get("DURAFN_TRACING") {
+            config.tracing.enabled = match on.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "on" => true,
+                "0" | "false" | "off" => false,
+                _ => return Err(settings.invalid("DURAFN_TRACING", "expected true or false")),
+            };
+        }
+        if let Some(endpoint) = settings.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+            config.tracing.traces_endpoint = Some(endpoint.to_string());
+        }
+        if let Some(base) = settings.get("OTEL_EXPORTER_OTLP_ENDPOINT") {
+            config.tracing.endpoint = Some(base.trim_end_matches('/').to_string());
+        }
+        if let Some(protocol) = settings
+            .get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+            .or(settings.get("OTEL_EXPORTER_OTLP_PROTOCOL"))
+        {
+            let protocol = protocol.trim();
+            if protocol != "http/protobuf" && protocol != "grpc" {
+                return Err(settings.invalid(
+                    "OTEL_EXPORTER_OTLP_PROTOCOL",
+                    "expected http/protobuf or grpc",
+                ));
+            }
+            config.tracing.protocol = Some(protocol.to_string());
+        }
+        if let Some(name) = settings.get("OTEL_SERVICE_NAME") {
+            config.tracing.service_name = Some(name.to_string()).filter(|n| !n.is_empty());
+        }
+        if let Some(template) = settings.get("DURAFN_TRACE_URL_TEMPLATE") {
+            config.tracing.trace_url_template =
+                Some(template.to_string()).filter(|t| !t.is_empty());
         }
         config.settings = settings;
         Ok(config)

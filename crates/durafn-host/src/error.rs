@@ -191,6 +191,10 @@ pub enum HostError {
     /// The task hub could not be opened.
     #[error("could not open the task hub: {0}")]
     Store(#[from] durafn_store::StoreError),
+    /// Tracing was turned on but spans cannot be exported (a bad `OTEL_*` setting, or a host
+    /// built without the `otel` feature).
+    #[error("distributed tracing: {0}")]
+    Tracing(String),
     /// The listener could not be bound or accepted from.
     #[error("{context}: {source}")]
     Io {

@@ -135,9 +135,12 @@ mod serve;
 pub mod settings;
 mod state;
 mod status_json;
+mod telemetry;
 
 pub use app::{App, Host, SECRETS_DIR};
-pub use config::{ConfigError, DashboardConfig, HostConfig, HostJsonReport, StorageProvider};
+pub use config::{
+    ConfigError, DashboardConfig, HostConfig, HostJsonReport, StorageProvider, TracingConfig,
+};
 pub use durable_http::{DurableHttpClient, HttpManagementPayload, MANAGEMENT_BASE};
 pub use error::{ApiError, HostError};
 pub use http_function::{
@@ -145,7 +148,7 @@ pub use http_function::{
     IntoHandlerResult,
 };
 pub use keys::{KeyEntry, KeyError, KeyScope, KeyStore, list_keys};
-pub use log::{install as install_log, parse_level as parse_log_level};
+pub use log::{LogFormat, install as install_log, parse_level as parse_log_level};
 pub use management::{CONTINUATION_HEADER, DEFAULT_PAGE, MAX_PAGE, MAX_WAIT_SECS};
 pub use metrics::PROMETHEUS_CONTENT_TYPE;
 pub use request::{BodyError, HttpRequest, HttpResponse};

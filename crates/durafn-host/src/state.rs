@@ -49,6 +49,10 @@ pub(crate) struct Inner {
     pub(crate) stopping: AtomicBool,
     /// The task hub backend, for status pages ("sqlite", "memory", "custom").
     pub(crate) storage: &'static str,
+    /// The span exporter (tracing on) or nothing.
+    pub(crate) telemetry: crate::telemetry::Telemetry,
+    /// Request latency by route (`{method} {route template}`: bounded).
+    pub(crate) http_seconds: durafn_runtime::Labeled,
 }
 
 /// A cheap handle on the shared state.

@@ -215,7 +215,7 @@ const DURABLE_TASK: &[Key] = &[
     ),
     ignored("versionMatchStrategy", Str),
     ignored("versionFailureStrategy", Str),
-    ignored("tracing", Object(TRACING)),
+    honoured("tracing", Object(TRACING)),
     ignored(
         "notifications",
         Object(&[ignored("eventGrid", Object(EVENT_GRID))]),
@@ -295,7 +295,8 @@ const TRACING: &[Key] = &[
     ignored("traceInputsAndOutputs", Bool),
     ignored("traceReplayEvents", Bool),
     ignored("allowVerboseLinuxTelemetry", Bool),
-    ignored("distributedTracingEnabled", Bool),
+    honoured("distributedTracingEnabled", Bool),
+    honoured("traceUrlTemplate", Str),
     ignored("distributedTracingProtocol", Str),
     ignored("version", Str),
 ];

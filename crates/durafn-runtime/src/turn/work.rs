@@ -11,6 +11,7 @@ use durafn_core::{
 use durafn_store::{NewActivity, NewInstance, NewMessage, TurnCommit};
 
 use crate::ids::IdGen;
+use crate::spans::turn::Traced;
 
 /// The orchestration whose actions are mapped.
 pub(crate) struct Origin<'a> {
@@ -20,6 +21,8 @@ pub(crate) struct Origin<'a> {
     pub(crate) execution_id: &'a ExecutionId,
     /// Its orchestrator's name (the parent name of its sub-orchestrations).
     pub(crate) name: &'a str,
+    /// Its trace, when traced: work it schedules carries the context of its client span.
+    pub(crate) trace: Option<&'a Traced>,
 }
 
 impl Origin<'_> {
@@ -51,6 +54,7 @@ pub(crate) fn add_work(
                 task_id: id,
                 name,
                 input,
+                trace_context: origin.trace.map(|t| t.task_context(id)),
             }),
             Action::CreateTimer { id, fire_at } => commit.messages.push(NewMessage {
                 instance_id: me.clone(),
@@ -82,7 +86,7 @@ pub(crate) fn add_work(
                 }),
                 created_at: now,
                 version: None,
-                trace_context: None,
+                trace_context: origin.trace.map(|t| t.task_context(id)),
             }),
             Action::CallEntity {
                 id,

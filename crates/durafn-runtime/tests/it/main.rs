@@ -8,4 +8,5 @@ mod entities;
 mod http;
 mod load;
 mod scenarios;
+mod spans;
 mod start_options;
