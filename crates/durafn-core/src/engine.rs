@@ -17,10 +17,11 @@ use chrono::{DateTime, Utc};
 use crate::action::{Action, describe_recorded};
 use crate::context::OrchestrationContext;
 use crate::failure::{FailureDetails, SystemFailure};
-use crate::history::{EventKind, HistoryEvent, ParentInstance, RuntimeStatus};
+use crate::history::{EventKind, HistoryEvent, ParentInstance, RuntimeStatus, TraceContext};
 use crate::ids::{ExecutionId, InstanceId};
 use crate::payload::Payload;
 use crate::registry::{FunctionFuture, Registry};
+use crate::trace::{FinishedTask, TaskLedger};
 
 /// How an execution ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +68,9 @@ pub struct Turn {
     pub custom_status: Option<Payload>,
     /// Set in the turn in which the execution ended.
     pub outcome: Option<Outcome>,
+    /// The tasks whose results arrived in this turn, when the execution is traced (their client
+    /// spans end now); empty otherwise.
+    pub finished_tasks: Vec<FinishedTask>,
 }
 
 /// Wakes the engine: the orchestrator needs another poll.
@@ -105,6 +109,10 @@ pub struct OrchestrationExecutor {
     divergence: Option<Divergence>,
     /// The tasks whose result was applied (see [`EventKind::answered_task`]).
     answered: std::collections::HashSet<i64>,
+    trace: Option<TraceContext>,
+    version: Option<String>,
+    /// The open tasks of a traced execution (`None` when it is not traced: no cost).
+    ledger: Option<TaskLedger>,
 }
 
 /// Where replay first found that the code no longer does what history records: the recorded
@@ -158,6 +166,9 @@ impl OrchestrationExecutor {
             position: None,
             divergence: None,
             answered: std::collections::HashSet::new(),
+            trace: None,
+            version: None,
+            ledger: None,
         }
     }
 
@@ -254,6 +265,7 @@ impl OrchestrationExecutor {
                 status: self.status(),
                 custom_status: self.ctx.with_state(|s| s.custom_status.clone()),
                 outcome: None,
+                finished_tasks: Vec::new(),
             };
         }
         let mut new_events = Vec::with_capacity(messages.len() + 4);
@@ -283,7 +295,11 @@ impl OrchestrationExecutor {
         let unmatched = self.ctx.with_state(|s| std::mem::take(&mut s.unmatched));
         let mut actions = Vec::with_capacity(unmatched.len());
         for action in unmatched.into_values() {
-            new_events.push(action.to_event(now));
+            let event = action.to_event(now);
+            if let Some(ledger) = &mut self.ledger {
+                ledger.scheduled(&event);
+            }
+            new_events.push(event);
             actions.push(action);
         }
         let outcome = if self.end_recorded {
@@ -312,7 +328,28 @@ impl OrchestrationExecutor {
             status: self.status(),
             custom_status: self.ctx.with_state(|s| s.custom_status.clone()),
             outcome,
+            finished_tasks: self
+                .ledger
+                .as_mut()
+                .map(TaskLedger::take_finished)
+                .unwrap_or_default(),
         }
+    }
+
+    /// The trace context recorded on `ExecutionStarted` (the caller's span, and the
+    /// orchestration span's id once a traced turn recorded it); `None` when not traced.
+    pub fn trace_context(&self) -> Option<&TraceContext> {
+        self.trace.as_ref()
+    }
+
+    /// The version the instance was started with.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+
+    /// The execution id (set by `ExecutionStarted`).
+    pub fn execution_id(&self) -> ExecutionId {
+        self.ctx.with_state(|s| s.execution_id.clone())
     }
 
     /// The status the execution is in now.
@@ -369,6 +406,10 @@ impl OrchestrationExecutor {
             self.held_while_suspended.push(event.clone());
             return;
         }
+        if let Some(ledger) = &mut self.ledger {
+            let now = self.ctx.with_state(|s| s.now);
+            ledger.completed(event, !replaying, now);
+        }
         match &event.kind {
             EventKind::OrchestratorStarted => self.ctx.with_state(|s| {
                 s.now = event.timestamp;
@@ -381,9 +422,15 @@ impl OrchestrationExecutor {
                 input,
                 parent,
                 version,
+                parent_trace_context,
                 ..
             } => {
                 self.ctx.with_state(|s| s.version = version.clone());
+                if !self.started {
+                    self.version = version.clone();
+                    self.trace = parent_trace_context.clone();
+                    self.ledger = self.trace.as_ref().map(|_| TaskLedger::default());
+                }
                 self.start(name, instance_id, execution_id, input, parent.clone())
             }
             EventKind::ExecutionCompleted { .. } | EventKind::ContinueAsNew { .. } => {
@@ -403,7 +450,12 @@ impl OrchestrationExecutor {
             | EventKind::EntityOperationCalled { .. }
             | EventKind::EntityOperationSignaled { .. }
             | EventKind::EntityLockRequested { .. }
-            | EventKind::EntityUnlockSent { .. } => self.match_recorded(event),
+            | EventKind::EntityUnlockSent { .. } => {
+                if let Some(ledger) = &mut self.ledger {
+                    ledger.scheduled(event);
+                }
+                self.match_recorded(event)
+            }
             EventKind::EntityOperationCompleted {
                 task_scheduled_id,
                 result,

@@ -73,6 +73,29 @@ pub struct TraceContext {
     /// The `tracestate` header (vendor data), if one was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_state: Option<String>,
+    /// The orchestration span's id (16 hex digits), recorded by the execution's first traced
+    /// turn so every later turn, on any host, continues the same logical span.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
+    /// When the orchestration span began (the first traced turn), recorded with its id.
+    #[serde(
+        default,
+        rename = "ActivityStartTime",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub span_start_time: Option<DateTime<Utc>>,
+}
+
+impl TraceContext {
+    /// A context holding only a `traceparent`.
+    pub fn new(trace_parent: impl Into<String>) -> Self {
+        Self {
+            trace_parent: trace_parent.into(),
+            trace_state: None,
+            span_id: None,
+            span_start_time: None,
+        }
+    }
 }
 
 /// The runtime status of an instance, as the management API names it.
@@ -443,6 +466,8 @@ mod tests {
                 parent_trace_context: Some(TraceContext {
                     trace_parent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
                     trace_state: None,
+                    span_id: None,
+                    span_start_time: None,
                 }),
             },
         );
@@ -503,6 +528,8 @@ mod tests {
                 parent_trace_context: Some(TraceContext {
                     trace_parent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
                     trace_state: Some("congo=t61rcWkgMzE".into()),
+                    span_id: None,
+                    span_start_time: None,
                 }),
             },
             EventKind::ExecutionCompleted {

@@ -13,7 +13,8 @@
 //! - [`rewind`]: re-running a failed execution from before its failure;
 //! - [`scheduler`]: the entity scheduler (locks, queued requests, batches) as a pure function;
 //! - [`version`]: orchestration versions, their order and which a host runs;
-//! - [`failure`]: failure details and the failures durafn raises itself, with stable codes.
+//! - [`failure`]: failure details and the failures durafn raises itself, with stable codes;
+//! - [`trace`]: trace identity (W3C `traceparent`, span ids derived from durable facts).
 //!
 //! **Architecture invariant:** this crate is pure. It performs no I/O, reads no clock, draws no
 //! random numbers and depends on no async runtime; time arrives as the `now` of a turn and ids as
@@ -35,6 +36,7 @@ pub mod rewind;
 pub mod scheduler;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod trace;
 pub mod version;
 
 pub use action::Action;

@@ -42,6 +42,9 @@ pub struct DashboardOptions {
     pub functions: Vec<FunctionInfo>,
     /// The orchestrators a new instance can be started of.
     pub orchestrators: Vec<String>,
+    /// The address of a trace in the operator's trace viewer, `{traceId}` standing for the id
+    /// (a Jaeger or Grafana Tempo URL); the instance page links its trace with it.
+    pub trace_url_template: Option<String>,
 }
 
 /// What every handler shares.

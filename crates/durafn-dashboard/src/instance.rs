@@ -336,6 +336,17 @@ pub(crate) async fn page(
         .unwrap_or_default();
     let nodes = tree(&app, &st, &steps).await;
     let parent = record.as_ref().and_then(|r| r.parent.clone());
+    let trace_id = record
+        .as_ref()
+        .and_then(|r| r.trace_context.as_ref())
+        .and_then(|t| durafn_core::trace::TraceParent::parse(&t.trace_parent))
+        .map(|t| t.trace_id_hex());
+    let trace_link = trace_id.as_ref().and_then(|id| {
+        app.options
+            .trace_url_template
+            .as_ref()
+            .map(|template| template.replace("{traceId}", id))
+    });
     let ran = if st.runtime_status.is_terminal() {
         st.last_updated_time - st.created_time
     } else {
@@ -360,6 +371,14 @@ pub(crate) async fn page(
             div { dt { "Duration" } dd { (duration(ran)) } }
             @if let Some(p) = &parent {
                 div { dt { "Parent" } dd { a href=(href(p.instance_id.as_str())) { code { (p.instance_id) } } " " (p.name) } }
+            }
+            @if let Some(t) = &trace_id {
+                div #trace { dt { "Trace" } dd {
+                    @match &trace_link {
+                        Some(link) => a href=(link) rel="noopener" { code { (t) } },
+                        None => code { (t) },
+                    }
+                } }
             }
         }
         (actions(&session, &st))

@@ -194,6 +194,10 @@ pub enum HostError {
     /// `replay-check` found instances this build would break.
     #[error("replay-check: {0} live instances would fail on this build")]
     WouldBreak(usize),
+    /// Tracing was turned on but spans cannot be exported (a bad `OTEL_*` setting, or a host
+    /// built without the `otel` feature).
+    #[error("distributed tracing: {0}")]
+    Tracing(String),
     /// The listener could not be bound or accepted from.
     #[error("{context}: {source}")]
     Io {

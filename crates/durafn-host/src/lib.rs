@@ -133,11 +133,14 @@ pub use config::{secrets, settings};
 pub use api::management::{CONTINUATION_HEADER, DEFAULT_PAGE, MAX_PAGE, MAX_WAIT_SECS};
 pub use api::metrics::PROMETHEUS_CONTENT_TYPE;
 pub use api::route::RouteInfo;
+pub use app::log::LogFormat;
 pub use app::log::{install as install_log, parse_level as parse_log_level};
 pub use app::rpc::RpcListener;
 pub use app::serve::{listen, shutdown_signal};
 pub use app::{App, Host, SECRETS_DIR};
-pub use config::{ConfigError, DashboardConfig, HostConfig, HostJsonReport, StorageProvider};
+pub use config::{
+    ConfigError, DashboardConfig, HostConfig, HostJsonReport, StorageProvider, TracingConfig,
+};
 pub use error::{ApiError, HostError};
 pub use functions::durable_http::{DurableHttpClient, HttpManagementPayload, MANAGEMENT_BASE};
 pub use functions::http_function::{

@@ -53,6 +53,9 @@ pub(crate) async fn fetch(
                     task_id: EventId(get(row, 3)?),
                     name: get(row, 4)?,
                     input: payload(get(row, 5)?, "activity input")?,
+                    trace_context: get::<Option<String>>(row, 7)?
+                        .map(|t| codec::from_json(&t, "trace context"))
+                        .transpose()?,
                 },
                 delivery: codec::delivery(get(row, 6)?)?,
                 lock: lock.clone(),

@@ -125,6 +125,7 @@ struct Activity {
     task_id: i64,
     name: String,
     input: String,
+    trace_context: Option<String>,
 }
 
 /// A turn, encoded before the transaction starts.
@@ -171,14 +172,17 @@ impl Turn {
             activities: c
                 .activities
                 .iter()
-                .map(|a| Activity {
-                    instance_id: a.instance_id.as_str().to_string(),
-                    execution_id: a.execution_id.as_str().to_string(),
-                    task_id: a.task_id.0,
-                    name: a.name.clone(),
-                    input: a.input.as_json().to_string(),
+                .map(|a| {
+                    Ok(Activity {
+                        instance_id: a.instance_id.as_str().to_string(),
+                        execution_id: a.execution_id.as_str().to_string(),
+                        task_id: a.task_id.0,
+                        name: a.name.clone(),
+                        input: a.input.as_json().to_string(),
+                        trace_context: a.trace_context.as_ref().map(to_json).transpose()?,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, StoreError>>()?,
             messages: c
                 .messages
                 .iter()
@@ -263,6 +267,7 @@ struct Apply {
     a_task: Vec<i64>,
     a_name: Vec<String>,
     a_input: Vec<String>,
+    a_trace: Vec<Option<String>>,
     messages: Messages,
     creations: Creations,
     touched: Vec<String>,
@@ -311,6 +316,7 @@ impl Apply {
             self.a_task.push(a.task_id);
             self.a_name.push(a.name);
             self.a_input.push(a.input);
+            self.a_trace.push(a.trace_context);
         }
         for m in t.messages {
             self.messages.push(m);
@@ -392,6 +398,7 @@ impl Apply {
                     &self.a_task,
                     &self.a_name,
                     &self.a_input,
+                    &self.a_trace,
                 ],
             ));
         }

@@ -11,7 +11,7 @@ use tokio_postgres::Client;
 use crate::error::backend;
 
 /// The schema version this crate writes.
-pub(crate) const SCHEMA_VERSION: i32 = 3;
+pub(crate) const SCHEMA_VERSION: i32 = 4;
 
 /// Version 1: instances, their history, the two queues and the per-instance queue rows.
 ///
@@ -116,8 +116,14 @@ CREATE INDEX instances_by_status_created ON instances (status, created_at, insta
 CREATE INDEX instances_by_name_created ON instances (name, created_at, instance_id, status);
 ";
 
+/// Version 4: activity work items carry the trace context of the orchestration's client span
+/// (JSON), so the attempt's span is its child; NULL when the orchestration is not traced.
+const V4: &str = "
+ALTER TABLE activities ADD COLUMN trace_context TEXT;
+";
+
 /// The migration steps: entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4];
 
 /// Checks a task hub name and returns it as a quoted identifier. Names are ASCII letters,
 /// digits, `_` and `-`, at most 58 bytes (the notification channel appends `_work` and

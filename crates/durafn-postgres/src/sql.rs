@@ -125,8 +125,8 @@ ON CONFLICT (instance_id) DO UPDATE SET
 
 /// Enqueues activity work items, visible at once.
 const INSERT_ACTIVITIES: &str = "
-INSERT INTO activities (instance_id, execution_id, task_id, name, input)
-SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[])";
+INSERT INTO activities (instance_id, execution_id, task_id, name, input, trace_context)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])";
 
 /// Enqueues messages, in array order (their ids follow it).
 const INSERT_MESSAGES: &str = "
@@ -230,7 +230,7 @@ WITH picked AS (
 UPDATE activities
 SET lock_token = $3, locked_until = $4, owner = $5, delivery = delivery + 1
 WHERE id = ANY(ARRAY(SELECT id FROM picked))
-RETURNING id, instance_id, execution_id, task_id, name, input, delivery";
+RETURNING id, instance_id, execution_id, task_id, name, input, delivery, trace_context";
 
 /// Deletes finished work items still leased under the given tokens, enqueues the results of
 /// exactly those, in order, and makes their instances ready (the caller holds their rows);

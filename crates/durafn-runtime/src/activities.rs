@@ -14,6 +14,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use crate::metrics::Metrics;
 use crate::poll::{Backoff, fetch_or_idle};
 use crate::shared::Shared;
+use crate::spans::{Parent, SpanKind, SpanRecord, fresh_span_id, names, span_name};
 
 type InFlight = Arc<Mutex<HashMap<ActivityId, LockToken>>>;
 
@@ -97,6 +98,10 @@ async fn drain(shared: &Shared, permits: &Arc<Semaphore>, limit: usize, in_fligh
 
 async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) -> ActivityCompletion {
     let name = item.activity.name.clone();
+    let attempt = attempt_span(shared, &item);
+    if item.delivery > 1 {
+        Metrics::add(&shared.metrics.activity_redeliveries, 1);
+    }
     let outcome: Result<Payload, FailureDetails> = if dead_lettered(shared, &item) {
         Metrics::add(&shared.metrics.dead_lettered, 1);
         Err(FailureDetails::system(
@@ -114,7 +119,12 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) -> ActivityCompletion
                     .input
                     .decode::<durafn_core::DurableHttpRequest>()
                 {
-                    Ok(request) => crate::http_activity::call(request).await.and_then(|r| {
+                    Ok(request) => crate::http_activity::call(
+                        request,
+                        attempt.as_ref().map(|s| s.trace_parent().to_string()),
+                    )
+                    .await
+                    .and_then(|r| {
                         Payload::encode(&r).map_err(|e| {
                             FailureDetails::system(SystemFailure::HttpRequestFailed, e.to_string())
                         })
@@ -139,8 +149,18 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) -> ActivityCompletion
                 );
                 let started = std::time::Instant::now();
                 let future = activity.run(ctx, item.activity.input.clone());
+                let log = tracing::info_span!(
+                    "activity",
+                    function = name.as_str(),
+                    instance_id = item.activity.instance_id.as_str(),
+                    execution_id = item.activity.execution_id.as_str(),
+                    trace_id = attempt
+                        .as_ref()
+                        .map(|s| durafn_core::trace::hex(&s.trace_id))
+                        .unwrap_or_default(),
+                );
                 // A panicking activity must not take the dispatcher down: run it as its own task.
-                let mut task = tokio::spawn(future);
+                let mut task = tokio::spawn(tracing::Instrument::instrument(future, log));
                 let joined = match shared.options.activity_timeout {
                     None => Some((&mut task).await),
                     Some(limit) => tokio::time::timeout(limit, &mut task).await.ok(),
@@ -160,10 +180,20 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) -> ActivityCompletion
                     &shared.metrics.activity_micros,
                     started.elapsed().as_micros() as u64,
                 );
+                shared
+                    .metrics
+                    .activity_seconds
+                    .observe(&name, started.elapsed().as_secs_f64());
                 result
             }
         }
     };
+    if let (Some(sink), Some(mut span)) = (&shared.spans, attempt) {
+        span.end = shared.clock.now();
+        sink.emit(vec![
+            span.failed(outcome.as_ref().err().map(|f| f.message.clone())),
+        ]);
+    }
     let task_scheduled_id = item.activity.task_id;
     let kind = match outcome {
         Ok(result) => EventKind::TaskCompleted {
@@ -197,6 +227,32 @@ fn dead_lettered(shared: &Shared, item: &ActivityWorkItem) -> bool {
         return false;
     }
     item.delivery > shared.options.max_deliveries
+}
+
+/// The server span of this attempt (ended when it returns), a child of the orchestration's client
+/// span for the call; `None` when tracing is off or the orchestration is not traced. Each
+/// delivery is its own span, so retries and re-runs after a crash are visible.
+fn attempt_span(shared: &Shared, item: &ActivityWorkItem) -> Option<SpanRecord> {
+    shared.spans.as_ref()?;
+    let parent = Parent::of(item.activity.trace_context.as_ref()?)?;
+    let now = shared.clock.now();
+    let a = &item.activity;
+    Some(
+        SpanRecord::child(
+            &parent,
+            span_name(names::TYPE_ACTIVITY, &a.name, None),
+            SpanKind::Server,
+            fresh_span_id(&shared.ids.new_id(), "attempt"),
+            now,
+            now,
+        )
+        .with(names::TYPE, names::TYPE_ACTIVITY)
+        .with(names::TASK_NAME, a.name.as_str())
+        .with(names::INSTANCE_ID, a.instance_id.as_str())
+        .with(names::EXECUTION_ID, a.execution_id.as_str())
+        .with_int(names::TASK_ID, a.task_id.0)
+        .with_int(names::DELIVERY, i64::from(item.delivery)),
+    )
 }
 
 /// The failure of an activity stopped at the function timeout, naming the limit as host.json

@@ -24,6 +24,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::ClientError;
 use crate::ids::{IdGen, RandomIds};
 use crate::shared::Shared;
+use crate::spans::{self, SpanRecord};
 use crate::turn::work::request_message;
 
 /// What to include in a status.
@@ -204,6 +205,16 @@ impl DurableClient {
         &self.store
     }
 
+    fn span_sink(&self) -> Option<&Arc<dyn spans::SpanSink>> {
+        self.runtime.as_ref()?.spans.as_ref()
+    }
+
+    fn emit(&self, span: Option<SpanRecord>) {
+        if let (Some(sink), Some(span)) = (self.span_sink(), span) {
+            sink.emit(vec![span]);
+        }
+    }
+
     fn wake(&self) {
         if let Some(rt) = &self.runtime {
             rt.orchestration_work.notify_one();
@@ -264,6 +275,22 @@ impl DurableClient {
         let instance_id = options
             .instance_id
             .unwrap_or_else(|| InstanceId::from_trusted(self.ids.new_id()));
+        let version = options.version.or_else(|| {
+            self.runtime
+                .as_ref()
+                .and_then(|rt| rt.options.default_version.clone())
+        });
+        let caller = options.trace_context.or_else(spans::current_trace_context);
+        let span = self.span_sink().map(|_| {
+            spans::client::create_orchestration(
+                &name,
+                version.as_deref(),
+                instance_id.as_str(),
+                caller.as_ref(),
+                &self.ids.new_id(),
+                self.clock.now(),
+            )
+        });
         let created = self
             .store
             .create_instance(NewInstance {
@@ -273,16 +300,13 @@ impl DurableClient {
                 input,
                 parent: None,
                 created_at: self.clock.now(),
-                version: options.version.or_else(|| {
-                    self.runtime
-                        .as_ref()
-                        .and_then(|rt| rt.options.default_version.clone())
-                }),
-                trace_context: options.trace_context,
+                version,
+                trace_context: span.as_ref().map(SpanRecord::context).or(caller),
             })
             .await;
         match created {
             Ok(()) => {
+                self.emit(span);
                 self.wake();
                 Ok(instance_id)
             }
@@ -440,6 +464,15 @@ impl DurableClient {
     ) -> Result<(), ClientError> {
         let id = parse_id(instance_id)?;
         self.active(&id).await?;
+        let span = self.span_sink().map(|_| {
+            spans::client::raise_event(
+                name,
+                id.as_str(),
+                spans::current_trace_context().as_ref(),
+                &self.ids.new_id(),
+                self.clock.now(),
+            )
+        });
         self.send(
             id,
             EventKind::EventRaised {
@@ -447,7 +480,9 @@ impl DurableClient {
                 input,
             },
         )
-        .await
+        .await?;
+        self.emit(span);
+        Ok(())
     }
 
     /// Terminates a running instance.

@@ -58,12 +58,15 @@ fn parse_uri(uri: &str) -> Result<Target, FailureDetails> {
     })
 }
 
-/// Performs one request.
+/// Performs one request; `trace_parent` (the attempt's span, when traced) is sent as the W3C
+/// `traceparent` header unless the orchestration set one itself, so the called service joins
+/// the trace.
 pub(crate) async fn call(
     request: DurableHttpRequest,
+    trace_parent: Option<String>,
 ) -> Result<DurableHttpResponse, FailureDetails> {
     let timeout = request.timeout.unwrap_or(DEFAULT_TIMEOUT);
-    tokio::time::timeout(timeout, send(&request))
+    tokio::time::timeout(timeout, send(&request, trace_parent.as_deref()))
         .await
         .map_err(|_| {
             failure(format!(
@@ -73,7 +76,10 @@ pub(crate) async fn call(
         })?
 }
 
-async fn send(request: &DurableHttpRequest) -> Result<DurableHttpResponse, FailureDetails> {
+async fn send(
+    request: &DurableHttpRequest,
+    trace_parent: Option<&str>,
+) -> Result<DurableHttpResponse, FailureDetails> {
     let target = parse_uri(&request.uri)?;
     let io = |e: std::io::Error| failure(format!("{} {} failed: {e}", request.method, request.uri));
     let stream = TcpStream::connect((target.host.as_str(), target.port))
@@ -92,6 +98,13 @@ async fn send(request: &DurableHttpRequest) -> Result<DurableHttpResponse, Failu
         if !name.eq_ignore_ascii_case("host") && !name.eq_ignore_ascii_case("content-length") {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
+    }
+    let has_trace = request
+        .headers
+        .keys()
+        .any(|k| k.eq_ignore_ascii_case("traceparent"));
+    if let (Some(trace_parent), false) = (trace_parent, has_trace) {
+        head.push_str(&format!("traceparent: {trace_parent}\r\n"));
     }
     head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
     stream

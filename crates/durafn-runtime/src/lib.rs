@@ -30,6 +30,7 @@ mod poll;
 pub mod replay_check;
 mod runtime;
 mod shared;
+pub mod spans;
 mod turn;
 
 pub use client::inspect::{Diagnosis, Finding, HubReport};
@@ -39,6 +40,12 @@ pub use client::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ClientError;
 pub use ids::{IdGen, RandomIds, SeededIds, new_id};
-pub use metrics::Metrics;
+pub use metrics::{
+    Histogram, HistogramSnapshot, LATENCY_BUCKETS, LONG_BUCKETS, Labeled, LabeledSnapshot, Metrics,
+    OTHER as OTHER_LABEL, SIZE_BUCKETS,
+};
 pub use options::RuntimeOptions;
 pub use runtime::{Runtime, RuntimeBuilder};
+pub use spans::{
+    SpanKind, SpanRecord, SpanSink, SpanValue, current_trace_context, with_trace_context,
+};

@@ -16,6 +16,7 @@ use crate::metrics::Metrics;
 use crate::options::RuntimeOptions;
 use crate::orchestrations::orchestration_loop;
 use crate::shared::Shared;
+use crate::spans::SpanSink;
 
 /// Builds and starts a [`Runtime`].
 pub struct RuntimeBuilder {
@@ -25,9 +26,18 @@ pub struct RuntimeBuilder {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
     app_data: AppData,
+    spans: Option<Arc<dyn SpanSink>>,
 }
 
 impl RuntimeBuilder {
+    /// Turns distributed tracing on: the spans of orchestrations, activities, timers,
+    /// sub-orchestrations, events and client starts go to `sink` once the work is durable.
+    /// Without a sink nothing is collected.
+    pub fn span_sink(mut self, sink: Arc<dyn SpanSink>) -> Self {
+        self.spans = Some(sink);
+        self
+    }
+
     /// Sets the options.
     pub fn options(mut self, options: RuntimeOptions) -> Self {
         self.options = options;
@@ -79,6 +89,7 @@ impl RuntimeBuilder {
             turns,
             metrics: Metrics::default(),
             shutdown,
+            spans: self.spans,
         });
         // Work from other hosts wakes the dispatchers too, where the store can tell (the
         // waker holds the runtime weakly, so a dropped runtime is not kept alive by its store).
@@ -130,6 +141,7 @@ impl Runtime {
             clock: Arc::new(SystemClock),
             ids: Arc::new(RandomIds),
             app_data: AppData::default(),
+            spans: None,
         }
     }
 

@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::ids::IdGen;
 use crate::metrics::Metrics;
 use crate::options::RuntimeOptions;
+use crate::spans::SpanSink;
 
 /// The task hub, the functions, the injected clock and ids, and the wake-ups between the
 /// dispatchers and the clients of one runtime.
@@ -32,6 +33,8 @@ pub(crate) struct Shared {
     pub(crate) metrics: Metrics,
     pub(crate) cache: std::sync::Mutex<InstanceCache>,
     pub(crate) shutdown: watch::Sender<bool>,
+    /// Where finished spans go; `None` when tracing is off (nothing is collected).
+    pub(crate) spans: Option<Arc<dyn SpanSink>>,
 }
 
 impl Shared {

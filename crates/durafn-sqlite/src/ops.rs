@@ -284,8 +284,8 @@ fn insert_history(
 
 fn insert_activity(conn: &Connection, a: &NewActivity) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO activities (instance_id, execution_id, task_id, name, input, visible_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO activities (instance_id, execution_id, task_id, name, input, visible_at, \
+         trace_context) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
     .map_err(backend)?
     .execute(params![
@@ -295,6 +295,7 @@ fn insert_activity(conn: &Connection, a: &NewActivity) -> Result<(), StoreError>
         a.name,
         a.input.as_json(),
         IMMEDIATE,
+        a.trace_context.as_ref().map(to_json).transpose()?,
     ])
     .map_err(backend)?;
     Ok(())
@@ -438,7 +439,8 @@ pub(crate) fn fetch_activities(
         .prepare_cached(
             "UPDATE activities SET lock_token = ?2, locked_until = ?3, owner = ?4, \
              delivery = delivery + 1 \
-             WHERE id = ?1 RETURNING instance_id, execution_id, task_id, name, input, delivery",
+             WHERE id = ?1 RETURNING instance_id, execution_id, task_id, name, input, delivery, \
+             trace_context",
         )
         .map_err(backend)?;
     let mut items = Vec::with_capacity(ids.len());
@@ -457,6 +459,11 @@ pub(crate) fn fetch_activities(
             task_id: EventId(row.get(2).map_err(backend)?),
             name: get_s(3)?,
             input: payload(get_s(4)?, "activity input")?,
+            trace_context: row
+                .get::<_, Option<String>>(6)
+                .map_err(backend)?
+                .map(|t| codec::from_json(&t, "trace context"))
+                .transpose()?,
         };
         let delivery = codec::delivery(row.get(5).map_err(backend)?)?;
         drop(rows);

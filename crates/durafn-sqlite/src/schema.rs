@@ -10,7 +10,7 @@ use crate::Durability;
 use crate::codec::backend;
 
 /// The schema version this crate writes (`PRAGMA user_version`).
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 /// Statements kept prepared per connection; above the number the hot paths use.
 const STATEMENT_CACHE: usize = 128;
@@ -94,8 +94,14 @@ CREATE INDEX instances_by_name_created ON instances (name, created_at, instance_
 ALTER TABLE activities ADD COLUMN owner TEXT;
 ";
 
+/// Version 4: activity work items carry the trace context of the orchestration's client span
+/// (JSON), so the attempt's span is its child; NULL when the orchestration is not traced.
+const V4: &str = "
+ALTER TABLE activities ADD COLUMN trace_context TEXT;
+";
+
 /// The migration steps: entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4];
 
 /// Applies the settings every connection of a task hub uses, with a page cache of at most
 /// `cache_kib` KiB.

@@ -150,6 +150,9 @@ pub struct NewActivity {
     pub name: String,
     /// Its input.
     pub input: Payload,
+    /// The trace context of the orchestration's client span for this call, so each attempt's
+    /// server span is its child, on whichever host it runs.
+    pub trace_context: Option<TraceContext>,
 }
 
 /// An activity work item, locked for the fetcher.

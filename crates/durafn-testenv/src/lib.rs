@@ -105,3 +105,6 @@ mod tests {
         assert!(service("PATH", "path").is_some());
     }
 }
+
+#[cfg(feature = "otlp")]
+pub mod otlp;

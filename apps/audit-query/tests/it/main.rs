@@ -12,3 +12,4 @@ mod e2e;
 mod python_client;
 mod queue;
 mod secrets;
+mod tracing;

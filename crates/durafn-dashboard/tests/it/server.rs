@@ -246,3 +246,43 @@ async fn bad_input_is_a_4xx_page_never_a_500() {
     }
     host.stop().await;
 }
+
+/// The instance page shows the trace id of the request that started the instance, linked by
+/// the configured template; without a template it is shown unlinked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instance_page_links_its_trace() {
+    let host = TestHost::start_with(|c| {
+        c.tracing.trace_url_template = Some("http://tempo.example/trace/{traceId}".into());
+    })
+    .await;
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let id = host
+        .client
+        .start_new_with(
+            "sleeper",
+            &json!({}),
+            durafn_runtime::StartOptions {
+                trace_context: Some(durafn_core::TraceContext::new(format!(
+                    "00-{trace}-00f067aa0ba902b7-01"
+                ))),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("start")
+        .to_string();
+    let page = host.url(&format!("/dashboard/instances/{id}"));
+    let (status, _, body) = request("GET", &page, &[("x-functions-key", &host.viewer)], "").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(&format!(
+            "<a href=\"http://tempo.example/trace/{trace}\" rel=\"noopener\"><code>{trace}</code></a>"
+        )),
+        "{body}"
+    );
+    let untraced = host.running("sleeper", None, &json!({})).await;
+    let page = host.url(&format!("/dashboard/instances/{untraced}"));
+    let (_, _, body) = request("GET", &page, &[("x-functions-key", &host.viewer)], "").await;
+    assert!(!body.contains("id=\"trace\""), "no trace, no row");
+    host.stop().await;
+}

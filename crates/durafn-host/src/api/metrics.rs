@@ -1,25 +1,18 @@
-//! `GET /metrics` (master key): the host and runtime in the Prometheus text format.
+//! `GET /metrics` (master key): the host and runtime in the Prometheus text format. Every metric
+//! is listed, with its labels, in `docs/metrics.md`; the runtime's names live in
+//! `durafn_runtime::metrics`, the host's here. Label values are bounded: statuses, queue names,
+//! registered function names and route templates, never instance ids.
 //!
-//! - `durafn_instances{runtime_status}`: instances in the task hub by status (a gauge, counted
-//!   by the task hub at scrape time);
-//! - the runtime's counters (`durafn_turns_total`, `durafn_turns_failed_total`,
-//!   `durafn_activities_total`, `durafn_activities_failed_total`, `durafn_dead_lettered_total`,
-//!   `durafn_instance_cache_hits_total`, `durafn_instance_cache_misses_total`);
-//! - `durafn_turn_duration_seconds` and `durafn_activity_duration_seconds`: the time spent in
-//!   orchestration code per turn and in activity functions, as the `_sum`/`_count` pair of a
-//!   summary. The runtime keeps running totals, not distributions, so there are no buckets or
-//!   quantiles; `rate(_sum) / rate(_count)` gives the mean latency over a window;
-//! - `durafn_instance_cache_entries`: live orchestrations held in memory;
-//! - `durafn_host_uptime_seconds`.
-//!
-//! Queue depths are not exported: the storage contract has no cheap way to count queued work.
-//! The route needs the master key, because instance counts and rates describe the business.
+//! Gauges of the task hub (instances by status, work ready and scheduled, the oldest ready
+//! message's age, leases) are read from the task hub at scrape time, with the query the
+//! dashboard's hub page uses. The route needs the master key, because instance counts and rates
+//! describe the business.
 
 use std::fmt::Write as _;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use durafn_core::RuntimeStatus;
+use durafn_runtime::HistogramSnapshot;
 
 use crate::app::state::HostState;
 use crate::error::ApiError;
@@ -28,93 +21,220 @@ use crate::functions::request::Call;
 /// The content type of the Prometheus text format.
 pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
+/// Spans dropped because the trace collector did not take them.
+const SPANS_DROPPED: &str = "durafn_spans_dropped_total";
+/// HTTP request latency by route.
+const HTTP_SECONDS: &str = "durafn_http_request_duration_seconds";
+
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
+/// A label value with `\`, `"` and line breaks escaped.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn bound(le: f64) -> String {
+    if le.is_infinite() {
+        "+Inf".into()
+    } else {
+        le.to_string()
+    }
+}
+
+/// Writes one histogram's samples; `label` is `name="value"` or empty.
+fn histogram(out: &mut String, name: &str, label: &str, h: &HistogramSnapshot) {
+    let sep = if label.is_empty() { "" } else { "," };
+    for (le, n) in &h.buckets {
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{label}{sep}le=\"{}\"}} {n}",
+            bound(*le)
+        );
+    }
+    let braces = if label.is_empty() {
+        String::new()
+    } else {
+        format!("{{{label}}}")
+    };
+    let _ = writeln!(out, "{name}_sum{braces} {}", h.sum);
+    let _ = writeln!(out, "{name}_count{braces} {}", h.count);
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, samples: &[(String, f64)]) {
+    family(out, name, "gauge", help);
+    for (labels, v) in samples {
+        let _ = writeln!(out, "{name}{labels} {v}");
+    }
+}
+
 /// GET `/metrics`.
 pub(crate) async fn metrics(s: HostState, _: Call) -> Result<Response, ApiError> {
-    let counts = s
-        .client
-        .store()
-        .count_by_status()
-        .await
-        .map_err(|e| ApiError::from_client(e.into()))?;
+    let report = s.client.hub_report().await.map_err(ApiError::from_client)?;
     let mut out = String::new();
-    family(
+    let counts: Vec<(String, f64)> = durafn_core::RuntimeStatus::ALL
+        .iter()
+        .map(|status| {
+            let n = report
+                .counts
+                .iter()
+                .find(|(st, _)| st == status)
+                .map_or(0, |(_, n)| *n);
+            (format!("{{runtime_status=\"{status}\"}}"), n as f64)
+        })
+        .collect();
+    gauge(
         &mut out,
         "durafn_instances",
-        "gauge",
         "Instances in the task hub by runtime status.",
+        &counts,
     );
-    for status in RuntimeStatus::ALL {
-        let n = counts
+    let h = &report.health;
+    let queues = [
+        ("orchestrations", &h.orchestrations),
+        ("activities", &h.activities),
+    ];
+    let per_queue = |f: &dyn Fn(&durafn_store::inspect::QueueHealth) -> u64| -> Vec<(String, f64)> {
+        queues
             .iter()
-            .find(|(st, _)| *st == status)
-            .map(|(_, n)| *n)
-            .unwrap_or(0);
-        let _ = writeln!(out, "durafn_instances{{runtime_status=\"{status}\"}} {n}");
-    }
+            .map(|(q, health)| (format!("{{queue=\"{q}\"}}"), f(health) as f64))
+            .collect()
+    };
+    gauge(
+        &mut out,
+        "durafn_work_ready",
+        "Work that can be handed out now, by queue.",
+        &per_queue(&|q| q.ready),
+    );
+    gauge(
+        &mut out,
+        "durafn_work_scheduled",
+        "Work not visible yet (durable timers, delayed retries), by queue.",
+        &per_queue(&|q| q.scheduled),
+    );
+    gauge(
+        &mut out,
+        "durafn_work_leased",
+        "Work held under a live lease by any host, by queue.",
+        &per_queue(&|q| q.leased),
+    );
+    let age = |since: Option<chrono::DateTime<chrono::Utc>>| {
+        since.map_or(0.0, |t| (report.at - t).as_seconds_f64().max(0.0))
+    };
+    gauge(
+        &mut out,
+        "durafn_work_oldest_ready_age_seconds",
+        "How long the oldest ready item has waited (0 when nothing is ready), by queue.",
+        &[
+            (
+                "{queue=\"orchestrations\"}".into(),
+                age(h.orchestrations.oldest_ready_since),
+            ),
+            (
+                "{queue=\"activities\"}".into(),
+                age(report.oldest_activity_since),
+            ),
+        ],
+    );
+    let mine = h.hosts.iter().find(|l| l.owner == s.host_id);
+    gauge(
+        &mut out,
+        "durafn_leases_held",
+        "Leases this host holds, by queue.",
+        &[
+            (
+                "{queue=\"orchestrations\"}".into(),
+                mine.map_or(0, |l| l.instances) as f64,
+            ),
+            (
+                "{queue=\"activities\"}".into(),
+                mine.map_or(0, |l| l.activities) as f64,
+            ),
+        ],
+    );
+
     let runtime = s.runtime.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(rt) = runtime.as_ref() {
-        let snapshot = rt.metrics().snapshot();
-        let value = |name: &str| {
-            snapshot
-                .iter()
-                .find(|(n, _, _)| *n == name)
-                .map(|(_, _, v)| *v)
-                .unwrap_or(0)
-        };
-        for (name, help, v) in &snapshot {
-            // The two time totals are exported as summaries below, in seconds.
+        let m = rt.metrics();
+        for (name, help, v) in m.snapshot() {
+            // The raw time totals are the histograms' sums.
             if name.ends_with("_seconds_total") {
                 continue;
             }
             family(&mut out, name, "counter", help);
             let _ = writeln!(out, "{name} {v}");
         }
-        for (name, help, micros, count) in [
-            (
-                "durafn_turn_duration_seconds",
-                "Time spent running orchestration code per turn (sum and count only).",
-                value("durafn_turn_seconds_total"),
-                value("durafn_turns_total") + value("durafn_turns_failed_total"),
-            ),
-            (
-                "durafn_activity_duration_seconds",
-                "Time spent in activity functions per execution (sum and count only).",
-                value("durafn_activity_seconds_total"),
-                value("durafn_activities_total"),
-            ),
-        ] {
-            family(&mut out, name, "summary", help);
-            let _ = writeln!(out, "{name}_sum {}", micros as f64 / 1e6);
-            let _ = writeln!(out, "{name}_count {count}");
+        for (name, help, snapshot) in m.histograms() {
+            family(&mut out, name, "histogram", help);
+            histogram(&mut out, name, "", &snapshot);
         }
-        family(
+        for (name, help, label, by) in m.labeled_histograms() {
+            family(&mut out, name, "histogram", help);
+            for (value, snapshot) in &by {
+                histogram(
+                    &mut out,
+                    name,
+                    &format!("{label}=\"{}\"", escape(value)),
+                    snapshot,
+                );
+            }
+        }
+        let (hits, misses) = (
+            m.cache_hits.load(std::sync::atomic::Ordering::Relaxed),
+            m.cache_misses.load(std::sync::atomic::Ordering::Relaxed),
+        );
+        gauge(
             &mut out,
             "durafn_instance_cache_entries",
-            "gauge",
             "Live orchestrations held in memory between turns.",
+            &[(String::new(), rt.cached_instances() as f64)],
         );
-        let _ = writeln!(
-            out,
-            "durafn_instance_cache_entries {}",
-            rt.cached_instances()
+        gauge(
+            &mut out,
+            "durafn_instance_cache_hit_ratio",
+            "Turns served by a cached orchestration, of all turns so far (0 before the first).",
+            &[(
+                String::new(),
+                if hits + misses == 0 {
+                    0.0
+                } else {
+                    hits as f64 / (hits + misses) as f64
+                },
+            )],
         );
     }
     drop(runtime);
     family(
         &mut out,
-        "durafn_host_uptime_seconds",
-        "gauge",
-        "Seconds since the host started.",
+        HTTP_SECONDS,
+        "histogram",
+        "HTTP request latency by route.",
     );
-    let _ = writeln!(
-        out,
-        "durafn_host_uptime_seconds {}",
-        s.started.elapsed().as_secs_f64()
+    for (route, snapshot) in s.http_seconds.snapshot() {
+        histogram(
+            &mut out,
+            HTTP_SECONDS,
+            &format!("route=\"{}\"", escape(&route)),
+            &snapshot,
+        );
+    }
+    family(
+        &mut out,
+        SPANS_DROPPED,
+        "counter",
+        "Spans dropped because the trace collector did not take them.",
+    );
+    let _ = writeln!(out, "{SPANS_DROPPED} {}", s.telemetry.dropped());
+    gauge(
+        &mut out,
+        "durafn_host_uptime_seconds",
+        "Seconds since the host started.",
+        &[(String::new(), s.started.elapsed().as_secs_f64())],
     );
     let mut response = (StatusCode::OK, out).into_response();
     response.headers_mut().insert(

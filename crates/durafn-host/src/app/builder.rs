@@ -217,9 +217,21 @@ impl App {
         if config.default_version.is_some() {
             options.default_version = config.default_version.clone();
         }
+        if options.host_id.is_empty() {
+            // Named here, not by the runtime, so the span exporter can name the host too.
+            options.host_id = format!("host-{}", &durafn_runtime::new_id()[..12]);
+        }
+        let telemetry = crate::app::telemetry::Telemetry::start(
+            &config.tracing,
+            &config.hub_name,
+            &options.host_id,
+        )?;
         let mut runtime = Runtime::builder(store, registry.clone())
             .options(options)
             .app_data(app_data.clone());
+        if let Some(sink) = telemetry.sink() {
+            runtime = runtime.span_sink(sink);
+        }
         if let Some(clock) = self.clock.clone() {
             runtime = runtime.clock(clock);
         }
@@ -250,6 +262,8 @@ impl App {
             timer_triggers: triggers.timer_entries(),
             queue_triggers: triggers.queue_entries(),
             trigger_tasks: Mutex::new(None),
+            telemetry,
+            http_seconds: durafn_runtime::Labeled::new(durafn_runtime::LATENCY_BUCKETS),
         }));
         triggers.start(&state, self.clock, config.runtime.lease);
         if let Some(report) = config.host_json.message() {

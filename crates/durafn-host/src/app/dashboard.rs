@@ -90,6 +90,7 @@ pub(crate) fn router(state: &HostState, config: &HostConfig) -> Option<Router> {
         read_only: config.dashboard.read_only,
         functions,
         orchestrators: registry.orchestrator_names(),
+        trace_url_template: config.tracing.trace_url_template.clone(),
     };
     Some(durafn_dashboard::router(
         state.client.clone(),

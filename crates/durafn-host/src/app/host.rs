@@ -142,6 +142,7 @@ impl Host {
     pub async fn shutdown(self) {
         self.state.stopping.store(true, Ordering::Relaxed);
         crate::triggers::stop(&self.state, self.config.runtime.drain_timeout).await;
+        self.state.telemetry.shutdown().await;
         let runtime = self
             .state
             .runtime

@@ -1,16 +1,15 @@
-//! A small log writer for `App::run`: events at or above a level, one line each, on stderr.
+//! The log writer of `App::run`: events at or above a level, one line each, on stderr, with the
+//! fields of the spans they happen in.
 //!
-//! The host logs through `tracing`; an app that installs its own subscriber keeps it (this one
-//! is installed only when none is set). It exists so that a function app started from `main`
-//! shows its start-up, its warnings and its function failures without another dependency.
+//! The host and the runtime log through `tracing`, inside spans that name what runs: a turn
+//! (`function`, `instance_id`, `execution_id`, `trace_id`), an activity attempt (the same) and an
+//! HTTP function call (`function`, `trace_id`). So every line a function's code logs carries its
+//! instance and trace, and an operator filters on them. `DURAFN_LOG_FORMAT=json` writes one JSON
+//! object per line (the event's fields flattened, the current span's fields under `span`) for
+//! log pipelines. An app that installs its own subscriber keeps it (this one is installed only
+//! when none is set).
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use tracing::field::{Field, Visit};
-use tracing::level_filters::LevelFilter;
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Metadata, Subscriber};
+use tracing::Level;
 
 /// Parses a `DURAFN_LOG` level.
 pub fn parse_level(text: &str) -> Result<Level, String> {
@@ -26,68 +25,51 @@ pub fn parse_level(text: &str) -> Result<Level, String> {
     }
 }
 
-/// Installs the stderr writer at `level` unless the process already has a subscriber.
+/// How lines are written (`DURAFN_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `time level span{fields}: message fields` (the default).
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogFormat {
+    /// Parses `text` or `json`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err(format!("expected text or json, found {text:?}")),
+        }
+    }
+
+    /// The format the process environment asks for (`DURAFN_LOG_FORMAT`; text when unset or
+    /// not understood).
+    pub fn from_env() -> Self {
+        std::env::var("DURAFN_LOG_FORMAT")
+            .ok()
+            .and_then(|v| Self::parse(&v).ok())
+            .unwrap_or(Self::Text)
+    }
+}
+
+/// Installs the stderr writer at `level`, in the format `DURAFN_LOG_FORMAT` names, unless the
+/// process already has a subscriber.
 pub fn install(level: Level) {
-    let _ = tracing::subscriber::set_global_default(StderrLog {
-        max: level,
-        next_span: AtomicU64::new(1),
-    });
-}
-
-struct StderrLog {
-    max: Level,
-    next_span: AtomicU64,
-}
-
-struct Line(String);
-
-impl Visit for Line {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            let _ = write!(self.0, " {value}");
-        } else {
-            let _ = write!(self.0, " {}={value:?}", field.name());
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            let _ = write!(self.0, " {value:?}");
-        } else {
-            let _ = write!(self.0, " {}={value:?}", field.name());
-        }
-    }
-}
-
-impl Subscriber for StderrLog {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        *metadata.level() <= self.max
-    }
-
-    fn max_level_hint(&self) -> Option<LevelFilter> {
-        Some(LevelFilter::from_level(self.max))
-    }
-
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(self.next_span.fetch_add(1, Ordering::Relaxed))
-    }
-
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-
-    fn event(&self, event: &Event<'_>) {
-        let meta = event.metadata();
-        let mut line = Line(String::new());
-        event.record(&mut line);
-        let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
-            .format("%Y-%m-%dT%H:%M:%S%.3fZ");
-        eprintln!("{now} {:>5} {}:{}", meta.level(), meta.target(), line.0);
-    }
-
-    fn enter(&self, _: &Id) {}
-
-    fn exit(&self, _: &Id) {}
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
+    let _ = match LogFormat::from_env() {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 #[cfg(test)]
@@ -99,5 +81,12 @@ mod tests {
         assert_eq!(parse_level("Warning"), Ok(Level::WARN));
         assert_eq!(parse_level("TRACE"), Ok(Level::TRACE));
         assert!(parse_level("loud").is_err());
+    }
+
+    #[test]
+    fn formats_parse() {
+        assert_eq!(LogFormat::parse("JSON"), Ok(LogFormat::Json));
+        assert_eq!(LogFormat::parse("text"), Ok(LogFormat::Text));
+        assert!(LogFormat::parse("xml").is_err());
     }
 }

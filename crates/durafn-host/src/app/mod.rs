@@ -10,6 +10,7 @@ pub(crate) mod rpc;
 pub(crate) mod serve;
 pub(crate) mod state;
 pub(crate) mod store;
+pub(crate) mod telemetry;
 
 pub use builder::App;
 pub use host::Host;

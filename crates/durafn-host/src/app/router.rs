@@ -18,6 +18,7 @@ use crate::error::{ApiError, empty};
 use crate::functions::http_function::AuthLevel;
 use crate::functions::request::{Call, HttpRequest, QueryParams, presented_key, read_body};
 use crate::keys::Access;
+use durafn_runtime::{SpanKind, SpanRecord, with_trace_context};
 
 type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, ApiError>> + Send>>;
 
@@ -62,13 +63,70 @@ async fn invoke(f: Arc<FunctionEntry>, s: HostState, call: Call) -> Result<Respo
         return Ok(empty(StatusCode::NOT_FOUND));
     }
     let origin = s.origin_of(&call.headers);
+    let span = s.telemetry.sink().map(|_| request_span(&f, &call));
     let req = HttpRequest::from_call(call, &origin);
     let client = s.http_client(origin);
     let handler = f.handler.clone();
-    let mut task = tokio::spawn(async move { handler.call(req, client).await });
+    let context = span.as_ref().map(SpanRecord::context);
+    let log = tracing::info_span!(
+        "function",
+        function = f.name.as_str(),
+        trace_id = span
+            .as_ref()
+            .map(|s| durafn_core::trace::hex(&s.trace_id))
+            .unwrap_or_default(),
+    );
+    let mut task = tokio::spawn(tracing::Instrument::instrument(
+        with_trace_context(context, async move { handler.call(req, client).await }),
+        log,
+    ));
+    let answer = run_function(&f, &s, &mut task).await;
+    if let (Some(sink), Some(mut span)) = (s.telemetry.sink(), span) {
+        span.end = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
+        let status = match &answer {
+            Ok(r) => r.status().as_u16(),
+            Err(e) => e.status().as_u16(),
+        };
+        let failed = (status >= 500).then(|| format!("the function answered {status}"));
+        sink.emit(vec![
+            span.with_int("http.response.status_code", i64::from(status))
+                .failed(failed),
+        ]);
+    }
+    answer
+}
+
+/// The server span of one call of an HTTP function: `{method} {route}`, a child of the
+/// request's `traceparent` (or a new trace's root).
+fn request_span(f: &FunctionEntry, call: &Call) -> SpanRecord {
+    let route = f.template.paths.first().cloned().unwrap_or_default();
+    SpanRecord::begin(
+        crate::api::management::trace_context(call).as_ref(),
+        format!("{} {route}", call.method),
+        SpanKind::Server,
+        &durafn_runtime::new_id(),
+        chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()),
+    )
+    .with("http.request.method", call.method.as_str())
+    .with("http.route", route)
+    .with("faas.trigger", "http")
+    .with("faas.name", f.name.as_str())
+}
+
+/// Waits for a function's task up to the function timeout.
+async fn run_function(
+    f: &FunctionEntry,
+    s: &HostState,
+    task: &mut tokio::task::JoinHandle<
+        Result<
+            crate::functions::request::HttpResponse,
+            crate::functions::http_function::HandlerError,
+        >,
+    >,
+) -> Result<Response, ApiError> {
     let joined = match s.function_timeout {
-        None => Some((&mut task).await),
-        Some(limit) => tokio::time::timeout(limit, &mut task).await.ok(),
+        None => Some((&mut *task).await),
+        Some(limit) => tokio::time::timeout(limit, &mut *task).await.ok(),
     };
     let Some(joined) = joined else {
         task.abort();
@@ -111,32 +169,50 @@ fn endpoint(
 ) -> impl Fn(State<HostState>, Request) -> BoxFuture + Clone + Send + Sync + 'static {
     let access = entry.access.clone();
     let h = entry.handler.clone();
+    let route: Arc<str> = Arc::from(format!("{} {}", entry.method, entry.path));
     move |State(s): State<HostState>, req: Request| {
         let access = access.clone();
         let h = h.clone();
+        let route = route.clone();
         Box::pin(async move {
-            let (mut parts, body) = req.into_parts();
-            let query = QueryParams::parse(&parts.uri)?;
-            if !s
-                .keys
-                .authorize(presented_key(&parts.headers, &query), &access)
-            {
-                return Ok(empty(StatusCode::UNAUTHORIZED));
-            }
-            let path = Call::path_params(&mut parts, &s).await?;
-            let body = read_body(body, &parts.headers, s.max_body).await?;
-            let call = Call {
-                method: parts.method,
-                uri: parts.uri,
-                headers: parts.headers,
-                query,
-                path,
-                body,
-                rpc,
-            };
-            h(s, call).await
+            let started = std::time::Instant::now();
+            let answer = serve_call(&s, req, &access, &h, rpc).await;
+            s.http_seconds
+                .observe(&route, started.elapsed().as_secs_f64());
+            answer
         })
     }
+}
+
+/// Parses, authorizes and runs one request of a route.
+async fn serve_call(
+    s: &HostState,
+    req: Request,
+    access: &Access,
+    h: &crate::api::route::Handler,
+    rpc: bool,
+) -> Result<Response, ApiError> {
+    let s = s.clone();
+    let (mut parts, body) = req.into_parts();
+    let query = QueryParams::parse(&parts.uri)?;
+    if !s
+        .keys
+        .authorize(presented_key(&parts.headers, &query), access)
+    {
+        return Ok(empty(StatusCode::UNAUTHORIZED));
+    }
+    let path = Call::path_params(&mut parts, &s).await?;
+    let body = read_body(body, &parts.headers, s.max_body).await?;
+    let call = Call {
+        method: parts.method,
+        uri: parts.uri,
+        headers: parts.headers,
+        query,
+        path,
+        body,
+        rpc,
+    };
+    h(s, call).await
 }
 
 async fn no_route() -> Response {

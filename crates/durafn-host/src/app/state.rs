@@ -84,6 +84,10 @@ pub(crate) struct Inner {
     pub(crate) queue_triggers: Vec<QueueEntry>,
     /// The queue listeners and schedule starters, until shutdown stops them.
     pub(crate) trigger_tasks: Mutex<Option<TriggerTasks>>,
+    /// The span exporter (tracing on) or nothing.
+    pub(crate) telemetry: crate::app::telemetry::Telemetry,
+    /// Request latency by route (`{method} {route template}`: bounded).
+    pub(crate) http_seconds: durafn_runtime::Labeled,
 }
 
 /// A cheap handle on the shared state.

@@ -97,6 +97,10 @@ impl HostConfig {
         if let Some(level) = settings.get("DURAFN_LOG") {
             crate::app::log::parse_level(level).map_err(|m| settings.invalid("DURAFN_LOG", m))?;
         }
+        if let Some(format) = settings.get("DURAFN_LOG_FORMAT") {
+            crate::app::log::LogFormat::parse(format)
+                .map_err(|m| settings.invalid("DURAFN_LOG_FORMAT", m))?;
+        }
         if let Some(secs) = settings.get("DURAFN_LEASE_SECONDS") {
             let secs = secs
                 .trim()
@@ -110,6 +114,39 @@ impl HostConfig {
                     )
                 })?;
             config.runtime.lease = Duration::from_secs(secs);
+        }
+        if let Some(on) = settings.get("DURAFN_TRACING") {
+            config.tracing.enabled = match on.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "on" => true,
+                "0" | "false" | "off" => false,
+                _ => return Err(settings.invalid("DURAFN_TRACING", "expected true or false")),
+            };
+        }
+        if let Some(endpoint) = settings.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+            config.tracing.traces_endpoint = Some(endpoint.to_string());
+        }
+        if let Some(base) = settings.get("OTEL_EXPORTER_OTLP_ENDPOINT") {
+            config.tracing.endpoint = Some(base.trim_end_matches('/').to_string());
+        }
+        if let Some(protocol) = settings
+            .get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+            .or(settings.get("OTEL_EXPORTER_OTLP_PROTOCOL"))
+        {
+            let protocol = protocol.trim();
+            if protocol != "http/protobuf" && protocol != "grpc" {
+                return Err(settings.invalid(
+                    "OTEL_EXPORTER_OTLP_PROTOCOL",
+                    "expected http/protobuf or grpc",
+                ));
+            }
+            config.tracing.protocol = Some(protocol.to_string());
+        }
+        if let Some(name) = settings.get("OTEL_SERVICE_NAME") {
+            config.tracing.service_name = Some(name.to_string()).filter(|n| !n.is_empty());
+        }
+        if let Some(template) = settings.get("DURAFN_TRACE_URL_TEMPLATE") {
+            config.tracing.trace_url_template =
+                Some(template.to_string()).filter(|t| !t.is_empty());
         }
         config.settings = settings;
         Ok(config)

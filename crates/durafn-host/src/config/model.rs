@@ -79,6 +79,32 @@ pub struct HostConfig {
     pub dashboard: DashboardConfig,
     /// The queue triggers' settings (`extensions.queues`).
     pub queues: crate::queues::QueueOptions,
+    /// Distributed tracing (`extensions.durableTask.tracing`).
+    pub tracing: TracingConfig,
+}
+
+/// Whether spans are exported, and where operators look traces up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TracingConfig {
+    /// Export spans over OTLP (`extensions.durableTask.tracing.distributedTracingEnabled`, or
+    /// the `DURAFN_TRACING` setting); off by default, and nothing is collected when off. The
+    /// exporter follows the standard `OTEL_*` variables (endpoint, protocol, service name,
+    /// resource attributes, sampler).
+    pub enabled: bool,
+    /// The address of a trace in the operator's trace viewer, with `{traceId}` where the trace
+    /// id goes (`extensions.durableTask.tracing.traceUrlTemplate`, or the
+    /// `DURAFN_TRACE_URL_TEMPLATE` setting), e.g. `http://localhost:16686/trace/{traceId}`;
+    /// the dashboard links each instance's trace with it.
+    pub trace_url_template: Option<String>,
+    /// The collector's base address (`OTEL_EXPORTER_OTLP_ENDPOINT`; `/v1/traces` is appended
+    /// for HTTP); `None` for the default, `http://localhost:4318` (`:4317` for gRPC).
+    pub endpoint: Option<String>,
+    /// The full address for spans (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), before `endpoint`.
+    pub traces_endpoint: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf` (the default) or `grpc`.
+    pub protocol: Option<String>,
+    /// `OTEL_SERVICE_NAME`; the task hub's name when unset.
+    pub service_name: Option<String>,
 }
 
 /// Whether the host serves the dashboard, and whether it may change anything.
@@ -122,6 +148,7 @@ impl Default for HostConfig {
             host_json: HostJsonReport::default(),
             dashboard: DashboardConfig::default(),
             queues: crate::queues::QueueOptions::default(),
+            tracing: TracingConfig::default(),
         }
     }
 }

@@ -59,6 +59,10 @@ fn a_file_with_every_durable_task_key_loads_and_what_durafn_implements_is_applie
     assert_eq!(c.runtime.max_concurrent_activities, 10);
     assert_eq!(c.runtime.max_concurrent_orchestrations, 10);
     assert!(
+        c.tracing.enabled,
+        "distributedTracingEnabled turns tracing on"
+    );
+    assert!(
         matches!(c.storage, StorageProvider::Sqlite { path: None, .. }),
         "an Azure Storage configuration is served from SQLite: {:?}",
         c.storage
@@ -68,7 +72,8 @@ fn a_file_with_every_durable_task_key_loads_and_what_durafn_implements_is_applie
         "logging",
         "extensionBundle",
         "extensions.http.maxConcurrentRequests",
-        "extensions.durableTask.tracing",
+        "extensions.durableTask.tracing.traceReplayEvents",
+        "extensions.durableTask.tracing.distributedTracingProtocol",
         "extensions.durableTask.notifications",
         "extensions.durableTask.httpSettings",
         "extensions.durableTask.extendedSessionsEnabled",
@@ -88,6 +93,8 @@ fn a_file_with_every_durable_task_key_loads_and_what_durafn_implements_is_applie
         "extensions.durableTask.versionFailureStrategy",
         "extensions.durableTask.localRpcEndpointEnabled",
         "extensions.durableTask.maxConcurrentActivityFunctions",
+        "extensions.durableTask.tracing",
+        "extensions.durableTask.tracing.distributedTracingEnabled",
     ] {
         assert!(!ignored.iter().any(|i| i == honoured), "{honoured} is used");
     }

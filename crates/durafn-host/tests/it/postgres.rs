@@ -57,3 +57,110 @@ async fn a_host_opens_the_postgres_hub_named_in_host_json() {
         .await
         .expect("drop the test hub");
 }
+
+/// Three hosts share a PostgreSQL task hub, one running orchestrations and two running
+/// activities: the spans of one orchestration come from more than one host and are one trace,
+/// each activity attempt under its call, each call under the orchestration span.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_hosts_on_postgres_make_one_trace() {
+    let Some(url) = durafn_testenv::postgres_url() else {
+        return;
+    };
+    let collector = durafn_testenv::otlp::OtlpReceiver::start();
+    let root = tempfile::tempdir().expect("temp dir");
+    let hub = format!("Traced{}", std::process::id());
+    let host_json = format!(
+        r#"{{"version":"2.0","extensions":{{"durableTask":{{"hubName":"{hub}","storageProvider":{{"type":"postgres","connectionStringName":"TaskHubConnection"}},"tracing":{{"distributedTracingEnabled":true}}}}}}}}"#
+    );
+    let mut hosts = Vec::new();
+    for (i, (orchestrations, activities)) in [(true, false), (false, true), (false, true)]
+        .into_iter()
+        .enumerate()
+    {
+        let settings = AppSettings::new()
+            .with("TaskHubConnection", &url)
+            .with("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint())
+            .with("OTEL_SERVICE_NAME", "three-hosts");
+        let args = HostArgs {
+            data_dir: Some(root.path().join(format!("data{i}"))),
+            port: Some(0),
+            ..HostArgs::default()
+        };
+        let mut config =
+            HostConfig::from_parts(root.path().to_path_buf(), &args, settings, Some(&host_json))
+                .expect("config");
+        config.runtime.run_orchestrations = orchestrations;
+        config.runtime.run_activities = activities;
+        config.runtime.host_id = format!("host{i}");
+        let host = App::new()
+            .orchestrator(orchestrator_fn(
+                "fan",
+                |ctx: OrchestrationContext, n: i64| async move {
+                    let calls: Vec<_> = (0..n)
+                        .map(|i| ctx.call_activity::<i64>("square", &i))
+                        .collect();
+                    let squares = ctx.when_all(calls).await?;
+                    Ok::<_, FunctionError>(squares.into_iter().sum::<i64>())
+                },
+            ))
+            .activity(durafn_core::activity_fn(
+                "square",
+                |_ctx, i: i64| async move { Ok::<_, FunctionError>(i * i) },
+            ))
+            .config(config)
+            .start()
+            .await
+            .expect("the host opens the PostgreSQL hub");
+        hosts.push(host);
+    }
+    let client = hosts[0].client();
+    let id = client.start_new("fan", None, &12).await.expect("start");
+    let status = client
+        .wait_for_completion(id.as_str(), Duration::from_secs(60))
+        .await
+        .expect("done");
+    assert_eq!(status.runtime_status, RuntimeStatus::Completed);
+    // Stopping a host flushes its exporter.
+    for host in hosts {
+        host.shutdown().await;
+    }
+    let spans = collector.wait_for(Duration::from_secs(30), |spans| {
+        spans.iter().any(|s| s.name == "orchestration:fan")
+            && spans.iter().filter(|s| s.name == "activity:square").count() >= 24
+    });
+    let orchestration = spans
+        .iter()
+        .find(|s| s.name == "orchestration:fan" && s.kind == durafn_testenv::otlp::kind::SERVER)
+        .expect("the orchestration span");
+    let trace: Vec<_> = spans
+        .iter()
+        .filter(|s| s.trace_id == orchestration.trace_id)
+        .collect();
+    let calls: Vec<_> = trace
+        .iter()
+        .filter(|s| s.name == "activity:square" && s.kind == durafn_testenv::otlp::kind::CLIENT)
+        .collect();
+    let attempts: Vec<_> = trace
+        .iter()
+        .filter(|s| s.name == "activity:square" && s.kind == durafn_testenv::otlp::kind::SERVER)
+        .collect();
+    assert_eq!((calls.len(), attempts.len()), (12, 12), "{trace:#?}");
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.parent_span_id == orchestration.span_id)
+    );
+    assert!(
+        attempts
+            .iter()
+            .all(|a| calls.iter().any(|c| c.span_id == a.parent_span_id))
+    );
+    let hosts: std::collections::BTreeSet<&str> =
+        trace.iter().map(|s| s.instance.as_str()).collect();
+    assert!(hosts.len() > 1, "spans from more than one host: {hosts:?}");
+    assert!(hosts.contains("host0"), "{hosts:?}");
+    println!("hosts in the trace: {hosts:?}");
+    durafn_postgres::drop_task_hub(&url, &hub.to_lowercase())
+        .await
+        .expect("drop the test hub");
+}

@@ -195,6 +195,7 @@ async fn a_version_1_hub_is_migrated_in_place() {
     client
         .batch_execute(&format!(
             "ALTER TABLE \"{schema}\".instances DROP COLUMN version, DROP COLUMN trace_context; \
+             ALTER TABLE \"{schema}\".activities DROP COLUMN trace_context; \
              DROP INDEX \"{schema}\".instances_by_status_created; \
              DROP INDEX \"{schema}\".instances_by_name_created; \
              CREATE INDEX instances_by_status ON \"{schema}\".instances (status); \
@@ -317,6 +318,7 @@ async fn notifications_reach_the_other_hosts() {
             task_id: durafn_core::EventId(0),
             name: "Work".into(),
             input: Payload::null(),
+            trace_context: None,
         }],
         messages: Vec::new(),
         sub_orchestrations: Vec::new(),

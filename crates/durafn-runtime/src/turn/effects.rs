@@ -1,5 +1,6 @@
 //! A planned turn: the commit, and what to do once it is durable.
 
+use crate::spans::SpanRecord;
 use chrono::{DateTime, Utc};
 use durafn_core::{EntityId, ExecutionId, FailureDetails, OrchestrationExecutor, RuntimeStatus};
 use durafn_store::{
@@ -27,6 +28,11 @@ pub(crate) struct Effects {
     pub(crate) dead_lettered: bool,
     /// Signalled entity operations that failed (logged; nobody waits for their answer).
     pub(crate) failed_signals: Vec<(EntityId, String, FailureDetails)>,
+    /// The spans that ended in the turn, emitted once it committed.
+    pub(crate) spans: Vec<SpanRecord>,
+    /// The execution ended: its orchestrator, the seconds since the instance was created, and
+    /// whether it failed on non-determinism (counted once committed).
+    pub(crate) ended: Option<(String, f64, bool)>,
 }
 
 /// A turn that consumes the item's messages and changes nothing else.

@@ -35,12 +35,19 @@ pub(crate) async fn run_batch(shared: &Shared, items: Vec<OrchestrationWorkItem>
         max_deliveries: shared.options.max_deliveries,
         version_reject_delay: shared.options.version_reject_delay,
         now,
+        tracing: shared.spans.is_some(),
     };
     let started = std::time::Instant::now();
     let mut commits = Vec::with_capacity(loaded.len());
     let mut effects = Vec::with_capacity(loaded.len());
     for (item, loaded) in loaded {
-        let planned = plan(&item, loaded, &cx);
+        let span = turn_span(&item);
+        let turn_started = std::time::Instant::now();
+        let planned = span.in_scope(|| plan(&item, loaded, &cx));
+        shared
+            .metrics
+            .turn_seconds
+            .observe_duration(turn_started.elapsed());
         commits.push(planned.commit);
         effects.push(planned.effects);
     }
@@ -64,8 +71,35 @@ pub(crate) async fn run_batch(shared: &Shared, items: Vec<OrchestrationWorkItem>
         commits.iter_mut().for_each(|c| c.consumed.clear());
     }
     let ids: Vec<_> = commits.iter().map(|c| c.instance_id.clone()).collect();
+    shared
+        .metrics
+        .commit_batch_size
+        .observe(commits.len() as f64);
+    let commit_started = std::time::Instant::now();
     let results = shared.store.commit_turns(commits).await;
+    shared
+        .metrics
+        .commit_seconds
+        .observe_duration(commit_started.elapsed());
     after_commit(shared, ids, effects, results);
+}
+
+/// The log span of one turn: every line logged while it is planned (the orchestrator's own,
+/// through its replay-safe logger, and the runtime's) names the instance, its execution, the
+/// orchestrator and the trace.
+fn turn_span(item: &OrchestrationWorkItem) -> tracing::Span {
+    let row = item.instance.as_ref();
+    let trace_id = row
+        .and_then(|r| r.trace_context.as_ref())
+        .and_then(|t| durafn_core::trace::TraceParent::parse(&t.trace_parent))
+        .map(|t| t.trace_id_hex());
+    tracing::info_span!(
+        "turn",
+        function = row.map(|r| r.name.as_str()).unwrap_or_default(),
+        instance_id = item.instance_id.as_str(),
+        execution_id = row.map(|r| r.execution_id.as_str()).unwrap_or_default(),
+        trace_id = trace_id.as_deref().unwrap_or_default(),
+    )
 }
 
 /// Applies the effects of the turns that committed.
@@ -86,7 +120,8 @@ fn after_commit(
     let mut wake_activities = false;
     let mut wake_orchestrations = false;
     let mut committed = false;
-    for ((instance_id, effects), result) in ids.into_iter().zip(effects).zip(results) {
+    let mut spans = Vec::new();
+    for ((instance_id, mut effects), result) in ids.into_iter().zip(effects).zip(results) {
         if let Err(e) = result {
             Metrics::add(&shared.metrics.turns_failed, 1);
             tracing::warn!(instance_id = %instance_id, error = %e, "a turn did not commit");
@@ -94,6 +129,18 @@ fn after_commit(
         }
         committed = true;
         Metrics::add(&shared.metrics.turns, 1);
+        spans.append(&mut effects.spans);
+        if let Some((name, seconds, nondeterministic)) = effects.ended.take() {
+            let label = if shared.registry.orchestrator(&name).is_some() {
+                name.as_str()
+            } else {
+                crate::metrics::OTHER
+            };
+            shared.metrics.orchestration_seconds.observe(label, seconds);
+            if nondeterministic {
+                Metrics::add(&shared.metrics.nondeterminism, 1);
+            }
+        }
         wake_activities |= effects.wake_activities;
         wake_orchestrations |= effects.wake_orchestrations;
         if effects.finished {
@@ -105,6 +152,11 @@ fn after_commit(
     }
     if committed {
         shared.turns.send_modify(|n| *n = n.wrapping_add(1));
+    }
+    if let Some(sink) = &shared.spans
+        && !spans.is_empty()
+    {
+        sink.emit(spans);
     }
     if wake_activities {
         shared.activity_work.notify_one();

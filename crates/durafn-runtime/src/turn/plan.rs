@@ -22,6 +22,7 @@ use super::entity::plan_entity;
 use super::kind::{Loaded, turn_messages};
 use super::work::{Origin, add_work, report_to_parent, unlock_message};
 use crate::ids::IdGen;
+use crate::spans::turn::{Traced, stamp_start};
 
 /// What the planner knows besides the item.
 pub(crate) struct PlanContext<'a> {
@@ -30,6 +31,8 @@ pub(crate) struct PlanContext<'a> {
     pub(crate) max_deliveries: u32,
     pub(crate) version_reject_delay: std::time::Duration,
     pub(crate) now: DateTime<Utc>,
+    /// Whether spans are collected (a span sink is set).
+    pub(crate) tracing: bool,
 }
 
 /// Plans the turn of one work item.
@@ -76,10 +79,27 @@ fn orchestration_turn(
     cacheable: bool,
     cx: &PlanContext<'_>,
 ) -> PlannedTurn {
-    let turn = executor.run_turn(turn_messages(item, row), cx.now);
+    let mut messages = turn_messages(item, row);
+    if cx.tracing {
+        stamp_start(&mut messages, cx.now);
+    }
+    let turn = executor.run_turn(messages, cx.now);
     let mut planned = consume_only(item);
     if turn.new_events.is_empty() {
         return planned;
+    }
+    let traced = cx
+        .tracing
+        .then(|| Traced::of(&executor, row.created_at))
+        .flatten();
+    if let Some(traced) = &traced {
+        planned.effects.spans = traced.turn_spans(
+            &executor,
+            &turn.new_events,
+            &turn.finished_tasks,
+            turn.outcome.as_ref(),
+            cx.now,
+        );
     }
     let me = &row.instance_id;
     let execution_id = row.execution_id.clone();
@@ -95,6 +115,7 @@ fn orchestration_turn(
         execution_id: &execution_id,
         name: &update.name,
         version: row.version.as_deref(),
+        trace: traced.as_ref(),
     };
     add_work(c, turn.actions, &origin, cx.now, cx.ids);
     match turn.outcome {
@@ -143,6 +164,13 @@ fn orchestration_turn(
                 Outcome::Failed(failure) => (None, Some(failure.clone())),
                 Outcome::ContinuedAsNew { .. } => (None, None),
             };
+            planned.effects.ended = Some((
+                update.name.clone(),
+                (cx.now - row.created_at).as_seconds_f64(),
+                failure
+                    .as_ref()
+                    .is_some_and(|f| f.is(SystemFailure::NonDeterminism)),
+            ));
             update.output = output;
             update.failure = failure;
             if let Some(parent) = executor.parent() {
@@ -281,6 +309,7 @@ fn rewind_instance(
         execution_id: &row.execution_id,
         name: &row.name,
         version: row.version.as_deref(),
+        trace: None,
     };
     add_work(c, rewound.redo, &origin, cx.now, cx.ids);
     c.messages

@@ -11,6 +11,7 @@ use durafn_core::{
 use durafn_store::{NewActivity, NewInstance, NewMessage, TurnCommit};
 
 use crate::ids::IdGen;
+use crate::spans::turn::Traced;
 
 /// The orchestration whose actions are mapped.
 pub(crate) struct Origin<'a> {
@@ -22,6 +23,8 @@ pub(crate) struct Origin<'a> {
     pub(crate) name: &'a str,
     /// Its version, which its sub-orchestrations inherit unless they are given one.
     pub(crate) version: Option<&'a str>,
+    /// Its trace, when traced: work it schedules carries the context of its client span.
+    pub(crate) trace: Option<&'a Traced>,
 }
 
 impl Origin<'_> {
@@ -53,6 +56,7 @@ pub(crate) fn add_work(
                 task_id: id,
                 name,
                 input,
+                trace_context: origin.trace.map(|t| t.task_context(id)),
             }),
             Action::CreateTimer { id, fire_at } => commit.messages.push(NewMessage {
                 instance_id: me.clone(),
@@ -85,7 +89,7 @@ pub(crate) fn add_work(
                 }),
                 created_at: now,
                 version: version.or_else(|| origin.version.map(str::to_string)),
-                trace_context: None,
+                trace_context: origin.trace.map(|t| t.task_context(id)),
             }),
             Action::CallEntity {
                 id,

@@ -11,5 +11,6 @@ mod entities;
 mod http;
 mod load;
 mod scenarios;
+mod spans;
 mod start_options;
 mod versioning;

@@ -56,6 +56,8 @@ async fn version_and_trace_context_stay_with_the_instance() {
     let trace = TraceContext {
         trace_parent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
         trace_state: None,
+        span_id: None,
+        span_start_time: None,
     };
     let id = client
         .start_new_with(

@@ -51,6 +51,7 @@ pub fn activity(instance: &str, task: i64) -> NewActivity {
         task_id: EventId(task),
         name: "Work".into(),
         input: Payload::encode(&task).expect("json"),
+        trace_context: None,
     }
 }
 

@@ -90,6 +90,7 @@ async fn orchestration_loop(run: Arc<Run>) {
                     task_id: EventId(next),
                     name: "Work".into(),
                     input: Payload::encode(&next).expect("json"),
+                    trace_context: None,
                 }];
             } else if let Some(u) = &mut c.update {
                 finished += 1;

@@ -99,3 +99,34 @@ pub async fn activity_lease_and_completion(hub: &Fixture) {
         EventKind::TaskCompleted { .. }
     ));
 }
+
+/// An activity work item keeps the trace context it was enqueued with, so the attempt's span
+/// is a child of the orchestration's call on whichever host runs it; one without comes back
+/// without.
+pub async fn activity_trace_context_is_kept(hub: &Fixture) {
+    let store: Arc<dyn Store> = hub.store().clone();
+    store
+        .create_instance(new_instance("orch", "i1", t0()))
+        .await
+        .expect("create");
+    let item = fetch_one(store.as_ref(), at(1)).await;
+    let mut c = commit_of(&item, RuntimeStatus::Running, at(1));
+    let trace = durafn_core::TraceContext {
+        trace_parent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+        trace_state: Some("rojo=00f067aa0ba902b7".into()),
+        span_id: None,
+        span_start_time: None,
+    };
+    let mut traced = activity("i1", 0);
+    traced.trace_context = Some(trace.clone());
+    c.activities = vec![traced, activity("i1", 1)];
+    commit_ok(store.as_ref(), c).await;
+    let mut items = store
+        .fetch_activity_work(fetch(at(2), "a"))
+        .await
+        .expect("fetch");
+    items.sort_by_key(|i| i.activity.task_id.0);
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0].activity.trace_context.as_ref(), Some(&trace));
+    assert_eq!(items[1].activity.trace_context, None);
+}

@@ -313,6 +313,8 @@ pub async fn version_and_trace_context_are_kept(hub: &Fixture) {
     let trace = TraceContext {
         trace_parent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
         trace_state: Some("rojo=00f067aa0ba902b7".into()),
+        span_id: None,
+        span_start_time: None,
     };
     let mut first = new_instance("orch", "v1", t0());
     first.version = Some("2.1".into());

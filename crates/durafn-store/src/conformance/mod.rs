@@ -42,6 +42,7 @@ macro_rules! conformance_tests {
             leases::messages_during_lease_wait_for_next_fetch,
             leases::abandon_releases_work,
             activities::activity_lease_and_completion,
+            activities::activity_trace_context_is_kept,
             visibility::timers_are_invisible_until_due,
             visibility::fetch_batches_instances,
             admin::list_filters_and_pages,

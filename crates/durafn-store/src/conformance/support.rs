@@ -131,5 +131,6 @@ pub(crate) fn activity(instance: &str, task: i64) -> NewActivity {
         task_id: EventId(task),
         name: "Work".into(),
         input: Payload::encode(&task).expect("json"),
+        trace_context: None,
     }
 }

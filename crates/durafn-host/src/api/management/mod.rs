@@ -76,7 +76,7 @@ fn http(r: crate::functions::request::HttpResponse) -> Response {
 
 /// The W3C trace context of a request (`traceparent`, `tracestate`); a `traceparent` that is
 /// not of the W3C form is ignored, as the recommendation says.
-fn trace_context(call: &Call) -> Option<TraceContext> {
+pub(crate) fn trace_context(call: &Call) -> Option<TraceContext> {
     let header = |name: &str| {
         call.headers
             .get(name)
@@ -105,6 +105,8 @@ fn trace_context(call: &Call) -> Option<TraceContext> {
     Some(TraceContext {
         trace_parent: parent.to_string(),
         trace_state: header("tracestate").map(str::to_string),
+        span_id: None,
+        span_start_time: None,
     })
 }
 
@@ -442,12 +444,14 @@ pub(crate) async fn raise_event(s: HostState, call: Call) -> Answer {
     if name.is_empty() {
         return Err(ApiError::bad_request("The event name must not be empty."));
     }
-    Ok(
-        match s.client.raise_event_payload(id.as_str(), name, data).await {
-            Ok(()) => empty(StatusCode::ACCEPTED),
-            Err(e) => op_error(e),
-        },
-    )
+    let raised = durafn_runtime::with_trace_context(
+        trace_context(&call),
+        s.client.raise_event_payload(id.as_str(), name, data),
+    );
+    Ok(match raised.await {
+        Ok(()) => empty(StatusCode::ACCEPTED),
+        Err(e) => op_error(e),
+    })
 }
 
 fn entity_id(call: &Call) -> Result<durafn_core::EntityId, ApiError> {

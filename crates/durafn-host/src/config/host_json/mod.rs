@@ -360,6 +360,13 @@ pub(crate) fn apply(
     if let Some(read_only) = dashboard("readOnly").and_then(boolean) {
         config.dashboard.read_only = read_only;
     }
+    let tracing = |name: &str| lookup(&root, &["extensions", "durableTask", "tracing", name]);
+    if let Some(enabled) = tracing("distributedTracingEnabled").and_then(boolean) {
+        config.tracing.enabled = enabled;
+    }
+    if let Some(template) = tracing("traceUrlTemplate").and_then(Value::as_str) {
+        config.tracing.trace_url_template = Some(template.to_string()).filter(|t| !t.is_empty());
+    }
     if let Some(provider) = durable("storageProvider") {
         config.storage = storage_provider(provider, &mut report)?;
     }

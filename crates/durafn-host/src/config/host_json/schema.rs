@@ -215,7 +215,7 @@ const DURABLE_TASK: &[Key] = &[
     ),
     honoured("versionMatchStrategy", Str),
     honoured("versionFailureStrategy", Str),
-    ignored("tracing", Object(TRACING)),
+    honoured("tracing", Object(TRACING)),
     ignored(
         "notifications",
         Object(&[ignored("eventGrid", Object(EVENT_GRID))]),
@@ -305,7 +305,8 @@ const TRACING: &[Key] = &[
     ignored("traceInputsAndOutputs", Bool),
     ignored("traceReplayEvents", Bool),
     ignored("allowVerboseLinuxTelemetry", Bool),
-    ignored("distributedTracingEnabled", Bool),
+    honoured("distributedTracingEnabled", Bool),
+    honoured("traceUrlTemplate", Str),
     ignored("distributedTracingProtocol", Str),
     ignored("version", Str),
 ];

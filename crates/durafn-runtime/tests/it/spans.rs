@@ -1,0 +1,227 @@
+//! Distributed tracing: one orchestration with a retried activity, a timer, a sub-orchestration
+//! and an external event gives one trace, parented as the Durable Task tools parent it, with no
+//! span emitted twice, also when every turn replays the whole history.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use durafn_core::trace::{TraceParent, hex};
+use durafn_core::{
+    EventKind, FunctionError, OrchestrationContext, Registry, RetryOptions, TraceContext,
+    activity_fn, orchestrator_fn,
+};
+use durafn_runtime::{
+    Runtime, RuntimeOptions, SpanKind, SpanRecord, SpanSink, SpanValue, StartOptions, StatusOptions,
+};
+use durafn_store::Store;
+use durafn_store::memory::MemoryStore;
+
+const WAIT: Duration = Duration::from_secs(20);
+const CALLER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+#[derive(Default)]
+struct Collect(Mutex<Vec<SpanRecord>>);
+
+impl SpanSink for Collect {
+    fn emit(&self, spans: Vec<SpanRecord>) {
+        self.0.lock().unwrap().extend(spans);
+    }
+}
+
+fn registry(failures: Arc<AtomicU32>) -> Arc<Registry> {
+    Arc::new(
+        Registry::builder()
+            .orchestrator(orchestrator_fn(
+                "traced",
+                |ctx: OrchestrationContext, _: ()| async move {
+                    let retry = RetryOptions::new(Duration::from_millis(5), 3);
+                    let a: String = ctx.call_activity_with_retry("flaky", &(), retry).await?;
+                    ctx.sleep(Duration::from_millis(5)).await;
+                    let child: u32 = ctx.call_sub_orchestrator("child", None, &20).await?;
+                    let go: String = ctx.wait_for_external_event("go").await?;
+                    Ok::<_, FunctionError>(format!("{a} {child} {go}"))
+                },
+            ))
+            .orchestrator(orchestrator_fn(
+                "child",
+                |ctx: OrchestrationContext, n: u32| async move {
+                    Ok::<_, FunctionError>(ctx.call_activity::<u32>("double", &n).await?)
+                },
+            ))
+            .activity(activity_fn("flaky", move |_ctx, _: ()| {
+                let failures = failures.clone();
+                async move {
+                    if failures.fetch_add(1, Ordering::SeqCst) == 0 {
+                        return Err(FunctionError::msg("the first attempt fails"));
+                    }
+                    Ok::<_, FunctionError>("ok".to_string())
+                }
+            }))
+            .activity(activity_fn("double", |_ctx, n: u32| async move {
+                Ok::<_, FunctionError>(n * 2)
+            }))
+            .build()
+            .expect("registry"),
+    )
+}
+
+fn attr<'a>(span: &'a SpanRecord, key: &str) -> Option<&'a SpanValue> {
+    span.attributes
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
+}
+
+fn named<'a>(spans: &'a [SpanRecord], name: &str, kind: SpanKind) -> Vec<&'a SpanRecord> {
+    spans
+        .iter()
+        .filter(|s| s.name == name && s.kind == kind)
+        .collect()
+}
+
+async fn run(cache: usize) {
+    let sink = Arc::new(Collect::default());
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let runtime = Runtime::builder(store, registry(Arc::default()))
+        .options(RuntimeOptions {
+            instance_cache_size: cache,
+            ..RuntimeOptions::default()
+        })
+        .span_sink(sink.clone())
+        .start();
+    let client = runtime.client();
+    let id = client
+        .start_new_with(
+            "traced",
+            &(),
+            StartOptions {
+                trace_context: Some(TraceContext::new(CALLER)),
+                ..StartOptions::default()
+            },
+        )
+        .await
+        .expect("start");
+    // Raised by the same caller (as the management API does with a request's `traceparent`).
+    durafn_runtime::with_trace_context(
+        Some(TraceContext::new(CALLER)),
+        client.raise_event(id.as_str(), "go", &"go"),
+    )
+    .await
+    .expect("raise");
+    let done = tokio::time::timeout(WAIT, client.wait_for_completion(id.as_str(), WAIT))
+        .await
+        .expect("in time")
+        .expect("status");
+    assert_eq!(done.output.unwrap().as_json(), "\"ok 40 go\"");
+    // The child's spans and the parent's are emitted after their commits; the parent finishing
+    // means every span of the run has been handed over except the event's (emitted by the
+    // client at once) — all are in by now.
+    let history = client
+        .get_status(
+            id.as_str(),
+            StatusOptions {
+                show_history: true,
+                show_input: false,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .history
+        .unwrap();
+    runtime.shutdown().await;
+
+    let spans = sink.0.lock().unwrap().clone();
+    let caller = TraceParent::parse(CALLER).unwrap();
+    assert!(
+        spans.iter().all(|s| s.trace_id == caller.trace_id),
+        "one trace"
+    );
+    let ids: HashSet<[u8; 8]> = spans.iter().map(|s| s.span_id).collect();
+    assert_eq!(ids.len(), spans.len(), "no span twice: {spans:#?}");
+
+    let create = named(&spans, "create_orchestration:traced", SpanKind::Producer);
+    assert_eq!(create.len(), 1);
+    assert_eq!(create[0].parent_span_id, Some(caller.span_id));
+
+    let orchestration = named(&spans, "orchestration:traced", SpanKind::Server);
+    assert_eq!(orchestration.len(), 1, "one orchestration span");
+    let orchestration = orchestration[0];
+    assert_eq!(orchestration.parent_span_id, Some(create[0].span_id));
+    assert!(
+        matches!(attr(orchestration, "durabletask.task.status"), Some(SpanValue::Str(s)) if s == "Completed")
+    );
+    // The span id and start recorded on ExecutionStarted are the span's.
+    let Some(EventKind::ExecutionStarted {
+        parent_trace_context: Some(recorded),
+        ..
+    }) = history
+        .iter()
+        .map(|e| &e.kind)
+        .find(|k| matches!(k, EventKind::ExecutionStarted { .. }))
+    else {
+        panic!("history has ExecutionStarted");
+    };
+    assert_eq!(
+        recorded.span_id.as_deref(),
+        Some(hex(&orchestration.span_id).as_str())
+    );
+    assert_eq!(recorded.span_start_time, Some(orchestration.start));
+
+    let clients = named(&spans, "activity:flaky", SpanKind::Client);
+    let servers = named(&spans, "activity:flaky", SpanKind::Server);
+    assert_eq!((clients.len(), servers.len()), (2, 2), "two attempts");
+    for client in &clients {
+        assert_eq!(client.parent_span_id, Some(orchestration.span_id));
+    }
+    for server in &servers {
+        assert!(
+            clients
+                .iter()
+                .any(|c| Some(c.span_id) == server.parent_span_id),
+            "each attempt under its call"
+        );
+    }
+    assert_eq!(servers.iter().filter(|s| s.error.is_some()).count(), 1);
+    assert_eq!(clients.iter().filter(|s| s.error.is_some()).count(), 1);
+
+    let timers = named(&spans, "orchestration:traced:timer", SpanKind::Internal);
+    assert_eq!(timers.len(), 2, "the retry's wait and the sleep");
+    assert!(
+        timers
+            .iter()
+            .all(|t| attr(t, "durabletask.fire_at").is_some())
+    );
+
+    let call = named(&spans, "orchestration:child", SpanKind::Client);
+    assert_eq!(call.len(), 1);
+    assert_eq!(call[0].parent_span_id, Some(orchestration.span_id));
+    let child = named(&spans, "orchestration:child", SpanKind::Server);
+    assert_eq!(child.len(), 1);
+    assert_eq!(child[0].parent_span_id, Some(call[0].span_id));
+    let double = named(&spans, "activity:double", SpanKind::Server);
+    assert_eq!(double.len(), 1);
+
+    let event = named(&spans, "orchestration_event:go", SpanKind::Producer);
+    assert_eq!(event.len(), 1);
+    assert_eq!(event[0].parent_span_id, Some(caller.span_id));
+    // create, orchestration, 2+2 flaky, 2 timers, child call + child + its 2 activity spans, event
+    assert_eq!(
+        spans.len(),
+        13,
+        "{:#?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_trace_parented_as_durable_task_parents_it() {
+    run(1024).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaying_every_turn_emits_nothing_twice() {
+    run(0).await;
+}
