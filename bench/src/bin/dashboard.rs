@@ -77,7 +77,10 @@ fn fill_sqlite(path: &std::path::Path, n: u64) -> Result<(), Box<dyn std::error:
     let conn = rusqlite::Connection::open(path)?;
     let have: i64 = conn.query_row("SELECT COUNT(*) FROM instances", [], |r| r.get(0))?;
     if u64::try_from(have) == Ok(n) {
-        println!("reusing {} with {n} instances", path.display());
+        println!(
+            "reusing {} with {n} instances",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        );
         return Ok(());
     }
     conn.execute_batch("DELETE FROM instances; PRAGMA synchronous = OFF;")?;

@@ -7,6 +7,7 @@
 //!
 //! - [`history`]: the event model, persisted as JSON and shown by the management API;
 //! - [`engine`]: one *turn* = (history, new messages, now) → (new events, actions, status);
+//! - [`divergence`]: where replayed code first differs from its recorded history;
 //! - [`context`]: the API orchestrator code uses, with durable futures resolved from history;
 //! - [`registry`]: orchestrators and activities by name;
 //! - [`replay`]: replaying a recorded history to see whether the code still matches it;
@@ -23,6 +24,7 @@
 pub mod action;
 pub mod combinators;
 pub mod context;
+pub mod divergence;
 pub mod engine;
 pub mod entity;
 pub mod error;

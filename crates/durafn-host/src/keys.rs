@@ -389,9 +389,16 @@ pub fn list_keys(data_dir: &Path) -> Result<Vec<KeyEntry>, KeyError> {
 /// A new key: 32 random bytes from the operating system as URL-safe base64 without padding
 /// (safe in `?code=` without escaping).
 pub fn generate_key() -> Result<String, KeyError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| KeyError::Random(e.to_string()))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    // A key is typed after `--key` on command lines, where a leading `-` reads as a flag:
+    // draw again until it starts with a letter or digit (one try in 32 is redrawn).
+    loop {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| KeyError::Random(e.to_string()))?;
+        let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        if key.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return Ok(key);
+        }
+    }
 }
 
 /// The rule for key values set by an operator: 16 to 256 characters from the URL-safe base64
@@ -520,6 +527,10 @@ mod tests {
             a.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         );
+        for _ in 0..200 {
+            let k = generate_key().unwrap();
+            assert!(k.starts_with(|c: char| c.is_ascii_alphanumeric()), "{k}");
+        }
     }
 
     #[test]

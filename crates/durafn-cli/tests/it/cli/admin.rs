@@ -95,6 +95,8 @@ fn keys_list_create_use_and_delete() {
     let err = app.run(&["keys", "delete", "_master"]).fails(1);
     assert!(err.contains("The master key cannot be deleted"), "{err}");
     // The admin API needs the master key: the system key is refused.
-    let err = app.run(&["--key", &system, "keys", "list"]).fails(1);
+    let err = app
+        .run(&[&format!("--key={system}"), "keys", "list"])
+        .fails(1);
     assert!(err.contains("refused"), "{err}");
 }
