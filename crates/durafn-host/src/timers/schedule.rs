@@ -164,6 +164,9 @@ async fn keep_schedule(
 pub(crate) struct TimerRuns {
     handlers: HashMap<String, Arc<dyn TimerHandler>>,
     client: OnceLock<Arc<dyn Fn() -> DurableHttpClient + Send + Sync>>,
+    /// Woken when the client is set: the runtime starts before the host hands its client over,
+    /// and a due occurrence may run in between.
+    ready: tokio::sync::Notify,
 }
 
 impl TimerRuns {
@@ -174,11 +177,26 @@ impl TimerRuns {
                 .map(|h| (h.name().to_lowercase(), h.clone()))
                 .collect(),
             client: OnceLock::new(),
+            ready: tokio::sync::Notify::new(),
         }
     }
 
     pub(crate) fn set_client(&self, client: Arc<dyn Fn() -> DurableHttpClient + Send + Sync>) {
         let _ = self.client.set(client);
+        self.ready.notify_waiters();
+    }
+
+    /// The host's client, once the host has handed it over (a run that comes first waits).
+    async fn client(&self) -> Arc<dyn Fn() -> DurableHttpClient + Send + Sync> {
+        loop {
+            let ready = self.ready.notified();
+            tokio::pin!(ready);
+            ready.as_mut().enable();
+            if let Some(client) = self.client.get() {
+                return client.clone();
+            }
+            ready.await;
+        }
     }
 
     /// Runs a timer function once.
@@ -187,10 +205,7 @@ impl TimerRuns {
             .handlers
             .get(&function.to_lowercase())
             .ok_or_else(|| FunctionError::msg(format!("no timer function named {function}")))?;
-        let client = self
-            .client
-            .get()
-            .ok_or_else(|| FunctionError::msg("the host is not running yet"))?;
+        let client = self.client().await;
         handler.call(timer, client()).await.map_err(|e| {
             tracing::warn!(function, error = %e, "the timer function failed");
             FunctionError::msg(e.to_string())
