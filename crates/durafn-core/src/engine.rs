@@ -111,7 +111,6 @@ pub struct OrchestrationExecutor {
     /// The tasks whose result was applied (see [`EventKind::answered_task`]).
     answered: std::collections::HashSet<i64>,
     trace: Option<TraceContext>,
-    version: Option<String>,
     /// The open tasks of a traced execution (`None` when it is not traced: no cost).
     ledger: Option<TaskLedger>,
 }
@@ -149,7 +148,6 @@ impl OrchestrationExecutor {
             divergence: None,
             answered: std::collections::HashSet::new(),
             trace: None,
-            version: None,
             ledger: None,
         }
     }
@@ -324,9 +322,10 @@ impl OrchestrationExecutor {
         self.trace.as_ref()
     }
 
-    /// The version the instance was started with.
-    pub fn version(&self) -> Option<&str> {
-        self.version.as_deref()
+    /// The version the instance was started with (kept by the context, which the
+    /// orchestrator reads too).
+    pub fn version(&self) -> Option<String> {
+        self.ctx.with_state(|s| s.version.clone())
     }
 
     /// The execution id (set by `ExecutionStarted`).
@@ -409,7 +408,6 @@ impl OrchestrationExecutor {
             } => {
                 self.ctx.with_state(|s| s.version = version.clone());
                 if !self.started {
-                    self.version = version.clone();
                     self.trace = parent_trace_context.clone();
                     self.ledger = self.trace.as_ref().map(|_| TaskLedger::default());
                 }

@@ -133,7 +133,11 @@ impl Traced {
             };
             let mut span = SpanRecord::child(
                 &self.caller,
-                span_name(TYPE_ORCHESTRATION, executor.name(), executor.version()),
+                span_name(
+                    TYPE_ORCHESTRATION,
+                    executor.name(),
+                    executor.version().as_deref(),
+                ),
                 SpanKind::Server,
                 self.orchestration.id.span_id,
                 self.start,
