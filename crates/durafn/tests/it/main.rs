@@ -3,7 +3,7 @@
 //! recorded them, and each kind of breaking change to that build is reported where it breaks.
 //!
 //! To record them again (after changing `replay_app`):
-//! `cargo test -p durafn --test replay -- --ignored record_histories`
+//! `cargo test -p durafn --test it -- --ignored record_histories`
 
 mod replay_app;
 
