@@ -29,6 +29,10 @@ pub struct FunctionInfo {
     pub trigger: String,
     /// What else to show (an HTTP function's methods and route).
     pub detail: String,
+    /// For a timer-triggered function, the instance that keeps its schedule: its custom status
+    /// (`{"Last": …, "Next": …}`, as the Functions host's `ScheduleStatus`) is the live record
+    /// of the last and next run, read each time the page is shown.
+    pub schedule_instance: Option<String>,
 }
 
 /// How the dashboard is set up.

@@ -2,9 +2,10 @@
 //! queue depths, the oldest waiting work, and the leases of every host.
 
 use axum::extract::State;
-use maud::html;
+use chrono::{DateTime, Utc};
+use maud::{Markup, html};
 
-use crate::app::{App, BASE};
+use crate::app::{App, BASE, FunctionInfo};
 use crate::error::DashboardError;
 use crate::format::{duration, status, time};
 use crate::layout::{self, Html, Section};
@@ -13,6 +14,10 @@ use crate::session::Session;
 /// GET `/hub`.
 pub(crate) async fn page(State(app): State<App>, session: Session) -> Result<Html, DashboardError> {
     let report = app.client.hub_report().await?;
+    let mut schedules = Vec::with_capacity(app.options.functions.len());
+    for f in &app.options.functions {
+        schedules.push(schedule(&app, f).await?);
+    }
     let h = &report.health;
     let age = |since: Option<chrono::DateTime<chrono::Utc>>| match since {
         Some(t) => duration(report.at - t),
@@ -69,10 +74,10 @@ pub(crate) async fn page(State(app): State<App>, session: Session) -> Result<Htm
             h2 #functions-title { "Functions" }
             table #functions {
                 thead { tr { th scope="col" { "Function" } th scope="col" { "Trigger" } th scope="col" { "Details" } } }
-                tbody { @for f in &app.options.functions { tr {
+                tbody { @for (f, s) in app.options.functions.iter().zip(&schedules) { tr {
                     td { code { (f.name) } }
                     td { (f.trigger) }
-                    td { (f.detail) }
+                    td { (f.detail) @if let Some(s) = s { (schedule_cell(s, report.at)) } }
                 } } }
             }
         }
@@ -84,4 +89,49 @@ pub(crate) async fn page(State(app): State<App>, session: Session) -> Result<Htm
         None,
         body,
     ))
+}
+
+/// A timer function's schedule as its keeping instance records it now.
+struct Schedule {
+    instance: String,
+    last: Option<DateTime<Utc>>,
+    next: Option<DateTime<Utc>>,
+}
+
+/// Reads the schedule of `f` (a timer function) from its instance's custom status; `None`
+/// for other functions.
+async fn schedule(app: &App, f: &FunctionInfo) -> Result<Option<Schedule>, DashboardError> {
+    let Some(instance) = &f.schedule_instance else {
+        return Ok(None);
+    };
+    let status = app
+        .client
+        .record(instance)
+        .await?
+        .and_then(|r| r.custom_status)
+        .and_then(|c| serde_json::from_str::<serde_json::Value>(c.as_json()).ok());
+    let at = |key: &str| {
+        status
+            .as_ref()
+            .and_then(|v| v.get(key)?.as_str()?.parse::<DateTime<Utc>>().ok())
+    };
+    Ok(Some(Schedule {
+        instance: instance.clone(),
+        last: at("Last"),
+        next: at("Next"),
+    }))
+}
+
+fn schedule_cell(s: &Schedule, now: DateTime<Utc>) -> Markup {
+    html! {
+        br;
+        span.schedule {
+            @match s.next {
+                Some(next) => { "Next run " (time(next)) " UTC (in " (duration(next - now)) ")" }
+                None => { "No next run recorded yet" }
+            }
+            @if let Some(last) = s.last { ", last " (time(last)) " UTC" }
+            " · " a href={ (BASE) "/instances/" (crate::filter::escape(&s.instance)) } { "schedule instance" }
+        }
+    }
 }

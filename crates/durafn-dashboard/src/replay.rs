@@ -61,7 +61,7 @@ pub(crate) async fn page(
                         tbody { @for f in &s.failures {
                             @let d = f.verdict.divergence();
                             tr {
-                                td { a href={ (BASE) "/instances/" (f.instance_id) } { code { (f.instance_id) } } br; (f.name) " " (f.version.as_deref().unwrap_or("")) }
+                                td { a href={ (BASE) "/instances/" (crate::filter::escape(f.instance_id.as_str())) } { code { (f.instance_id) } } br; (f.name) " " (f.version.as_deref().unwrap_or("")) }
                                 td { @if let Some(i) = d.and_then(|d| d.history_index) { "history index " (i) } @else { "end of history" } }
                                 td { (d.and_then(|d| d.recorded.as_ref()).map_or_else(|| "nothing".to_string(), |e| durafn_core::action::describe_recorded(&e.kind))) }
                                 td {

@@ -48,6 +48,7 @@ pub(crate) fn router(state: &HostState, config: &HostConfig) -> Option<Router> {
                     f.template.paths.first().map_or("", String::as_str),
                     f.trigger.auth_level.as_str()
                 ),
+                schedule_instance: None,
             }
         })
         .collect();
@@ -55,17 +56,13 @@ pub(crate) fn router(state: &HostState, config: &HostConfig) -> Option<Router> {
         name: q.name.clone(),
         trigger: "queueTrigger".into(),
         detail: format!("queue {}", q.queue),
+        schedule_instance: None,
     }));
     functions.extend(state.timer_triggers.iter().map(|t| FunctionInfo {
         name: t.name.clone(),
         trigger: "timerTrigger".into(),
-        // The schedule instance's custom status holds the last and next run.
-        detail: format!(
-            "{} ({}); next run in the custom status of instance {}",
-            t.schedule,
-            t.zone,
-            crate::timers::schedule_instance_id(&t.name)
-        ),
+        detail: format!("{} ({})", t.schedule, t.zone),
+        schedule_instance: Some(crate::timers::schedule_instance_id(&t.name)),
     }));
     let registry = &state.registry;
     for (names, trigger) in [
@@ -83,6 +80,7 @@ pub(crate) fn router(state: &HostState, config: &HostConfig) -> Option<Router> {
             name,
             trigger: trigger.into(),
             detail: String::new(),
+            schedule_instance: None,
         }));
     }
     let options = DashboardOptions {

@@ -147,7 +147,7 @@ async fn a_missed_occurrence_runs_once_late_after_a_downtime() {
         .router()
         .oneshot(
             axum::http::Request::get("/admin/functions/report")
-                .header("x-functions-key", master)
+                .header("x-functions-key", master.as_str())
                 .body(Body::empty())
                 .unwrap(),
         )
@@ -162,6 +162,39 @@ async fn a_missed_occurrence_runs_once_late_after_a_downtime() {
     assert_eq!(f["config"]["bindings"][0]["schedule"], "0 */5 * * * *");
     assert_eq!(f["schedule"]["next"], "2026-03-02T11:45:00Z");
     assert_eq!(f["schedule"]["timeZone"], "UTC");
+
+    // The dashboard's functions list shows the same live record.
+    let page = |path: &'static str| {
+        let router = second.router();
+        let master = master.clone();
+        async move {
+            let response = router
+                .oneshot(
+                    axum::http::Request::get(path)
+                        .header("x-functions-key", master)
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            let body = axum::body::to_bytes(response.into_body(), 1 << 22)
+                .await
+                .unwrap();
+            String::from_utf8(body.to_vec()).unwrap()
+        }
+    };
+    let hub = page("/dashboard/hub").await;
+    assert!(
+        hub.contains("Next run <time datetime=\"2026-03-02T11:45:00.000000Z\">2026-03-02 11:45:00</time> UTC (in 5m 0s)"),
+        "the hub page shows the next run: {hub}"
+    );
+    assert!(
+        hub.contains(
+            "last <time datetime=\"2026-03-02T11:40:00.000000Z\">2026-03-02 11:40:00</time> UTC"
+        ),
+        "the hub page shows the last run"
+    );
     second.shutdown().await;
 }
 
