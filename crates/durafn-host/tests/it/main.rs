@@ -1,6 +1,7 @@
 //! The host's integration tests, in one binary: the API through the router without a socket
 //! (`api`), and the app as a real process (`e2e`, `host_json`, `rpc`, `clients` with the real
-//! Durable Functions clients, `postgres` on a shared PostgreSQL task hub).
+//! Durable Functions clients, `postgres` on a shared PostgreSQL task hub, `traces` a job's spans
+//! across a SIGKILL).
 
 // Tests may unwrap: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used)]
@@ -12,4 +13,5 @@ mod host_json;
 mod postgres;
 mod process;
 mod rpc;
+mod traces;
 mod triggers;
