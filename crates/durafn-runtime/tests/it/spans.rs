@@ -225,3 +225,76 @@ async fn one_trace_parented_as_durable_task_parents_it() {
 async fn replaying_every_turn_emits_nothing_twice() {
     run(0).await;
 }
+
+/// `call_http` sends the W3C `traceparent` of the HTTP activity's attempt on the durable HTTP
+/// request, so the called service's spans are children of that attempt in the same trace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_http_sends_the_attempts_traceparent() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 8192];
+            let n = socket.read(&mut buf).await.unwrap_or(0);
+            let _ = seen_tx.send(String::from_utf8_lossy(&buf[..n]).to_string());
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .await;
+        }
+    });
+    let registry = Registry::builder()
+        .orchestrator(orchestrator_fn(
+            "caller",
+            move |ctx: OrchestrationContext, _: ()| async move {
+                let uri = format!("http://127.0.0.1:{port}/hook");
+                let r = ctx
+                    .call_http(durafn_core::DurableHttpRequest::get(uri))
+                    .await?;
+                Ok::<_, FunctionError>(r.status_code)
+            },
+        ))
+        .build()
+        .expect("registry");
+    let sink = Arc::new(Collect::default());
+    let runtime = Runtime::builder(Arc::new(MemoryStore::new()), Arc::new(registry))
+        .span_sink(sink.clone())
+        .start();
+    let client = runtime.client();
+    let id = client
+        .start_new_with(
+            "caller",
+            &(),
+            StartOptions {
+                trace_context: Some(TraceContext::new(CALLER)),
+                ..StartOptions::default()
+            },
+        )
+        .await
+        .expect("start");
+    let done = client
+        .wait_for_completion(id.as_str(), WAIT)
+        .await
+        .expect("done");
+    assert_eq!(done.output.unwrap().as_json(), "200");
+    runtime.shutdown().await;
+
+    let request = seen.recv().await.expect("the request arrived");
+    let header = request
+        .lines()
+        .find_map(|l| l.strip_prefix("traceparent: "))
+        .unwrap_or_else(|| panic!("a traceparent header in {request:?}"));
+    let sent = TraceParent::parse(header.trim()).expect("W3C trace context");
+    let spans = sink.0.lock().unwrap().clone();
+    let name = format!("activity:{}", durafn_core::context::HTTP_ACTIVITY_NAME);
+    let attempt = named(&spans, &name, SpanKind::Server);
+    assert_eq!(attempt.len(), 1, "{spans:#?}");
+    let caller = TraceParent::parse(CALLER).unwrap();
+    assert_eq!(sent.trace_id, caller.trace_id, "the caller's trace");
+    assert_eq!(
+        sent.span_id, attempt[0].span_id,
+        "the attempt is the parent"
+    );
+    assert_eq!(sent.flags, 1);
+}
