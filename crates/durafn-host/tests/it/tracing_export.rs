@@ -194,19 +194,30 @@ async fn json_log_lines_name_instance_execution_function_and_trace() {
     })
     .await;
 
-    let lines: Vec<serde_json::Value> = app
-        .stderr_lines()
-        .iter()
-        .map(|l| {
-            serde_json::from_str(l).unwrap_or_else(|e| panic!("not one JSON object ({e}): {l}"))
-        })
-        .collect();
+    // The lines are read off the app's stderr by a thread: wait for each with a deadline.
     let logged = |message: &str| -> serde_json::Value {
-        lines
-            .iter()
-            .find(|l| l["message"].as_str().is_some_and(|m| m.contains(message)))
-            .cloned()
-            .unwrap_or_else(|| panic!("no line {message:?} in {lines:#?}"))
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let lines: Vec<serde_json::Value> = app
+                .stderr_lines()
+                .iter()
+                .map(|l| {
+                    serde_json::from_str(l)
+                        .unwrap_or_else(|e| panic!("not one JSON object ({e}): {l}"))
+                })
+                .collect();
+            let found = lines
+                .iter()
+                .find(|l| l["message"].as_str().is_some_and(|m| m.contains(message)));
+            if let Some(line) = found {
+                return line.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no line {message:?} in {lines:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     };
     let turn = logged("traced-job waits for go");
     assert_eq!(turn["span"]["function"], "traced-job", "{turn}");
