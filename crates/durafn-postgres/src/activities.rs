@@ -58,6 +58,9 @@ pub(crate) async fn fetch(
                         .transpose()?,
                 },
                 delivery: codec::delivery(get(row, 6)?)?,
+                expired_lease: get::<Option<i64>>(row, 8)?
+                    .map(|u| codec::time(u, "locked_until"))
+                    .transpose()?,
                 lock: lock.clone(),
             })
         })

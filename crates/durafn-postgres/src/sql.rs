@@ -221,16 +221,18 @@ const LOCK_ONE: &str = "SELECT lock_token FROM instance_locks WHERE instance_id 
 const DELAY_MESSAGES: &str =
     "UPDATE messages SET visible_at = GREATEST(visible_at, $2) WHERE instance_id = $1";
 
-/// Leases up to `$2` ready activity work items, oldest first, skipping rows others hold.
+/// Leases up to `$2` ready activity work items, oldest first, skipping rows others hold; returns
+/// the end of the lease that ran out on each (`NULL` when there was none).
 const FETCH_ACTIVITIES: &str = "
 WITH picked AS (
-    SELECT id FROM activities WHERE ready_at <= $1 ORDER BY ready_at, id LIMIT $2
+    SELECT id, locked_until FROM activities WHERE ready_at <= $1 ORDER BY ready_at, id LIMIT $2
     FOR UPDATE SKIP LOCKED
 )
-UPDATE activities
-SET lock_token = $3, locked_until = $4, owner = $5, delivery = delivery + 1
-WHERE id = ANY(ARRAY(SELECT id FROM picked))
-RETURNING id, instance_id, execution_id, task_id, name, input, delivery, trace_context";
+UPDATE activities AS a
+SET lock_token = $3, locked_until = $4, owner = $5, delivery = a.delivery + 1
+FROM picked WHERE a.id = picked.id
+RETURNING a.id, a.instance_id, a.execution_id, a.task_id, a.name, a.input, a.delivery,
+    a.trace_context, picked.locked_until";
 
 /// Deletes finished work items still leased under the given tokens, enqueues the results of
 /// exactly those, in order, and makes their instances ready (the caller holds their rows);

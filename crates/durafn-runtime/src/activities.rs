@@ -18,14 +18,20 @@ use crate::spans::{Parent, SpanKind, SpanRecord, fresh_span_id, names, span_name
 
 type InFlight = Arc<Mutex<HashMap<ActivityId, LockToken>>>;
 
+/// A finished attempt waiting for its commit: its result, its span (emitted only once the result
+/// is recorded) and its concurrency slot.
+type Done = (ActivityCompletion, Option<SpanRecord>, OwnedSemaphorePermit);
+
+/// The status message of an attempt whose result was never recorded.
+const ABANDONED: &str = "attempt abandoned: host lost its lease";
+
 pub(crate) async fn activity_loop(shared: Arc<Shared>) {
     let limit = shared.options.max_concurrent_activities.max(1);
     let permits = Arc::new(Semaphore::new(limit));
     let in_flight: InFlight = Arc::default();
     // A finished activity keeps its permit until its result is committed, so the work a crash can
     // lose (and so re-run) is bounded by the concurrency limit.
-    let (done_tx, done_rx) =
-        mpsc::unbounded_channel::<(ActivityCompletion, OwnedSemaphorePermit)>();
+    let (done_tx, done_rx) = mpsc::unbounded_channel::<Done>();
     let completer = tokio::spawn(complete_loop(shared.clone(), done_rx, in_flight.clone()));
     let renewer = tokio::spawn(renew_loop(shared.clone(), in_flight.clone()));
 
@@ -65,8 +71,8 @@ pub(crate) async fn activity_loop(shared: Arc<Shared>) {
             let shared = shared.clone();
             let done = done_tx.clone();
             tokio::spawn(async move {
-                let completion = run(&shared, item).await;
-                let _ = done.send((completion, permit));
+                let (completion, span) = run(&shared, item).await;
+                let _ = done.send((completion, span, permit));
             });
         }
     }
@@ -96,8 +102,14 @@ async fn drain(shared: &Shared, permits: &Arc<Semaphore>, limit: usize, in_fligh
     }
 }
 
-async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) -> ActivityCompletion {
+async fn run(
+    shared: &Arc<Shared>,
+    item: ActivityWorkItem,
+) -> (ActivityCompletion, Option<SpanRecord>) {
     let name = item.activity.name.clone();
+    if let (Some(sink), Some(lost)) = (&shared.spans, lost_attempt_span(shared, &item)) {
+        sink.emit(vec![lost]);
+    }
     let attempt = attempt_span(shared, &item);
     if item.delivery > 1 {
         Metrics::add(&shared.metrics.activity_redeliveries, 1);
@@ -188,12 +200,10 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) -> ActivityCompletion
             }
         }
     };
-    if let (Some(sink), Some(mut span)) = (&shared.spans, attempt) {
+    let attempt = attempt.map(|mut span| {
         span.end = shared.clock.now();
-        sink.emit(vec![
-            span.failed(outcome.as_ref().err().map(|f| f.message.clone())),
-        ]);
-    }
+        span.failed(outcome.as_ref().err().map(|f| f.message.clone()))
+    });
     let task_scheduled_id = item.activity.task_id;
     let kind = match outcome {
         Ok(result) => EventKind::TaskCompleted {
@@ -208,7 +218,7 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) -> ActivityCompletion
             }
         }
     };
-    ActivityCompletion {
+    let completion = ActivityCompletion {
         id: item.id,
         lock: item.lock,
         result: NewMessage {
@@ -217,7 +227,8 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) -> ActivityCompletion
             event: HistoryEvent::new(shared.clock.now(), kind),
             visible_at: None,
         },
-    }
+    };
+    (completion, attempt)
 }
 
 /// Whether the item was delivered too often to run again.
@@ -255,6 +266,28 @@ fn attempt_span(shared: &Shared, item: &ActivityWorkItem) -> Option<SpanRecord> 
     )
 }
 
+/// The server span of the previous delivery, which ended without its result being recorded: its
+/// host died or lost its lease, so nobody exported it (an attempt's span is emitted only after
+/// its result commits). It is reported by the next delivery, from what the store kept: the end of
+/// the lease that ran out and, as its start, the last renewal that lease implies (this host's
+/// lease length before it). A lease given back (a host stopping) left no time: the span is then
+/// an instant, now.
+fn lost_attempt_span(shared: &Shared, item: &ActivityWorkItem) -> Option<SpanRecord> {
+    if item.delivery <= 1 {
+        return None;
+    }
+    let mut span = attempt_span(shared, item)?;
+    if let Some(until) = item.expired_lease {
+        span.end = until.min(span.end);
+        span.start = span.end - shared.lease();
+    }
+    span.attributes.retain(|(key, _)| *key != names::DELIVERY);
+    Some(
+        span.with_int(names::DELIVERY, i64::from(item.delivery - 1))
+            .failed(Some(ABANDONED.to_string())),
+    )
+}
+
 /// The failure of an activity stopped at the function timeout, naming the limit as host.json
 /// writes it (`hh:mm:ss`).
 fn timed_out(name: &str, limit: Option<Duration>) -> FailureDetails {
@@ -273,7 +306,7 @@ fn timed_out(name: &str, limit: Option<Duration>) -> FailureDetails {
 /// Commits finished activities in batches: whatever finished while the last batch committed.
 async fn complete_loop(
     shared: Arc<Shared>,
-    mut done: mpsc::UnboundedReceiver<(ActivityCompletion, OwnedSemaphorePermit)>,
+    mut done: mpsc::UnboundedReceiver<Done>,
     in_flight: InFlight,
 ) {
     while let Some(first) = done.recv().await {
@@ -284,16 +317,30 @@ async fn complete_loop(
                 Err(_) => break,
             }
         }
-        let (batch, permits): (Vec<ActivityCompletion>, Vec<OwnedSemaphorePermit>) =
-            batch.into_iter().unzip();
-        let ids: Vec<ActivityId> = batch.iter().map(|c| c.id).collect();
-        match shared.store.complete_activities(batch).await {
+        let mut completions = Vec::with_capacity(batch.len());
+        let mut spans = Vec::with_capacity(batch.len());
+        let mut permits = Vec::with_capacity(batch.len());
+        for (completion, span, permit) in batch {
+            completions.push(completion);
+            spans.push(span);
+            permits.push(permit);
+        }
+        let ids: Vec<ActivityId> = completions.iter().map(|c| c.id).collect();
+        match shared.store.complete_activities(completions).await {
             Ok(results) => {
-                for result in &results {
+                let mut recorded = Vec::new();
+                for (result, span) in results.iter().zip(spans) {
                     match result {
-                        Ok(()) => Metrics::add(&shared.metrics.activities, 1),
+                        Ok(()) => {
+                            Metrics::add(&shared.metrics.activities, 1);
+                            recorded.extend(span);
+                        }
+                        // Its next delivery reports this attempt as lost.
                         Err(e) => tracing::warn!(error = %e, "an activity result was not recorded"),
                     }
+                }
+                if let (Some(sink), false) = (&shared.spans, recorded.is_empty()) {
+                    sink.emit(recorded);
                 }
             }
             Err(e) => {

@@ -425,13 +425,16 @@ pub(crate) fn fetch_activities(
     let now = micros(r.now);
     let until = lease_end(r);
     // `+visible_at` keeps the scan in id order instead of sorting the visibility index.
-    let ids: Vec<i64> = conn
+    // A `locked_until` still set on a fetchable item is the end of a lease that ran out.
+    let ids: Vec<(i64, Option<i64>)> = conn
         .prepare_cached(
-            "SELECT id FROM activities WHERE +visible_at <= ?1 \
+            "SELECT id, locked_until FROM activities WHERE +visible_at <= ?1 \
              AND (locked_until IS NULL OR locked_until <= ?1) ORDER BY id LIMIT ?2",
         )
         .map_err(backend)?
-        .query_map(params![now, limit(r.max_items)], |row| row.get(0))
+        .query_map(params![now, limit(r.max_items)], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
         .map_err(backend)?
         .collect::<Result<_, _>>()
         .map_err(backend)?;
@@ -444,7 +447,7 @@ pub(crate) fn fetch_activities(
         )
         .map_err(backend)?;
     let mut items = Vec::with_capacity(ids.len());
-    for id in ids {
+    for (id, expired) in ids {
         let lock = tokens.next(&r.owner);
         let mut rows = stmt
             .query(params![id, lock.0, until, r.owner])
@@ -471,6 +474,9 @@ pub(crate) fn fetch_activities(
             id: ActivityId(id),
             activity,
             delivery,
+            expired_lease: expired
+                .map(|u| codec::time(u, "locked_until"))
+                .transpose()?,
             lock,
         });
     }

@@ -396,6 +396,7 @@ impl ActivityQueue for MemoryStore {
             for id in ids {
                 let lock = self.tokens.next(&r.owner);
                 if let Some(a) = s.activities.get_mut(&id) {
+                    let expired_lease = a.lease.as_ref().map(|(_, until)| *until);
                     a.lease = Some((lock.clone(), r.now + r.lease));
                     a.lease_owner.clone_from(&r.owner);
                     a.delivery += 1;
@@ -403,6 +404,7 @@ impl ActivityQueue for MemoryStore {
                         id: ActivityId(id),
                         activity: a.activity.clone(),
                         delivery: a.delivery,
+                        expired_lease,
                         lock,
                     });
                 }

@@ -164,6 +164,10 @@ pub struct ActivityWorkItem {
     pub activity: NewActivity,
     /// How many times it has been handed out, this time included.
     pub delivery: u32,
+    /// When the lease of the previous delivery ran out, if it ran out rather than being given
+    /// back: the host holding it stopped renewing (it died or lost the store). The runtime
+    /// reports that lost attempt's span from it, since the dead host never could.
+    pub expired_lease: Option<DateTime<Utc>>,
     /// The lease.
     pub lock: LockToken,
 }

@@ -1,5 +1,7 @@
-//! A test OTLP collector: an HTTP listener on 127.0.0.1 that accepts OTLP/HTTP protobuf trace
-//! exports (`POST /v1/traces`), decodes them with the `opentelemetry-proto` messages and keeps
+//! A test OTLP collector: a listener on 127.0.0.1 that accepts OTLP trace exports, over HTTP
+//! with protobuf bodies (`POST /v1/traces`, [`OtlpReceiver::start`]) or over gRPC
+//! (`opentelemetry.proto.collector.trace.v1.TraceService/Export` on HTTP/2,
+//! [`OtlpReceiver::start_grpc`]), decodes them with the `opentelemetry-proto` messages and keeps
 //! the spans for the test to check. Set `OTEL_EXPORTER_OTLP_ENDPOINT` to [`endpoint`].
 //!
 //! [`endpoint`]: OtlpReceiver::endpoint
@@ -38,6 +40,8 @@ pub struct ReceivedSpan {
     pub attributes: Vec<(String, String)>,
     /// Whether the status is error.
     pub error: bool,
+    /// The status message (an error's text).
+    pub message: String,
 }
 
 impl ReceivedSpan {
@@ -92,6 +96,17 @@ impl OtlpReceiver {
         Self { port, spans }
     }
 
+    /// Binds a free port and serves gRPC exports (HTTP/2 without TLS, as an OTLP exporter sends
+    /// to an `http://` endpoint) on a background thread.
+    pub fn start_grpc() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binds a port");
+        let port = listener.local_addr().expect("address").port();
+        let spans: Arc<Received> = Arc::default();
+        let kept = spans.clone();
+        std::thread::spawn(move || grpc::serve(listener, kept));
+        Self { port, spans }
+    }
+
     /// The base address to export to (`http://127.0.0.1:{port}`).
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
@@ -130,6 +145,14 @@ impl OtlpReceiver {
     }
 }
 
+impl Received {
+    fn keep(&self, request: ExportTraceServiceRequest) {
+        let mut spans = self.spans.lock().unwrap_or_else(|p| p.into_inner());
+        spans.extend(decode(request));
+        self.arrived.notify_all();
+    }
+}
+
 fn serve(stream: TcpStream, kept: &Received) {
     let mut writer = match stream.try_clone() {
         Ok(w) => w,
@@ -163,9 +186,7 @@ fn serve(stream: TcpStream, kept: &Received) {
         }
         let status = match ExportTraceServiceRequest::decode(body.as_slice()) {
             Ok(request) if line.starts_with("POST /v1/traces") => {
-                let mut spans = kept.spans.lock().unwrap_or_else(|p| p.into_inner());
-                spans.extend(decode(request));
-                kept.arrived.notify_all();
+                kept.keep(request);
                 "200 OK"
             }
             _ => "400 Bad Request",
@@ -231,9 +252,96 @@ fn decode(request: ExportTraceServiceRequest) -> Vec<ReceivedSpan> {
                         .collect(),
                     // STATUS_CODE_ERROR = 2
                     error: span.status.as_ref().is_some_and(|s| s.code == 2),
+                    message: span
+                        .status
+                        .as_ref()
+                        .map(|s| s.message.clone())
+                        .unwrap_or_default(),
                 });
             }
         }
     }
     out
+}
+
+/// The gRPC side: unary `Export` calls on HTTP/2, each request one length-prefixed message.
+mod grpc {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message as _;
+
+    use super::Received;
+
+    const EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+    pub(super) fn serve(listener: std::net::TcpListener, kept: Arc<Received>) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .expect("a runtime for the gRPC collector");
+        runtime.block_on(async move {
+            listener.set_nonblocking(true).expect("non-blocking");
+            let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
+            while let Ok((socket, _)) = listener.accept().await {
+                let kept = kept.clone();
+                tokio::spawn(async move {
+                    let Ok(mut connection) = h2::server::handshake(socket).await else {
+                        return;
+                    };
+                    while let Some(Ok((request, respond))) = connection.accept().await {
+                        tokio::spawn(call(request, respond, kept.clone()));
+                    }
+                });
+            }
+        });
+    }
+
+    async fn call(
+        request: http::Request<h2::RecvStream>,
+        mut respond: h2::server::SendResponse<Bytes>,
+        kept: Arc<Received>,
+    ) {
+        let path = request.uri().path().to_string();
+        let mut body = request.into_body();
+        let mut message = Vec::new();
+        while let Some(chunk) = body.data().await {
+            let Ok(chunk) = chunk else { return };
+            let _ = body.flow_control().release_capacity(chunk.len());
+            message.extend_from_slice(&chunk);
+        }
+        // A gRPC message: a compressed flag (0: not), a big-endian length, the message.
+        let decoded = match message.as_slice() {
+            [0, a, b, c, d, rest @ ..]
+                if u32::from_be_bytes([*a, *b, *c, *d]) as usize == rest.len() =>
+            {
+                ExportTraceServiceRequest::decode(rest).ok()
+            }
+            _ => None,
+        };
+        let status = match decoded {
+            Some(request) if path == EXPORT => {
+                kept.keep(request);
+                "0"
+            }
+            _ if path != EXPORT => "12", // UNIMPLEMENTED
+            _ => "3",                    // INVALID_ARGUMENT
+        };
+        let head = http::Response::builder()
+            .status(200)
+            .header("content-type", "application/grpc")
+            .body(())
+            .expect("a response head");
+        let Ok(mut stream) = respond.send_response(head, false) else {
+            return;
+        };
+        if status == "0" {
+            // An empty ExportTraceServiceResponse.
+            let _ = stream.send_data(Bytes::from_static(&[0, 0, 0, 0, 0]), false);
+        }
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("grpc-status", http::HeaderValue::from_static(status));
+        let _ = stream.send_trailers(trailers);
+    }
 }

@@ -115,8 +115,8 @@ fn a_submitted_job_is_one_trace() {
 
 /// The app is killed with SIGKILL while the activity runs and started again on the same task
 /// hub: the job is still one trace with one orchestration span (one start, recorded by the first
-/// turn before the crash), one call of the activity, and the re-run attempt visible as delivery 2.
-/// The killed attempt's span never ended, so it is not exported: a span is sent when it ends.
+/// turn before the crash), one call of the activity, and two attempts under it: the killed one
+/// (delivery 1, an error, reported by the next delivery since its host died) and the re-run.
 #[test]
 fn a_job_killed_mid_way_is_still_one_trace() {
     let collector = OtlpReceiver::start();
@@ -203,8 +203,23 @@ fn a_job_killed_mid_way_is_still_one_trace() {
     let activity = "activity:query-storage-account-activity-function";
     let call = one(&ours, activity, kind::CLIENT);
     assert_eq!(call.parent_span_id, orchestration.span_id);
-    let attempt = one(&ours, activity, kind::SERVER);
-    assert_eq!(attempt.parent_span_id, call.span_id);
-    assert_eq!(attempt.attr("durafn.delivery"), Some("2"), "the re-run");
-    assert_eq!(ours.len(), 5, "nothing twice: {ours:#?}");
+    let mut attempts: Vec<&ReceivedSpan> = ours
+        .iter()
+        .filter(|s| s.name == activity && s.kind == kind::SERVER)
+        .collect();
+    attempts.sort_by_key(|s| s.attr("durafn.delivery").map(str::to_string));
+    assert_eq!(
+        attempts.len(),
+        2,
+        "the lost attempt and the re-run: {ours:#?}"
+    );
+    assert!(attempts.iter().all(|a| a.parent_span_id == call.span_id));
+    let (lost, rerun) = (attempts[0], attempts[1]);
+    assert_eq!(lost.attr("durafn.delivery"), Some("1"));
+    assert!(lost.error);
+    assert_eq!(lost.message, "attempt abandoned: host lost its lease");
+    assert_eq!(rerun.attr("durafn.delivery"), Some("2"), "the re-run");
+    assert!(!rerun.error);
+    assert!(call.start_ns <= lost.start_ns && lost.end_ns <= rerun.start_ns);
+    assert_eq!(ours.len(), 6, "nothing twice: {ours:#?}");
 }

@@ -12,6 +12,10 @@
 //! output, and the HTTP function `nap` (GET `/api/nap?ms=…`) sleeps too (both for
 //! `functionTimeout`).
 //!
+//! For the tracing tests: `traced-job` calls `fails-once` with a retry (its first attempt in each
+//! process fails), sleeps on a durable timer, calls `nap-activity` for its input's milliseconds,
+//! calls `sleeper` as a sub-orchestration and waits for a `go` event.
+//!
 //! Queue triggers, when the app setting `TESTAPP_QUEUE` names a queue (on
 //! `AzureWebJobsStorage`): `queue-start` reads `{"n": …}` and starts `hello-cities` as instance
 //! `q-{n}`, appending `begin`/`done` lines to the file named by `TESTAPP_QUEUE_LOG`; with
@@ -19,12 +23,13 @@
 //!
 //! Usage: `durafn-host-testapp [--port N] [--host ADDR] [--rpc-port N] [--data-dir DIR] [--root DIR]`
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use durafn_core::{
-    ActivityContext, EntityContext, FunctionError, OrchestrationContext, activity_fn, entity_fn,
-    orchestrator_fn,
+    ActivityContext, EntityContext, FunctionError, OrchestrationContext, RetryOptions, activity_fn,
+    entity_fn, orchestrator_fn,
 };
 use durafn_host::{
     App, AppSettings, AuthLevel, HandlerError, HttpFunction, HttpResponse, QueueFunction,
@@ -119,14 +124,42 @@ fn client_test_functions(app: App) -> App {
             .auth(AuthLevel::Anonymous)
             .handler(|req, _client| async move {
                 let ms: u64 = req.query("ms").and_then(|m| m.parse().ok()).unwrap_or(0);
+                tracing::info!(ms, "nap handler");
                 tokio::time::sleep(Duration::from_millis(ms.min(3_600_000))).await;
                 HttpResponse::ok().text("rested")
             }),
     )
 }
 
+/// The orchestration of the tracing tests: every kind of span a job can have.
+fn traced_functions(app: App) -> App {
+    static FAILED: AtomicBool = AtomicBool::new(false);
+    app.orchestrator(orchestrator_fn(
+        "traced-job",
+        |ctx: OrchestrationContext, nap_ms: u64| async move {
+            let retry = RetryOptions::new(Duration::from_millis(10), 3);
+            let first: String = ctx
+                .call_activity_with_retry("fails-once", &(), retry)
+                .await?;
+            ctx.sleep(Duration::from_millis(10)).await;
+            let napped: String = ctx.call_activity("nap-activity", &nap_ms).await?;
+            let child: String = ctx.call_sub_orchestrator("sleeper", None, &0u64).await?;
+            ctx.logger().info("traced-job waits for go");
+            let go: String = ctx.wait_for_external_event("go").await?;
+            Ok::<_, FunctionError>(format!("{first} {napped} {child} {go}"))
+        },
+    ))
+    .activity(activity_fn("fails-once", |_ctx, _: ()| async move {
+        tracing::info!("fails-once runs");
+        if !FAILED.swap(true, Ordering::SeqCst) {
+            return Err(FunctionError::msg("the first attempt fails"));
+        }
+        Ok::<_, FunctionError>("ok".to_string())
+    }))
+}
+
 fn app() -> App {
-    client_test_functions(App::new())
+    traced_functions(client_test_functions(App::new()))
         .orchestrator(orchestrator_fn(
             "orchestrator-function",
             |ctx: OrchestrationContext, q: Query| async move {

@@ -144,6 +144,15 @@ impl HostConfig {
         if let Some(name) = settings.get("OTEL_SERVICE_NAME") {
             config.tracing.service_name = Some(name.to_string()).filter(|n| !n.is_empty());
         }
+        if let Some(size) = settings.get("OTEL_BSP_MAX_QUEUE_SIZE") {
+            let size = size.trim().parse::<usize>().ok().filter(|n| *n > 0);
+            let Some(size) = size else {
+                return Err(
+                    settings.invalid("OTEL_BSP_MAX_QUEUE_SIZE", "expected a positive number")
+                );
+            };
+            config.tracing.queue_size = Some(size);
+        }
         if let Some(template) = settings.get("DURAFN_TRACE_URL_TEMPLATE") {
             config.tracing.trace_url_template =
                 Some(template.to_string()).filter(|t| !t.is_empty());

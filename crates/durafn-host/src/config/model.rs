@@ -105,6 +105,9 @@ pub struct TracingConfig {
     pub protocol: Option<String>,
     /// `OTEL_SERVICE_NAME`; the task hub's name when unset.
     pub service_name: Option<String>,
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`: how many finished spans may wait for the exporter; more are
+    /// dropped and counted. `None`: the SDK's default, 2048.
+    pub queue_size: Option<usize>,
 }
 
 /// Whether the host serves the dashboard, and whether it may change anything.

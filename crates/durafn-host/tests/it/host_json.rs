@@ -283,3 +283,26 @@ async fn function_timeout_stops_activities_and_http_functions() {
         "{output}"
     );
 }
+
+/// The export queue's length is the standard `OTEL_BSP_MAX_QUEUE_SIZE`, read as an app setting
+/// like the other `OTEL_*` variables; a value that is not a positive number is refused by name.
+#[test]
+fn the_export_queue_length_is_an_app_setting() {
+    let with = |value: &str| {
+        HostConfig::from_parts(
+            PathBuf::from("app"),
+            &HostArgs::default(),
+            AppSettings::new().with("OTEL_BSP_MAX_QUEUE_SIZE", value),
+            Some(r#"{"version":"2.0"}"#),
+        )
+    };
+    assert_eq!(with("64").unwrap().tracing.queue_size, Some(64));
+    assert_eq!(
+        load(r#"{"version":"2.0"}"#).unwrap().tracing.queue_size,
+        None
+    );
+    for bad in ["0", "many"] {
+        let e = with(bad).expect_err(bad).to_string();
+        assert!(e.contains("OTEL_BSP_MAX_QUEUE_SIZE"), "{bad}: {e}");
+    }
+}

@@ -225,3 +225,191 @@ async fn one_trace_parented_as_durable_task_parents_it() {
 async fn replaying_every_turn_emits_nothing_twice() {
     run(0).await;
 }
+
+/// `call_http` sends the W3C `traceparent` of the HTTP activity's attempt on the durable HTTP
+/// request, so the called service's spans are children of that attempt in the same trace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_http_sends_the_attempts_traceparent() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 8192];
+            let n = socket.read(&mut buf).await.unwrap_or(0);
+            let _ = seen_tx.send(String::from_utf8_lossy(&buf[..n]).to_string());
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .await;
+        }
+    });
+    let registry = Registry::builder()
+        .orchestrator(orchestrator_fn(
+            "caller",
+            move |ctx: OrchestrationContext, _: ()| async move {
+                let uri = format!("http://127.0.0.1:{port}/hook");
+                let r = ctx
+                    .call_http(durafn_core::DurableHttpRequest::get(uri))
+                    .await?;
+                Ok::<_, FunctionError>(r.status_code)
+            },
+        ))
+        .build()
+        .expect("registry");
+    let sink = Arc::new(Collect::default());
+    let runtime = Runtime::builder(Arc::new(MemoryStore::new()), Arc::new(registry))
+        .span_sink(sink.clone())
+        .start();
+    let client = runtime.client();
+    let id = client
+        .start_new_with(
+            "caller",
+            &(),
+            StartOptions {
+                trace_context: Some(TraceContext::new(CALLER)),
+                ..StartOptions::default()
+            },
+        )
+        .await
+        .expect("start");
+    let done = client
+        .wait_for_completion(id.as_str(), WAIT)
+        .await
+        .expect("done");
+    assert_eq!(done.output.unwrap().as_json(), "200");
+    runtime.shutdown().await;
+
+    let request = seen.recv().await.expect("the request arrived");
+    let header = request
+        .lines()
+        .find_map(|l| l.strip_prefix("traceparent: "))
+        .unwrap_or_else(|| panic!("a traceparent header in {request:?}"));
+    let sent = TraceParent::parse(header.trim()).expect("W3C trace context");
+    let spans = sink.0.lock().unwrap().clone();
+    let name = format!("activity:{}", durafn_core::context::HTTP_ACTIVITY_NAME);
+    let attempt = named(&spans, &name, SpanKind::Server);
+    assert_eq!(attempt.len(), 1, "{spans:#?}");
+    let caller = TraceParent::parse(CALLER).unwrap();
+    assert_eq!(sent.trace_id, caller.trace_id, "the caller's trace");
+    assert_eq!(
+        sent.span_id, attempt[0].span_id,
+        "the attempt is the parent"
+    );
+    assert_eq!(sent.flags, 1);
+}
+
+/// A host that dies holding an activity never ends that attempt's span; the delivery that
+/// re-runs it reports it: an error span under the same call, numbered 1, ending when the dead
+/// host's lease ran out and one lease long. The re-run is delivery 2, and nothing is twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_attempt_is_reported_by_the_next_delivery() {
+    let registry = Arc::new(
+        Registry::builder()
+            .orchestrator(orchestrator_fn(
+                "doubler",
+                |ctx: OrchestrationContext, n: u32| async move {
+                    Ok::<_, FunctionError>(ctx.call_activity::<u32>("double", &n).await?)
+                },
+            ))
+            .activity(activity_fn("double", |_ctx, n: u32| async move {
+                Ok::<_, FunctionError>(n * 2)
+            }))
+            .build()
+            .expect("registry"),
+    );
+    let sink = Arc::new(Collect::default());
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let lease = Duration::from_millis(300);
+    let options = |orchestrations: bool| RuntimeOptions {
+        lease,
+        max_poll_interval: Duration::from_millis(20),
+        run_orchestrations: orchestrations,
+        run_activities: !orchestrations,
+        ..RuntimeOptions::default()
+    };
+    let orchestrator = Runtime::builder(store.clone(), registry.clone())
+        .options(options(true))
+        .span_sink(sink.clone())
+        .start();
+    let client = orchestrator.client();
+    let id = client
+        .start_new_with(
+            "doubler",
+            &21,
+            StartOptions {
+                trace_context: Some(TraceContext::new(CALLER)),
+                ..StartOptions::default()
+            },
+        )
+        .await
+        .expect("start");
+    // The host that dies: it takes the activity's lease and is never heard of again.
+    let deadline = std::time::Instant::now() + WAIT;
+    let (taken, dead_until) = loop {
+        let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
+        let request = durafn_store::FetchRequest {
+            owner: "dead-host".into(),
+            max_items: 1,
+            lease: chrono::TimeDelta::from_std(lease).unwrap(),
+            now,
+        };
+        let mut items = store.fetch_activity_work(request).await.expect("fetch");
+        if let Some(item) = items.pop() {
+            break (item, now + chrono::TimeDelta::from_std(lease).unwrap());
+        }
+        assert!(std::time::Instant::now() < deadline, "no activity work");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert_eq!((taken.delivery, taken.expired_lease), (1, None));
+    let worker = Runtime::builder(store.clone(), registry)
+        .options(options(false))
+        .span_sink(sink.clone())
+        .start();
+    let done = client
+        .wait_for_completion(id.as_str(), WAIT)
+        .await
+        .expect("done");
+    assert_eq!(done.output.unwrap().as_json(), "42");
+    worker.shutdown().await;
+    orchestrator.shutdown().await;
+
+    let spans = sink.0.lock().unwrap().clone();
+    let ids: HashSet<[u8; 8]> = spans.iter().map(|s| s.span_id).collect();
+    assert_eq!(ids.len(), spans.len(), "no span twice: {spans:#?}");
+    let call = named(&spans, "activity:double", SpanKind::Client);
+    assert_eq!(call.len(), 1, "one call");
+    let mut attempts = named(&spans, "activity:double", SpanKind::Server);
+    attempts.sort_by_key(|s| format!("{:?}", attr(s, "durafn.delivery")));
+    assert_eq!(
+        attempts.len(),
+        2,
+        "the lost attempt and the re-run: {spans:#?}"
+    );
+    let (lost, rerun) = (attempts[0], attempts[1]);
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.parent_span_id == Some(call[0].span_id))
+    );
+    assert_eq!(attr(lost, "durafn.delivery"), Some(&SpanValue::Int(1)));
+    assert_eq!(
+        lost.error.as_deref(),
+        Some("attempt abandoned: host lost its lease")
+    );
+    assert_eq!(
+        lost.end, dead_until,
+        "it ends when the dead host's lease ran out"
+    );
+    assert_eq!(
+        lost.start,
+        dead_until - chrono::TimeDelta::from_std(lease).unwrap()
+    );
+    assert_eq!(attr(rerun, "durafn.delivery"), Some(&SpanValue::Int(2)));
+    assert_eq!(rerun.error, None);
+    assert!(lost.end <= rerun.start && rerun.end <= call[0].end);
+    assert_eq!(
+        named(&spans, "orchestration:doubler", SpanKind::Server).len(),
+        1
+    );
+}

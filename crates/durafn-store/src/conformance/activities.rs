@@ -58,6 +58,15 @@ pub async fn activity_lease_and_completion(hub: &Fixture) {
         .expect("fetch")
         .remove(0);
     assert_eq!(second.delivery, 2);
+    assert_eq!(
+        first.expired_lease, None,
+        "a first delivery follows no lease"
+    );
+    assert_eq!(
+        second.expired_lease,
+        Some(at(100)),
+        "a redelivery after expiry says when the lost lease ran out"
+    );
 
     let completion = |lock: LockToken| ActivityCompletion {
         id: first.id,

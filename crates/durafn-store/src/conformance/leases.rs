@@ -157,4 +157,8 @@ pub async fn abandon_releases_work(hub: &Fixture) {
         .expect("fetch")
         .remove(0);
     assert_eq!((act2.id, act2.delivery), (act.id, 2));
+    assert_eq!(
+        act2.expired_lease, None,
+        "a lease given back did not run out"
+    );
 }

@@ -4,15 +4,15 @@
 //! own thread and sent over OTLP/HTTP (protobuf) or gRPC as `OTEL_EXPORTER_OTLP_PROTOCOL` says.
 //!
 //! The standard variables apply: `OTEL_EXPORTER_OTLP_ENDPOINT` (and `..._TRACES_ENDPOINT`),
-//! `OTEL_EXPORTER_OTLP_PROTOCOL` (`http/protobuf`, the default, or `grpc`) and `OTEL_SERVICE_NAME`
-//! (default: the task hub's name) as app settings (the environment or local.settings.json); the
-//! SDK reads `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER` and the batch processor's
-//! `OTEL_BSP_*` from the environment. Each host's spans carry its host id as
-//! `service.instance.id`.
+//! `OTEL_EXPORTER_OTLP_PROTOCOL` (`http/protobuf`, the default, or `grpc`), `OTEL_SERVICE_NAME`
+//! (default: the task hub's name) and `OTEL_BSP_MAX_QUEUE_SIZE` as app settings (the environment
+//! or local.settings.json); the SDK reads `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER` and
+//! the batch processor's other `OTEL_BSP_*` from the environment. Each host's spans carry its
+//! host id as `service.instance.id`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
 
 use durafn_runtime::{SpanKind, SpanRecord, SpanSink, SpanValue};
 use opentelemetry::trace::{
@@ -23,7 +23,10 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, Span, SpanData,
+    SpanExporter, SpanProcessor,
+};
 
 use crate::config::TracingConfig;
 use crate::error::HostError;
@@ -91,9 +94,24 @@ impl Exporter {
                     .unwrap_or_else(|| service.to_string()),
             )
             .with_attribute(KeyValue::new("service.instance.id", host_id.to_string()));
+        let capacity = config.queue_size.unwrap_or(2048);
+        let pending = Arc::new(AtomicUsize::new(0));
+        let batch = BatchSpanProcessor::builder(Counting {
+            inner: exporter,
+            dropped: dropped.clone(),
+            pending: pending.clone(),
+        })
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_max_queue_size(capacity)
+                .build(),
+        )
+        .build();
         let provider = SdkTracerProvider::builder()
-            .with_batch_exporter(Counting {
-                inner: exporter,
+            .with_span_processor(Bounded {
+                inner: batch,
+                capacity,
+                pending,
                 dropped,
             })
             .with_resource(resource.build())
@@ -129,20 +147,66 @@ fn blocking_client() -> Result<reqwest::blocking::Client, HostError> {
     .map_err(|e| HostError::Tracing(format!("the OTLP HTTP client could not be built: {e}")))
 }
 
-/// Counts the spans of every batch the collector did not take.
+/// The batch processor behind a count of the spans it holds (queued, batched or being sent): a
+/// span that would overflow its queue is dropped here and counted, where the SDK would drop it
+/// silently. The count is never below the SDK's queue length, so the SDK itself never drops.
+#[derive(Debug)]
+struct Bounded<P> {
+    inner: P,
+    capacity: usize,
+    pending: Arc<AtomicUsize>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl<P: SpanProcessor> SpanProcessor for Bounded<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        let taken = self
+            .pending
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.capacity).then_some(n + 1)
+            })
+            .is_ok();
+        if taken {
+            self.inner.on_end(span);
+        } else {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// Counts the spans of every batch the collector did not take, and gives the spans of every
+/// batch sent (or not) back to [`Bounded`]'s count.
 #[derive(Debug)]
 struct Counting<E> {
     inner: E,
     dropped: Arc<AtomicU64>,
+    pending: Arc<AtomicUsize>,
 }
 
 impl<E: SpanExporter> SpanExporter for Counting<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let n = batch.len() as u64;
+        let n = batch.len();
         let result = self.inner.export(batch).await;
         if result.is_err() {
-            self.dropped.fetch_add(n, Ordering::Relaxed);
+            self.dropped.fetch_add(n as u64, Ordering::Relaxed);
         }
+        self.pending.fetch_sub(n, Ordering::AcqRel);
         result
     }
 
