@@ -24,36 +24,9 @@ use crate::payload::Payload;
 use crate::registry::{FunctionFuture, Registry};
 use crate::trace::{FinishedTask, TaskLedger};
 
-/// How an execution ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// The orchestrator returned this output.
-    Completed(Payload),
-    /// The orchestrator failed (an error, a panic, non-determinism or an unknown name).
-    Failed(FailureDetails),
-    /// An operator terminated it with this reason.
-    Terminated(Payload),
-    /// It asked to start over; the runtime begins a new execution with this input and these
-    /// carried-over `EventRaised` events.
-    ContinuedAsNew {
-        /// The next execution's input.
-        input: Payload,
-        /// Unconsumed events kept for the next execution (empty unless asked to keep them).
-        carryover: Vec<HistoryEvent>,
-    },
-}
-
-impl Outcome {
-    /// The runtime status this outcome leaves the instance in.
-    pub fn status(&self) -> RuntimeStatus {
-        match self {
-            Outcome::Completed(_) => RuntimeStatus::Completed,
-            Outcome::Failed(_) => RuntimeStatus::Failed,
-            Outcome::Terminated(_) => RuntimeStatus::Terminated,
-            Outcome::ContinuedAsNew { .. } => RuntimeStatus::ContinuedAsNew,
-        }
-    }
-}
+mod outcome;
+pub use outcome::Outcome;
+use outcome::{end_event, panicked, recorded_outcome};
 
 /// What one turn produced; the runtime commits it atomically.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +45,9 @@ pub struct Turn {
     /// The tasks whose results arrived in this turn, when the execution is traced (their client
     /// spans end now); empty otherwise.
     pub finished_tasks: Vec<FinishedTask>,
+    /// Retries a retry policy decided on in this turn (after a failed activity or
+    /// sub-orchestration; replayed decisions are not counted again).
+    pub retries: u32,
 }
 
 /// Wakes the engine: the orchestrator needs another poll.
@@ -246,6 +222,7 @@ impl OrchestrationExecutor {
                 custom_status: self.ctx.with_state(|s| s.custom_status.clone()),
                 outcome: None,
                 finished_tasks: Vec::new(),
+                retries: 0,
             };
         }
         let mut new_events = Vec::with_capacity(messages.len() + 4);
@@ -313,6 +290,7 @@ impl OrchestrationExecutor {
                 .as_mut()
                 .map(TaskLedger::take_finished)
                 .unwrap_or_default(),
+            retries: self.ctx.with_state(|s| std::mem::take(&mut s.new_retries)),
         }
     }
 
@@ -713,68 +691,6 @@ pub fn holds_while_suspended(kind: &EventKind) -> bool {
             | EventKind::EntityOperationCompleted { .. }
             | EventKind::EntityOperationFailed { .. }
             | EventKind::EntityLockGranted { .. }
-    )
-}
-
-fn end_event(outcome: &Outcome) -> EventKind {
-    match outcome {
-        Outcome::Completed(output) => EventKind::ExecutionCompleted {
-            orchestration_status: RuntimeStatus::Completed,
-            result: Some(output.clone()),
-            failure_details: None,
-        },
-        Outcome::Failed(failure) => EventKind::ExecutionCompleted {
-            orchestration_status: RuntimeStatus::Failed,
-            result: None,
-            failure_details: Some(failure.clone()),
-        },
-        Outcome::Terminated(reason) => EventKind::ExecutionCompleted {
-            orchestration_status: RuntimeStatus::Terminated,
-            result: Some(reason.clone()),
-            failure_details: None,
-        },
-        Outcome::ContinuedAsNew { input, .. } => EventKind::ContinueAsNew {
-            input: input.clone(),
-        },
-    }
-}
-
-fn recorded_outcome(kind: &EventKind) -> Outcome {
-    match kind {
-        EventKind::ExecutionCompleted {
-            orchestration_status: RuntimeStatus::Failed,
-            failure_details,
-            ..
-        } => Outcome::Failed(
-            failure_details
-                .clone()
-                .unwrap_or_else(|| FailureDetails::new("Error", "failed")),
-        ),
-        EventKind::ExecutionCompleted {
-            orchestration_status: RuntimeStatus::Terminated,
-            result,
-            ..
-        } => Outcome::Terminated(result.clone().unwrap_or_default()),
-        EventKind::ExecutionCompleted { result, .. } => {
-            Outcome::Completed(result.clone().unwrap_or_default())
-        }
-        EventKind::ContinueAsNew { input } => Outcome::ContinuedAsNew {
-            input: input.clone(),
-            carryover: Vec::new(),
-        },
-        _ => Outcome::Completed(Payload::null()),
-    }
-}
-
-fn panicked(name: &str, panic: Box<dyn std::any::Any + Send>) -> FailureDetails {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-string panic payload".to_string());
-    FailureDetails::system(
-        SystemFailure::OrchestratorPanicked,
-        format!("orchestrator '{name}' panicked: {message}"),
     )
 }
 

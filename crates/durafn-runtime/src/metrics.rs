@@ -149,6 +149,9 @@ pub struct Metrics {
     pub activities_failed: AtomicU64,
     /// Activity attempts beyond the first delivery (a host crashed or gave the work back).
     pub activity_redeliveries: AtomicU64,
+    /// Retries scheduled by retry policies (`call_activity_with_retry`,
+    /// `call_sub_orchestrator_with_retry`) after a failed attempt.
+    pub retries: AtomicU64,
     /// Activity or instance work dead-lettered after too many deliveries.
     pub dead_lettered: AtomicU64,
     /// Executions failed because the code did not match its history.
@@ -181,6 +184,7 @@ impl Default for Metrics {
             activities: AtomicU64::new(0),
             activities_failed: AtomicU64::new(0),
             activity_redeliveries: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
             dead_lettered: AtomicU64::new(0),
             nondeterminism: AtomicU64::new(0),
             cache_hits: AtomicU64::new(0),
@@ -229,6 +233,11 @@ impl Metrics {
                 "durafn_activity_redeliveries_total",
                 "Activity attempts beyond the first delivery (after a crash or a lost lease).",
                 get(&self.activity_redeliveries),
+            ),
+            (
+                "durafn_retries_total",
+                "Retries scheduled by retry policies after a failed activity or sub-orchestration.",
+                get(&self.retries),
             ),
             (
                 "durafn_dead_lettered_total",

@@ -139,6 +139,11 @@ where
                     return Err(error);
                 }
             }
+            ctx.with_state(|s| {
+                if !s.replaying {
+                    s.new_retries += 1;
+                }
+            });
             ctx.create_timer(add_duration(now, options.delay(attempts - 1)))
                 .await;
         }

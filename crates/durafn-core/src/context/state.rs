@@ -71,6 +71,9 @@ pub(crate) struct State {
     pub(crate) locations: HashMap<i64, &'static std::panic::Location<'static>>,
     /// The location of the durable call being made, set by its `#[track_caller]` entry point.
     pub(crate) caller: Option<&'static std::panic::Location<'static>>,
+    /// Retries a retry policy decided on in the current turn (not in replay): the runtime's
+    /// retries counter.
+    pub(crate) new_retries: u32,
 }
 
 /// What `is_patched` knows: the markers this execution's history holds, the answer given for
@@ -120,6 +123,7 @@ impl State {
             patches: Patches::default(),
             locations: HashMap::new(),
             caller: None,
+            new_retries: 0,
         }
     }
 

@@ -1,76 +1,138 @@
 //! `/metrics` under load: a host on its SQLite task hub, served on a socket, runs a few thousand
-//! orchestrations while the test scrapes it; every scrape is parsed by a Prometheus text-format
-//! parser, and the histograms and gauges tell a plausible story: ready work rises while the
-//! orchestrations are started faster than the activities run, and is back to 0 at the end.
+//! orchestrations while the test scrapes it; every scrape is parsed by the Prometheus project's
+//! own parser (`prometheus_client.parser` of the Python client, from the test venv), and the
+//! histograms and gauges tell a plausible story: ready work rises while the orchestrations are
+//! started faster than the activities run, and is back to 0 at the end.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use durafn_core::{FunctionError, OrchestrationContext, RuntimeStatus, orchestrator_fn};
 use durafn_host::{App, AppSettings, HostArgs, HostConfig};
-use prometheus_parse::{LineInfo, Scrape, Value};
+use serde::Deserialize;
 
 use crate::process::http;
 
 const JOBS: usize = 3000;
 
+/// Parses a JSON array of scrapes (texts) with the Prometheus Python client's text-format
+/// parser, which raises on anything that is not the format, and prints each scrape's families
+/// as JSON.
+const PARSER: &str = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+out = []
+for text in json.load(sys.stdin):
+    out.append([
+        {"name": f.name, "type": f.type,
+         "samples": [{"name": s.name, "labels": s.labels, "value": s.value} for s in f.samples]}
+        for f in text_string_to_metric_families(text)
+    ])
+json.dump(out, sys.stdout)
+"#;
+
+#[derive(Debug, Deserialize)]
+struct Sample {
+    name: String,
+    labels: BTreeMap<String, String>,
+    value: f64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Family {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    samples: Vec<Sample>,
+}
+
 /// One parsed scrape.
-struct Metrics(Scrape);
+struct Metrics(Vec<Family>);
+
+/// Parses every scrape in one run of the parser; a scrape it refuses fails the test.
+fn parse_all(python: &Path, texts: &[String]) -> Vec<Metrics> {
+    let mut child = Command::new(python)
+        .args(["-c", PARSER])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the test Python starts");
+    let input = serde_json::to_vec(texts).unwrap();
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the Prometheus parser refused a scrape: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parsed: Vec<Vec<Family>> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(parsed.len(), texts.len());
+    parsed.into_iter().map(Metrics).collect()
+}
 
 impl Metrics {
-    /// Parses the text; a line the parser does not recognise fails the test.
-    fn parse(text: &str) -> Self {
-        for line in text.lines() {
-            assert!(
-                !matches!(LineInfo::parse(line), LineInfo::Ignored),
-                "not Prometheus text format: {line:?}"
-            );
-        }
-        let lines = text.lines().map(|l| Ok(l.to_string()));
-        Self(Scrape::parse(lines).expect("parses"))
+    /// The family of `name` (a counter's family name drops its `_total`) and its sample with
+    /// that name and the given labels.
+    fn sample(&self, name: &str, labels: &[(&str, &str)]) -> (&Family, &Sample) {
+        self.0
+            .iter()
+            .flat_map(|f| f.samples.iter().map(move |s| (f, s)))
+            .find(|(_, s)| {
+                s.name == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+            })
+            .unwrap_or_else(|| panic!("no {name} {labels:?}"))
     }
 
     /// A gauge's value for the given labels.
     fn gauge(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        self.0
-            .samples
-            .iter()
-            .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(v)))
-            .map(|s| match s.value {
-                Value::Gauge(v) => v,
-                ref other => panic!("{name} is not a gauge: {other:?}"),
-            })
-            .unwrap_or_else(|| panic!("no {name} {labels:?}"))
+        let (family, sample) = self.sample(name, labels);
+        assert_eq!(family.kind, "gauge", "{name}");
+        sample.value
     }
 
-    /// An untyped value (a histogram's `_sum` and `_count`) or counter.
+    /// A counter's value, or a histogram's `_sum` or `_count`.
     fn number(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        self.0
-            .samples
-            .iter()
-            .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(v)))
-            .map(|s| match s.value {
-                Value::Untyped(v) | Value::Counter(v) | Value::Gauge(v) => v,
-                ref other => panic!("{name} is not a number: {other:?}"),
-            })
-            .unwrap_or_else(|| panic!("no {name} {labels:?}"))
+        self.sample(name, labels).1.value
     }
 
     /// A histogram's buckets (upper bound, cumulative count), checked to be one: bounds rising,
     /// counts never falling, `+Inf` last and equal to `_count`. Returns (count, sum, buckets).
     fn histogram(&self, name: &str, labels: &[(&str, &str)]) -> (f64, f64, Vec<(f64, f64)>) {
-        let sample = self
+        let family = self
             .0
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("no histogram {name}"));
+        assert_eq!(family.kind, "histogram", "{name}");
+        let bucket = format!("{name}_bucket");
+        let mut buckets: Vec<(f64, f64)> = family
             .samples
             .iter()
-            .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(v)))
-            .unwrap_or_else(|| panic!("no histogram {name} {labels:?}"));
-        let Value::Histogram(ref counts) = sample.value else {
-            panic!("{name} is not a histogram: {:?}", sample.value);
-        };
-        let mut buckets: Vec<(f64, f64)> = counts.iter().map(|c| (c.less_than, c.count)).collect();
+            .filter(|s| {
+                s.name == bucket
+                    && labels
+                        .iter()
+                        .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|s| {
+                let le = &s.labels["le"];
+                let bound = if le == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    le.parse().unwrap()
+                };
+                (bound, s.value)
+            })
+            .collect();
         buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
         assert!(buckets.len() > 3, "{name}: {buckets:?}");
         assert!(
@@ -97,6 +159,9 @@ fn quantile(buckets: &[(f64, f64)], share: f64) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_under_load_are_plausible_and_parse() {
+    let Some(python) = durafn_testenv::python() else {
+        return;
+    };
     let root = tempfile::tempdir().unwrap();
     let host_json = r#"{"version":"2.0","extensions":{"durableTask":{"hubName":"LoadHub","maxConcurrentActivityFunctions":4}}}"#;
     let args = HostArgs {
@@ -148,51 +213,27 @@ async fn metrics_under_load_are_plausible_and_parse() {
             )
             .await;
             assert_eq!(r.status, 200, "{}", r.text());
-            Metrics::parse(&r.text())
+            r.text()
         }
     };
-    let before = scrape().await;
+    let before = parse_all(&python, &[scrape().await]).remove(0);
     assert_eq!(
         before.gauge("durafn_work_ready", &[("queue", "activities")]),
         0.0
     );
 
-    // Scrape every 50 ms while the load runs, keeping the peaks of the ready-work gauges.
+    // Scrape every 50 ms while the load runs; the peaks of the gauges are read afterwards.
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = tokio::spawn({
         let stop = stop.clone();
         let scrape = scrape.clone();
         async move {
-            let mut peaks: BTreeMap<&'static str, f64> = BTreeMap::new();
-            let mut scrapes = 0u32;
+            let mut texts = Vec::new();
             while !stop.load(Ordering::Relaxed) {
-                let m = scrape().await;
-                scrapes += 1;
-                for (key, name, queue) in [
-                    (
-                        "ready orchestrations",
-                        "durafn_work_ready",
-                        "orchestrations",
-                    ),
-                    ("ready activities", "durafn_work_ready", "activities"),
-                    (
-                        "oldest ready activity",
-                        "durafn_work_oldest_ready_age_seconds",
-                        "activities",
-                    ),
-                    ("leased activities", "durafn_work_leased", "activities"),
-                    ("leases held", "durafn_leases_held", "activities"),
-                ] {
-                    let v = m.gauge(name, &[("queue", queue)]);
-                    let peak = peaks.entry(key).or_insert(0.0);
-                    *peak = peak.max(v);
-                }
-                let running = m.gauge("durafn_instances", &[("runtime_status", "Running")]);
-                let peak = peaks.entry("running instances").or_insert(0.0);
-                *peak = peak.max(running);
+                texts.push(scrape().await);
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            (peaks, scrapes)
+            texts
         }
     });
 
@@ -212,7 +253,33 @@ async fn metrics_under_load_are_plausible_and_parse() {
     }
     let elapsed = started.elapsed();
     stop.store(true, Ordering::Relaxed);
-    let (peaks, scrapes) = sampler.await.unwrap();
+    let texts = sampler.await.unwrap();
+    let scrapes = u32::try_from(texts.len()).unwrap();
+    let mut peaks: BTreeMap<&'static str, f64> = BTreeMap::new();
+    for m in parse_all(&python, &texts) {
+        for (key, name, queue) in [
+            (
+                "ready orchestrations",
+                "durafn_work_ready",
+                "orchestrations",
+            ),
+            ("ready activities", "durafn_work_ready", "activities"),
+            (
+                "oldest ready activity",
+                "durafn_work_oldest_ready_age_seconds",
+                "activities",
+            ),
+            ("leased activities", "durafn_work_leased", "activities"),
+            ("leases held", "durafn_leases_held", "activities"),
+        ] {
+            let v = m.gauge(name, &[("queue", queue)]);
+            let peak = peaks.entry(key).or_insert(0.0);
+            *peak = peak.max(v);
+        }
+        let running = m.gauge("durafn_instances", &[("runtime_status", "Running")]);
+        let peak = peaks.entry("running instances").or_insert(0.0);
+        *peak = peak.max(running);
+    }
     println!(
         "{JOBS} orchestrations: submitted in {submitted:?}, done in {elapsed:?}; {scrapes} scrapes; peaks {peaks:?}"
     );
@@ -229,7 +296,7 @@ async fn metrics_under_load_are_plausible_and_parse() {
 
     // Once everything is done the queues are empty again; the work items' rows go with their
     // commits, so the gauges read 0 at once.
-    let after = scrape().await;
+    let after = parse_all(&python, &[scrape().await]).remove(0);
     for queue in ["orchestrations", "activities"] {
         assert_eq!(
             after.gauge("durafn_work_ready", &[("queue", queue)]),

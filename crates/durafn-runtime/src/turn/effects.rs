@@ -33,6 +33,8 @@ pub(crate) struct Effects {
     /// The execution ended: its orchestrator, the seconds since the instance was created, and
     /// whether it failed on non-determinism (counted once committed).
     pub(crate) ended: Option<(String, f64, bool)>,
+    /// Retries the orchestration's retry policies decided on (counted once committed).
+    pub(crate) retries: u32,
 }
 
 /// A turn that consumes the item's messages and changes nothing else.

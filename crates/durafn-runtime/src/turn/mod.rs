@@ -129,6 +129,7 @@ fn after_commit(
         }
         committed = true;
         Metrics::add(&shared.metrics.turns, 1);
+        Metrics::add(&shared.metrics.retries, u64::from(effects.retries));
         spans.append(&mut effects.spans);
         if let Some((name, seconds, nondeterministic)) = effects.ended.take() {
             let label = if shared.registry.orchestrator(&name).is_some() {

@@ -108,6 +108,7 @@ fn orchestration_turn(
         update.name = executor.name().to_string();
     }
     update.custom_status = turn.custom_status.clone();
+    planned.effects.retries = turn.retries;
     let c = &mut planned.commit;
     c.history = HistoryChange::Append(turn.new_events);
     let origin = Origin {

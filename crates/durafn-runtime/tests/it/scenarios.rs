@@ -408,6 +408,11 @@ pub(crate) async fn retries(store: Arc<dyn Store>) {
         .expect("start");
     let s = done(c, "r").await;
     assert_eq!(s.output.expect("out").to_value(), json!(70));
+    assert_eq!(
+        h.runtime.metrics().retries.load(Ordering::Relaxed),
+        1,
+        "the one failed attempt was retried once, and counted once"
+    );
     h.runtime.shutdown().await;
 }
 
