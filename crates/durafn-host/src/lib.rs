@@ -139,7 +139,8 @@ pub use app::rpc::RpcListener;
 pub use app::serve::{listen, shutdown_signal};
 pub use app::{App, Host, SECRETS_DIR};
 pub use config::{
-    ConfigError, DashboardConfig, HostConfig, HostJsonReport, StorageProvider, TracingConfig,
+    ConfigError, DashboardConfig, HostConfig, HostJsonReport, MetricsExportConfig, StorageProvider,
+    TracingConfig,
 };
 pub use error::{ApiError, HostError};
 pub use functions::durable_http::{DurableHttpClient, HttpManagementPayload, MANAGEMENT_BASE};

@@ -1,8 +1,8 @@
-//! A test OTLP collector: a listener on 127.0.0.1 that accepts OTLP trace exports, over HTTP
-//! with protobuf bodies (`POST /v1/traces`, [`OtlpReceiver::start`]) or over gRPC
-//! (`opentelemetry.proto.collector.trace.v1.TraceService/Export` on HTTP/2,
-//! [`OtlpReceiver::start_grpc`]), decodes them with the `opentelemetry-proto` messages and keeps
-//! the spans for the test to check. Set `OTEL_EXPORTER_OTLP_ENDPOINT` to [`endpoint`].
+//! A test OTLP collector: a listener on 127.0.0.1 that accepts OTLP trace and metrics exports,
+//! over HTTP with protobuf bodies (`POST /v1/traces`, `POST /v1/metrics`,
+//! [`OtlpReceiver::start`]) or over gRPC (`…TraceService/Export`, `…MetricsService/Export` on
+//! HTTP/2, [`OtlpReceiver::start_grpc`]), decodes them with the `opentelemetry-proto` messages and
+//! keeps the spans and metrics for the test to check. Set `OTEL_EXPORTER_OTLP_ENDPOINT` to [`endpoint`].
 //!
 //! [`endpoint`]: OtlpReceiver::endpoint
 
@@ -11,8 +11,19 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+pub use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
+/// The OTLP metrics messages, for tests that read [`OtlpReceiver::metrics`].
+pub mod metrics_proto {
+    pub use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+    pub use opentelemetry_proto::tonic::metrics::v1::*;
+
+    /// A string attribute value, to compare with what arrived.
+    pub fn any_value_string(s: &str) -> AnyValue {
+        AnyValue::StringValue(s.to_string())
+    }
+}
 use prost::Message as _;
 
 /// One span as the collector received it.
@@ -77,6 +88,7 @@ pub struct OtlpReceiver {
 #[derive(Debug, Default)]
 struct Received {
     spans: Mutex<Vec<ReceivedSpan>>,
+    metrics: Mutex<Vec<ExportMetricsServiceRequest>>,
     arrived: Condvar,
 }
 
@@ -121,6 +133,39 @@ impl OtlpReceiver {
             .clone()
     }
 
+    /// The metrics exports received so far, oldest first.
+    pub fn metrics(&self) -> Vec<ExportMetricsServiceRequest> {
+        self.spans
+            .metrics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Waits until `done` holds for the metrics exports received (checked as exports arrive),
+    /// up to `limit`; returns them either way.
+    pub fn wait_for_metrics(
+        &self,
+        limit: Duration,
+        done: impl Fn(&[ExportMetricsServiceRequest]) -> bool,
+    ) -> Vec<ExportMetricsServiceRequest> {
+        let deadline = Instant::now() + limit;
+        let mut spans = self.spans.spans.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let metrics = self.metrics();
+            let now = Instant::now();
+            if done(&metrics) || now >= deadline {
+                return metrics;
+            }
+            spans = self
+                .spans
+                .arrived
+                .wait_timeout(spans, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
     /// Waits until `done` holds for the spans received (checked as exports arrive), up to
     /// `limit`; returns the spans either way.
     pub fn wait_for(
@@ -146,6 +191,16 @@ impl OtlpReceiver {
 }
 
 impl Received {
+    fn keep_metrics(&self, request: ExportMetricsServiceRequest) {
+        self.metrics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(request);
+        // Waiters hold the spans' lock while they wait.
+        let _spans = self.spans.lock().unwrap_or_else(|p| p.into_inner());
+        self.arrived.notify_all();
+    }
+
     fn keep(&self, request: ExportTraceServiceRequest) {
         let mut spans = self.spans.lock().unwrap_or_else(|p| p.into_inner());
         spans.extend(decode(request));
@@ -184,12 +239,22 @@ fn serve(stream: TcpStream, kept: &Received) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let status = match ExportTraceServiceRequest::decode(body.as_slice()) {
-            Ok(request) if line.starts_with("POST /v1/traces") => {
-                kept.keep(request);
-                "200 OK"
+        let status = if line.starts_with("POST /v1/metrics") {
+            match ExportMetricsServiceRequest::decode(body.as_slice()) {
+                Ok(request) => {
+                    kept.keep_metrics(request);
+                    "200 OK"
+                }
+                Err(_) => "400 Bad Request",
             }
-            _ => "400 Bad Request",
+        } else {
+            match ExportTraceServiceRequest::decode(body.as_slice()) {
+                Ok(request) if line.starts_with("POST /v1/traces") => {
+                    kept.keep(request);
+                    "200 OK"
+                }
+                _ => "400 Bad Request",
+            }
         };
         let answer = format!(
             "HTTP/1.1 {status}\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n"
@@ -269,12 +334,14 @@ mod grpc {
     use std::sync::Arc;
 
     use bytes::Bytes;
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use prost::Message as _;
 
     use super::Received;
 
     const EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    const METRICS_EXPORT: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
     pub(super) fn serve(listener: std::net::TcpListener, kept: Arc<Received>) {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -312,21 +379,31 @@ mod grpc {
             message.extend_from_slice(&chunk);
         }
         // A gRPC message: a compressed flag (0: not), a big-endian length, the message.
-        let decoded = match message.as_slice() {
+        let body = match message.as_slice() {
             [0, a, b, c, d, rest @ ..]
                 if u32::from_be_bytes([*a, *b, *c, *d]) as usize == rest.len() =>
             {
-                ExportTraceServiceRequest::decode(rest).ok()
+                Some(rest)
             }
             _ => None,
         };
-        let status = match decoded {
-            Some(request) if path == EXPORT => {
-                kept.keep(request);
-                "0"
-            }
-            _ if path != EXPORT => "12", // UNIMPLEMENTED
-            _ => "3",                    // INVALID_ARGUMENT
+        let status = match (path.as_str(), body) {
+            (EXPORT, Some(body)) => match ExportTraceServiceRequest::decode(body) {
+                Ok(request) => {
+                    kept.keep(request);
+                    "0"
+                }
+                Err(_) => "3", // INVALID_ARGUMENT
+            },
+            (METRICS_EXPORT, Some(body)) => match ExportMetricsServiceRequest::decode(body) {
+                Ok(request) => {
+                    kept.keep_metrics(request);
+                    "0"
+                }
+                Err(_) => "3",
+            },
+            (EXPORT | METRICS_EXPORT, None) => "3",
+            _ => "12", // UNIMPLEMENTED
         };
         let head = http::Response::builder()
             .status(200)

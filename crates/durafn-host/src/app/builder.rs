@@ -266,6 +266,16 @@ impl App {
             http_seconds: durafn_runtime::Labeled::new(durafn_runtime::LATENCY_BUCKETS),
         }));
         triggers.start(&state, self.clock, config.runtime.lease);
+        let service = config
+            .tracing
+            .service_name
+            .clone()
+            .unwrap_or_else(|| config.hub_name.clone());
+        let metrics_export = crate::app::metrics_export::MetricsExport::start(
+            &config.metrics_export,
+            &state,
+            &service,
+        )?;
         if let Some(report) = config.host_json.message() {
             tracing::warn!("{report}");
         }
@@ -281,6 +291,7 @@ impl App {
             state,
             routes: routes.into(),
             config,
+            metrics_export,
         })
     }
 

@@ -22,6 +22,8 @@ pub struct Host {
     /// Every route, as the routers are built from it.
     pub(crate) routes: Arc<[RouteEntry]>,
     pub(crate) config: HostConfig,
+    /// The OTLP metrics export, when on.
+    pub(crate) metrics_export: Option<crate::app::metrics_export::MetricsExport>,
     /// The dashboard's routes, made once so that its sessions and bulk jobs outlive a router.
     #[cfg(feature = "dashboard")]
     pub(crate) dashboard: Option<Router>,
@@ -139,9 +141,12 @@ impl Host {
     /// Stops the runtime: no new work is fetched, turns in flight commit, running activities
     /// finish (up to the runtime's drain timeout; the whole stop is bounded by that timeout
     /// plus ten seconds).
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         self.state.stopping.store(true, Ordering::Relaxed);
         crate::triggers::stop(&self.state, self.config.runtime.drain_timeout).await;
+        if let Some(export) = self.metrics_export.take() {
+            export.stop().await;
+        }
         self.state.telemetry.shutdown().await;
         let runtime = self
             .state

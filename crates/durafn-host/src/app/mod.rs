@@ -5,6 +5,7 @@ mod builder;
 pub(crate) mod dashboard;
 mod host;
 pub(crate) mod log;
+mod metrics_export;
 pub(crate) mod router;
 pub(crate) mod rpc;
 pub(crate) mod serve;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::error::ConfigError;
-use crate::config::model::{HOST_JSON, HostConfig, StorageProvider};
+use crate::config::model::{HOST_JSON, HostConfig, MetricsExportConfig, StorageProvider};
 use crate::config::settings::{AppSettings, HostArgs, parse_port};
 
 impl HostConfig {
@@ -153,6 +153,7 @@ impl HostConfig {
             };
             config.tracing.queue_size = Some(size);
         }
+        config.metrics_export = metrics_export(&settings)?;
         if let Some(template) = settings.get("DURAFN_TRACE_URL_TEMPLATE") {
             config.tracing.trace_url_template =
                 Some(template.to_string()).filter(|t| !t.is_empty());
@@ -171,6 +172,58 @@ impl HostConfig {
             StorageProvider::Memory | StorageProvider::Postgres { .. } => None,
         }
     }
+}
+
+/// The OTLP metrics export's settings, from the standard `OTEL_*` variables.
+fn metrics_export(settings: &AppSettings) -> Result<MetricsExportConfig, ConfigError> {
+    let mut export = MetricsExportConfig::default();
+    if let Some(exporter) = settings.get("OTEL_METRICS_EXPORTER") {
+        export.enabled = match exporter.trim() {
+            "otlp" => true,
+            "none" | "" => false,
+            _ => return Err(settings.invalid("OTEL_METRICS_EXPORTER", "expected otlp or none")),
+        };
+    }
+    if let Some(protocol) = settings
+        .get("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL")
+        .or(settings.get("OTEL_EXPORTER_OTLP_PROTOCOL"))
+    {
+        let protocol = protocol.trim();
+        if protocol != "http/protobuf" && protocol != "grpc" {
+            return Err(settings.invalid(
+                "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+                "expected http/protobuf or grpc",
+            ));
+        }
+        export.protocol = Some(protocol.to_string());
+    }
+    let grpc = export.protocol.as_deref() == Some("grpc");
+    export.endpoint = match (
+        settings.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
+        settings.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
+    ) {
+        (Some(full), _) => Some(full.trim().to_string()),
+        (None, Some(base)) if grpc => Some(base.trim().to_string()),
+        (None, Some(base)) => Some(format!("{}/v1/metrics", base.trim().trim_end_matches('/'))),
+        (None, None) => None,
+    };
+    let millis = |name: &'static str, default: Duration| -> Result<Duration, ConfigError> {
+        match settings.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|ms| *ms > 0)
+                .map(Duration::from_millis)
+                .ok_or_else(|| {
+                    settings.invalid(name, "expected a positive number of milliseconds")
+                }),
+        }
+    };
+    export.interval = millis("OTEL_METRIC_EXPORT_INTERVAL", export.interval)?;
+    export.timeout = millis("OTEL_METRIC_EXPORT_TIMEOUT", export.timeout)?;
+    Ok(export)
 }
 
 #[cfg(test)]

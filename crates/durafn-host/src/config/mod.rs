@@ -83,5 +83,6 @@ pub use error::ConfigError;
 pub(crate) use model::SHUTDOWN_GRACE;
 pub use model::{
     DEFAULT_FUNCTION_TIMEOUT, DEFAULT_HUB_NAME, DEFAULT_MAX_BODY, DashboardConfig, HOST_JSON,
-    HostConfig, HostJsonReport, StorageProvider, TracingConfig, validate_hub_name,
+    HostConfig, HostJsonReport, MetricsExportConfig, StorageProvider, TracingConfig,
+    validate_hub_name,
 };

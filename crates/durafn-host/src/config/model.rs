@@ -81,6 +81,41 @@ pub struct HostConfig {
     pub queues: crate::queues::QueueOptions,
     /// Distributed tracing (`extensions.durableTask.tracing`).
     pub tracing: TracingConfig,
+    /// OTLP metrics export beside `/metrics` (`OTEL_METRICS_EXPORTER=otlp`).
+    pub metrics_export: MetricsExportConfig,
+}
+
+/// Whether the host also pushes its metrics (the ones of `/metrics`) to an OTLP collector, and
+/// where and how often; set by the standard `OTEL_*` variables as app settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsExportConfig {
+    /// `OTEL_METRICS_EXPORTER=otlp` turns it on; off by default (`none`), as `/metrics` is
+    /// always there to be scraped.
+    pub enabled: bool,
+    /// Where to send: `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` as given, else
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` (with `/v1/metrics` appended for HTTP), else
+    /// `http://localhost:4318/v1/metrics` (`http://localhost:4317` for gRPC).
+    pub endpoint: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_METRICS_PROTOCOL` or `OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf`
+    /// (the default) or `grpc`.
+    pub protocol: Option<String>,
+    /// `OTEL_METRIC_EXPORT_INTERVAL` (milliseconds): time between exports, 60 s by default.
+    pub interval: Duration,
+    /// `OTEL_METRIC_EXPORT_TIMEOUT` (milliseconds): how long one export may take, 30 s by
+    /// default; a slower collector loses that export (counted), never the app's time.
+    pub timeout: Duration,
+}
+
+impl Default for MetricsExportConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            endpoint: None,
+            protocol: None,
+            interval: Duration::from_secs(60),
+            timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 /// Whether spans are exported, and where operators look traces up.
@@ -152,6 +187,7 @@ impl Default for HostConfig {
             dashboard: DashboardConfig::default(),
             queues: crate::queues::QueueOptions::default(),
             tracing: TracingConfig::default(),
+            metrics_export: MetricsExportConfig::default(),
         }
     }
 }

@@ -11,6 +11,7 @@ mod api;
 mod clients;
 mod e2e;
 mod host_json;
+mod metrics_export;
 mod metrics_load;
 mod postgres;
 mod process;

@@ -6,8 +6,11 @@
 //! handing a span over never waits for the network, and spans a dead collector cannot take are
 //! dropped and counted (`durafn_spans_dropped_total`).
 
+pub(crate) mod metric_set;
 #[cfg(feature = "otel")]
 mod otlp;
+#[cfg(feature = "otel")]
+pub(crate) mod otlp_metrics;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +24,8 @@ use crate::error::HostError;
 pub(crate) struct Telemetry {
     sink: Option<Arc<dyn SpanSink>>,
     dropped: Arc<AtomicU64>,
+    /// OTLP metrics exports the collector did not take.
+    metric_exports_failed: AtomicU64,
     #[cfg(feature = "otel")]
     exporter: Option<otlp::Exporter>,
 }
@@ -43,6 +48,7 @@ impl Telemetry {
             Ok(Self {
                 sink: Some(exporter.sink()),
                 dropped,
+                metric_exports_failed: AtomicU64::new(0),
                 exporter: Some(exporter),
             })
         }
@@ -59,6 +65,7 @@ impl Telemetry {
         Self {
             sink: None,
             dropped,
+            metric_exports_failed: AtomicU64::new(0),
             #[cfg(feature = "otel")]
             exporter: None,
         }
@@ -72,6 +79,17 @@ impl Telemetry {
     /// Spans dropped because the collector did not take them.
     pub(crate) fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Counts an OTLP metrics export that did not reach the collector.
+    #[cfg_attr(not(feature = "otel"), allow(dead_code))]
+    pub(crate) fn metric_export_failed(&self) {
+        self.metric_exports_failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// OTLP metrics exports that did not reach the collector.
+    pub(crate) fn metric_exports_failed(&self) -> u64 {
+        self.metric_exports_failed.load(Ordering::Relaxed)
     }
 
     /// Sends what is queued (bounded by the exporter's timeout) and stops the exporter.
