@@ -120,6 +120,7 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) -> ActivityCompletion
                     .decode::<durafn_core::DurableHttpRequest>()
                 {
                     Ok(request) => crate::http_activity::call(
+                        shared.http.as_ref(),
                         request,
                         attempt.as_ref().map(|s| s.trace_parent().to_string()),
                     )
