@@ -321,6 +321,11 @@ impl OrchestrationExecutor {
         }
     }
 
+    /// The custom status the code set last, as the turn that set it committed it.
+    pub fn custom_status(&self) -> Option<Payload> {
+        self.ctx.with_state(|s| s.custom_status.clone())
+    }
+
     /// How many history events this executor has seen; the runtime compares it with the stored
     /// history to detect a cached executor that another host has overtaken.
     pub fn history_len(&self) -> usize {

@@ -132,6 +132,7 @@ async fn run(
                     .decode::<durafn_core::DurableHttpRequest>()
                 {
                     Ok(request) => crate::http_activity::call(
+                        shared.http.as_ref(),
                         request,
                         attempt.as_ref().map(|s| s.trace_parent().to_string()),
                     )

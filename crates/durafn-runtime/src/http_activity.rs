@@ -1,15 +1,58 @@
-//! The built-in activity behind `ctx.call_http`: one HTTP/1.1 request per call.
+//! The built-in activity behind `ctx.call_http`: one HTTP request per call, sent by the
+//! runtime's [`HttpSender`].
 //!
-//! It speaks plain HTTP over a TCP connection (no TLS in this build; an `https` URI fails with a
-//! clear error), with `Content-Length` or chunked responses. The 202-polling loop lives in the
-//! orchestrator (`durafn-core`), so each poll is a durable step.
+//! The default sender, [`TcpHttpSender`], speaks plain HTTP/1.1 over a TCP connection (no TLS in
+//! this build; an `https` URI fails with a clear error), with `Content-Length` or chunked
+//! responses. The 202-polling loop lives in the orchestrator (`durafn-core`), so each poll is a
+//! durable step and the sender only ever sends one request.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use durafn_core::{DurableHttpRequest, DurableHttpResponse, FailureDetails, SystemFailure};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+
+/// What [`HttpSender::send`] returns: the response, or the failure the orchestration sees as the
+/// failed HTTP task.
+pub type HttpFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<DurableHttpResponse, FailureDetails>> + Send + 'a>>;
+
+/// Sends the requests of `ctx.call_http`, one request per call (the runtime applies the
+/// request's timeout around it, and the orchestrator does the 202 polling and the retries).
+///
+/// The seam exists so that a simulation can answer durable HTTP deterministically, without a
+/// socket (a seeded endpoint under virtual time), and an embedder can route the calls through a
+/// client of its own (TLS, a proxy). Set it with
+/// [`RuntimeBuilder::http_sender`](crate::RuntimeBuilder::http_sender); the default is
+/// [`TcpHttpSender`].
+pub trait HttpSender: Send + Sync + 'static {
+    /// Sends `request`; `trace_parent` (the attempt's span, when traced) is to be sent as the
+    /// W3C `traceparent` header unless the request has one, so the called service joins the
+    /// trace. A status code of any kind is a response, not a failure: only a request that got
+    /// no answer fails.
+    fn send<'a>(
+        &'a self,
+        request: &'a DurableHttpRequest,
+        trace_parent: Option<&'a str>,
+    ) -> HttpFuture<'a>;
+}
+
+/// The default [`HttpSender`]: plain HTTP/1.1 over TCP, one connection per request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TcpHttpSender;
+
+impl HttpSender for TcpHttpSender {
+    fn send<'a>(
+        &'a self,
+        request: &'a DurableHttpRequest,
+        trace_parent: Option<&'a str>,
+    ) -> HttpFuture<'a> {
+        Box::pin(send(request, trace_parent))
+    }
+}
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(100);
 const MAX_BODY: usize = 32 * 1024 * 1024;
@@ -58,15 +101,14 @@ fn parse_uri(uri: &str) -> Result<Target, FailureDetails> {
     })
 }
 
-/// Performs one request; `trace_parent` (the attempt's span, when traced) is sent as the W3C
-/// `traceparent` header unless the orchestration set one itself, so the called service joins
-/// the trace.
+/// Performs one request with `sender`, within the request's timeout (100 s without one).
 pub(crate) async fn call(
+    sender: &dyn HttpSender,
     request: DurableHttpRequest,
     trace_parent: Option<String>,
 ) -> Result<DurableHttpResponse, FailureDetails> {
     let timeout = request.timeout.unwrap_or(DEFAULT_TIMEOUT);
-    tokio::time::timeout(timeout, send(&request, trace_parent.as_deref()))
+    tokio::time::timeout(timeout, sender.send(&request, trace_parent.as_deref()))
         .await
         .map_err(|_| {
             failure(format!(

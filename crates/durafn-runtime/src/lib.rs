@@ -39,6 +39,7 @@ pub use client::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ClientError;
+pub use http_activity::{HttpFuture, HttpSender, TcpHttpSender};
 pub use ids::{IdGen, RandomIds, SeededIds, new_id};
 pub use metrics::{
     Histogram, HistogramSnapshot, LATENCY_BUCKETS, LONG_BUCKETS, Labeled, LabeledSnapshot, Metrics,

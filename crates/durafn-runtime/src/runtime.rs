@@ -11,6 +11,7 @@ use crate::activities::activity_loop;
 use crate::cache::InstanceCache;
 use crate::client::DurableClient;
 use crate::clock::{Clock, SystemClock};
+use crate::http_activity::{HttpSender, TcpHttpSender};
 use crate::ids::{IdGen, RandomIds};
 use crate::metrics::Metrics;
 use crate::options::RuntimeOptions;
@@ -27,6 +28,7 @@ pub struct RuntimeBuilder {
     ids: Arc<dyn IdGen>,
     app_data: AppData,
     spans: Option<Arc<dyn SpanSink>>,
+    http: Arc<dyn HttpSender>,
 }
 
 impl RuntimeBuilder {
@@ -55,6 +57,14 @@ impl RuntimeBuilder {
     /// is reproducible.
     pub fn ids(mut self, ids: Arc<dyn IdGen>) -> Self {
         self.ids = ids;
+        self
+    }
+
+    /// Replaces what sends the requests of `ctx.call_http` (the default is [`TcpHttpSender`]):
+    /// a simulation answers them from a seeded endpoint under virtual time, an embedder may
+    /// send them through a client of its own.
+    pub fn http_sender(mut self, sender: Arc<dyn HttpSender>) -> Self {
+        self.http = sender;
         self
     }
 
@@ -90,6 +100,7 @@ impl RuntimeBuilder {
             metrics: Metrics::default(),
             shutdown,
             spans: self.spans,
+            http: self.http,
         });
         // Work from other hosts wakes the dispatchers too, where the store can tell (the
         // waker holds the runtime weakly, so a dropped runtime is not kept alive by its store).
@@ -142,6 +153,7 @@ impl Runtime {
             ids: Arc::new(RandomIds),
             app_data: AppData::default(),
             spans: None,
+            http: Arc::new(TcpHttpSender),
         }
     }
 

@@ -9,6 +9,7 @@ use tokio::sync::{Notify, broadcast, watch};
 
 use crate::cache::InstanceCache;
 use crate::clock::Clock;
+use crate::http_activity::HttpSender;
 use crate::ids::IdGen;
 use crate::metrics::Metrics;
 use crate::options::RuntimeOptions;
@@ -35,6 +36,8 @@ pub(crate) struct Shared {
     pub(crate) shutdown: watch::Sender<bool>,
     /// Where finished spans go; `None` when tracing is off (nothing is collected).
     pub(crate) spans: Option<Arc<dyn SpanSink>>,
+    /// Sends the requests of `ctx.call_http`.
+    pub(crate) http: Arc<dyn HttpSender>,
 }
 
 impl Shared {

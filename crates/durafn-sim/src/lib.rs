@@ -11,6 +11,7 @@
 //!
 //! A test and measurement tool (`publish = false`): nothing in the product depends on it.
 
+pub mod endpoint;
 pub mod faults;
 pub mod oracle;
 pub mod rng;

@@ -2,14 +2,19 @@
 
 use std::collections::BTreeMap;
 
-use durafn_core::{EventKind, HistoryEvent, OrchestrationExecutor, Registry, RuntimeStatus};
+use std::sync::Arc;
+
+use durafn_core::replay::{ReplayVerdict, replay_history};
+use durafn_core::{
+    EventKind, HistoryEvent, OrchestrationExecutor, Outcome, Payload, Registry, RuntimeStatus,
+};
 use serde_json::Value;
 
 use crate::run::{MAX_DELIVERIES, RunRecord};
 use crate::workload::{self, ACCOUNTS};
 
 /// Every invariant the run broke, one line each (empty: the seed is clean).
-pub fn check(record: &RunRecord, registry: &std::sync::Arc<Registry>) -> Vec<String> {
+pub fn check(record: &RunRecord, registry: &Arc<Registry>) -> Vec<String> {
     let mut failures = Vec::new();
     if !record.finished {
         failures.push(format!(
@@ -91,6 +96,8 @@ pub fn check(record: &RunRecord, registry: &std::sync::Arc<Registry>) -> Vec<Str
         }
     }
 
+    failures.extend(turn_problems(record, registry));
+
     // Entity state equals the fold of the operations acknowledged.
     let expected = workload::expected_balances(&record.jobs);
     for n in 0..ACCOUNTS {
@@ -158,4 +165,72 @@ pub fn history_problems(history: &[HistoryEvent]) -> Vec<String> {
         problems.push(format!("{ends} events end the execution"));
     }
     problems
+}
+
+/// The engine's double-run, under faults: the history each committed turn left replays from
+/// scratch, in a fresh executor, without diverging, issuing nothing that history lacks and
+/// ending as recorded (see [`replay_history`]), to the status, custom status and output the
+/// turn wrote. Whatever the faults did to the host that ran the turn (a stale cache, a lease
+/// lost mid-turn, a retried commit), what it committed must be what the code does.
+pub fn turn_problems(record: &RunRecord, registry: &Arc<Registry>) -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut turn_of: BTreeMap<&str, usize> = BTreeMap::new();
+    for snapshot in &record.turns {
+        let id = snapshot.instance_id.as_str();
+        let turn = turn_of.entry(id).or_default();
+        *turn += 1;
+        let (history, update) = (&snapshot.history, &snapshot.update);
+        let at = || {
+            format!(
+                "{id}: the history committed by turn {turn} ({} events)",
+                history.len()
+            )
+        };
+        if history.is_empty() {
+            continue;
+        }
+        if let ReplayVerdict::Diverged(d) = replay_history(registry.clone(), history) {
+            failures.push(format!("{} does not replay: {}", at(), d.message));
+            continue;
+        }
+        // A client's terminate, suspend or resume sets the status without the code.
+        if matches!(
+            update.status,
+            RuntimeStatus::Terminated | RuntimeStatus::Suspended | RuntimeStatus::Pending
+        ) {
+            continue;
+        }
+        let mut executor = OrchestrationExecutor::new(registry.clone());
+        executor.replay(history);
+        let decode = |p: Option<&Payload>| p.and_then(|p| p.decode::<Value>().ok());
+        if executor.status() != update.status {
+            failures.push(format!(
+                "{} replays to {}, the turn wrote {}",
+                at(),
+                executor.status(),
+                update.status
+            ));
+        } else if decode(executor.custom_status().as_ref()) != decode(update.custom_status.as_ref())
+        {
+            failures.push(format!(
+                "{} replays to custom status {:?}, the turn wrote {:?}",
+                at(),
+                decode(executor.custom_status().as_ref()),
+                decode(update.custom_status.as_ref())
+            ));
+        } else if update.status == RuntimeStatus::Completed {
+            let output = match executor.outcome() {
+                Some(Outcome::Completed(p)) => decode(Some(p)),
+                _ => None,
+            };
+            if output != decode(update.output.as_ref()) {
+                failures.push(format!(
+                    "{} replays to output {output:?}, the turn wrote {:?}",
+                    at(),
+                    decode(update.output.as_ref())
+                ));
+            }
+        }
+    }
+    failures
 }

@@ -17,6 +17,7 @@ use durafn_store::memory::MemoryStore;
 use durafn_store::{AdminStore, InspectStore, InstanceFilter, InstanceRecord, InstanceStore};
 use serde_json::Value;
 
+use crate::endpoint::Endpoint;
 use crate::faults::Faults;
 use crate::rng::SimRng;
 use crate::state::{HostState, SimState};
@@ -55,6 +56,8 @@ pub struct RunRecord {
     pub virtual_time: Duration,
     /// The hosts the run started with.
     pub hosts: usize,
+    /// Every orchestration turn committed, with the history it left (checked turn by turn).
+    pub turns: Vec<crate::state::TurnSnapshot>,
 }
 
 impl RunRecord {
@@ -136,6 +139,10 @@ impl Cluster {
             .ids(self.ids.clone())
             .options(options)
             .app_data(data)
+            .http_sender(Arc::new(Endpoint {
+                sim: sim.clone(),
+                host: host.clone(),
+            }))
             .start();
         (host, runtime)
     }
@@ -478,6 +485,7 @@ async fn world(seed: u64, faults: Faults, tracing: bool) -> RunRecord {
         events: sim.events(),
         virtual_time: sim.elapsed(),
         hosts: host_count,
+        turns: sim.take_turns(),
     }
 }
 

@@ -62,6 +62,18 @@ impl HostState {
     }
 }
 
+/// What one orchestration turn committed: the instance's history after the commit and the row
+/// the turn wrote (the oracle replays the history from scratch and compares).
+#[derive(Debug, Clone)]
+pub struct TurnSnapshot {
+    /// The instance.
+    pub instance_id: durafn_core::InstanceId,
+    /// Its current execution's history, the turn's events included.
+    pub history: Vec<durafn_core::HistoryEvent>,
+    /// The row the turn wrote.
+    pub update: durafn_store::InstanceUpdate,
+}
+
 /// The state of one run.
 pub struct SimState {
     /// The rates.
@@ -86,6 +98,8 @@ pub struct SimState {
     injected: Mutex<BTreeMap<String, u32>>,
     /// Instances the driver rewound (the fragile activity succeeds for them).
     rewound: Mutex<Vec<String>>,
+    /// Every orchestration turn committed, in commit order.
+    turns: Mutex<Vec<TurnSnapshot>>,
 }
 
 impl std::fmt::Debug for SimState {
@@ -114,6 +128,7 @@ impl SimState {
             executions: Mutex::default(),
             injected: Mutex::default(),
             rewound: Mutex::default(),
+            turns: Mutex::default(),
         })
     }
 
@@ -239,6 +254,16 @@ impl SimState {
         }
         *n += 1;
         true
+    }
+
+    /// Records a committed turn.
+    pub(crate) fn committed(&self, turn: TurnSnapshot) {
+        lock(&self.turns).push(turn);
+    }
+
+    /// Takes the committed turns.
+    pub(crate) fn take_turns(&self) -> Vec<TurnSnapshot> {
+        std::mem::take(&mut lock(&self.turns))
     }
 
     pub(crate) fn mark_rewound(&self, instance: &str) {

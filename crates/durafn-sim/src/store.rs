@@ -15,7 +15,7 @@ use durafn_store::{
     TurnCommit, WorkWaker,
 };
 
-use crate::state::{HostState, SimState};
+use crate::state::{HostState, SimState, TurnSnapshot};
 
 /// Who calls through a handle: a host takes every fault; the driver's client only failures
 /// and delays (it retries, as an operator's tool would).
@@ -184,10 +184,31 @@ impl OrchestrationQueue for FaultyStore {
         commits: Vec<TurnCommit>,
     ) -> StoreFuture<'_, Vec<Result<(), StoreError>>> {
         let ids: Vec<InstanceId> = commits.iter().map(|c| c.instance_id.clone()).collect();
+        let updates: Vec<_> = commits
+            .iter()
+            .map(|c| (c.instance_id.clone(), c.update.clone()))
+            .collect();
         Box::pin(async move {
             let results = self
                 .call("commit_turns", true, move || {
-                    self.inner.commit_turns(commits)
+                    Box::pin(async move {
+                        let results = self.inner.commit_turns(commits).await?;
+                        // What each turn committed, read back before anything else runs (the
+                        // reply may still be lost): the oracle replays each from scratch.
+                        for ((id, update), result) in updates.into_iter().zip(&results) {
+                            if let (Ok(()), Some(update)) = (result, update) {
+                                if !id.as_str().starts_with('@') {
+                                    let history = self.inner.get_history(&id).await?;
+                                    self.sim.committed(TurnSnapshot {
+                                        instance_id: id,
+                                        history,
+                                        update,
+                                    });
+                                }
+                            }
+                        }
+                        Ok(results)
+                    })
                 })
                 .await?;
             for (id, result) in ids.iter().zip(&results) {

@@ -7,12 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use durafn_core::{
-    ActivityContext, EntityContext, EntityId, FunctionError, OrchestrationContext, Registry,
-    RetryOptions, TaskError, activity_fn, entity_fn, orchestrator_fn,
+    ActivityContext, DurableHttpRequest, EntityContext, EntityId, FunctionError,
+    OrchestrationContext, Registry, RetryOptions, TaskError, activity_fn, entity_fn,
+    orchestrator_fn,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::endpoint::ORIGIN;
 use crate::rng::SimRng;
 use crate::state::{HostState, SimState};
 
@@ -94,6 +96,28 @@ pub enum Job {
     },
     /// An activity that crashes its host every time: dead-lettering must end it.
     Bomb,
+    /// Durable HTTP against the simulated service ([`crate::endpoint`]): 5xx answers retried
+    /// after a durable timer, 202 polling over durable timers, slow answers.
+    Http(HttpSpec),
+}
+
+/// What the simulated service does with one `call_http` job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpSpec {
+    /// Attempts answered with 503 before the service accepts one.
+    pub fails: u64,
+    /// 202 answers (polled at their `Location`) before the 200.
+    pub polls: u64,
+    /// Seconds the 200 takes.
+    pub delay: u64,
+    /// The request timeout in seconds; shorter than `delay`, every call times out.
+    pub timeout: u64,
+}
+
+impl HttpSpec {
+    /// How many failed calls the orchestrator takes before it gives up: more than the faults
+    /// can cause (two refused connections per instance), so only a real timeout ends it so.
+    pub const GIVE_UP: u32 = 4;
 }
 
 impl Job {
@@ -109,6 +133,7 @@ impl Job {
             Job::Flaky => "flaky",
             Job::Victim { .. } => "victim",
             Job::Bomb => "bomb",
+            Job::Http(_) => "http",
         }
     }
 
@@ -122,6 +147,7 @@ impl Job {
             Job::Bank { ops, .. } => json!(ops),
             Job::Flaky | Job::Bomb => Value::Null,
             Job::Victim { lock } => json!(lock),
+            Job::Http(spec) => json!(spec),
         }
     }
 
@@ -143,6 +169,14 @@ impl Job {
             Job::Flaky => ("Completed", json!("repaired")),
             Job::Victim { .. } => ("Terminated", Value::Null),
             Job::Bomb => ("Completed", json!("dead-lettered")),
+            Job::Http(spec) if spec.delay > spec.timeout => (
+                "Completed",
+                json!({"error": "timeout", "attempts": spec.fails}),
+            ),
+            Job::Http(spec) => (
+                "Completed",
+                json!({"status": 200, "body": "done", "attempts": spec.fails}),
+            ),
         }
     }
 }
@@ -202,6 +236,16 @@ pub fn jobs(rng: &SimRng) -> Vec<Job> {
         };
         jobs.push(job);
     }
+    // Drawn after the others, so the jobs of a seed from before durable HTTP stay as they were.
+    for _ in 0..rng.below(3) {
+        let slow = rng.chance(0.25);
+        jobs.push(Job::Http(HttpSpec {
+            fails: rng.below(3),
+            polls: rng.below(4),
+            delay: if slow { 7200 } else { rng.below(90) },
+            timeout: if slow { 60 } else { 600 },
+        }));
+    }
     jobs
 }
 
@@ -229,6 +273,42 @@ pub fn expected_balances(jobs: &[Job]) -> Vec<i64> {
         }
     }
     balances
+}
+
+/// The `call_http` job: retries 5xx answers with the next attempt and failed calls (refused,
+/// timed out) up to [`HttpSpec::GIVE_UP`] times, each after a durable timer.
+async fn http_job(ctx: OrchestrationContext, spec: HttpSpec) -> Result<Value, FunctionError> {
+    let (mut attempt, mut failures, mut timed_out) = (0, 0, false);
+    loop {
+        let mut request = DurableHttpRequest::get(format!(
+            "{ORIGIN}/{}/call?attempt={attempt}&fails={}&polls={}&delay={}",
+            ctx.instance_id(),
+            spec.fails,
+            spec.polls,
+            spec.delay
+        ));
+        request.timeout = Some(Duration::from_secs(spec.timeout));
+        request.polling_interval = Some(Duration::from_secs(15));
+        match ctx.call_http(request).await {
+            Ok(r) if r.status_code >= 500 => attempt += 1,
+            Ok(r) => {
+                let body = r
+                    .content
+                    .as_deref()
+                    .map(|b| b.split(' ').next().unwrap_or(b));
+                return Ok(json!({"status": r.status_code, "body": body, "attempts": attempt}));
+            }
+            Err(e) => {
+                failures += 1;
+                timed_out |= e.to_string().contains("timed out");
+                if failures == HttpSpec::GIVE_UP {
+                    let error = if timed_out { "timeout" } else { "failed" };
+                    return Ok(json!({"error": error, "attempts": attempt}));
+                }
+            }
+        }
+        ctx.sleep(Duration::from_secs(10)).await;
+    }
 }
 
 fn retry() -> RetryOptions {
@@ -429,6 +509,7 @@ pub fn registry() -> Arc<Registry> {
                 Ok::<_, FunctionError>(outcome)
             },
         ))
+        .orchestrator(orchestrator_fn("http", http_job))
         .activity(activity_fn(
             "add",
             |ctx: ActivityContext, (acc, i): (i64, i64)| async move {

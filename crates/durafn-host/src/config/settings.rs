@@ -143,6 +143,15 @@ impl AppSettings {
         Ok(settings)
     }
 
+    /// Parses the text of a `local.settings.json` (what [`AppSettings::load`] does with the
+    /// file, without the environment): for tools that have the file's text rather than an app
+    /// directory, such as an editor's check of the file or the fuzz tests of the reader.
+    pub fn from_local_settings(text: &str) -> Result<Self, ConfigError> {
+        let mut settings = Self::default();
+        settings.read_local(text)?;
+        Ok(settings)
+    }
+
     fn read_local(&mut self, text: &str) -> Result<(), ConfigError> {
         let file = LOCAL_SETTINGS_FILE;
         let root: Value = serde_json::from_str(text).map_err(|e| ConfigError::Malformed {
@@ -393,6 +402,19 @@ pub(crate) fn parse_port(value: &str) -> Result<u16, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_settings_text_reads_as_the_file_does() {
+        let s = AppSettings::from_local_settings(
+            r#"{"IsEncrypted":false,"Values":{"A":"x","N":5},"Host":{"LocalHttpPort":7072}}"#,
+        )
+        .unwrap();
+        assert_eq!(s.get("A"), Some("x"));
+        assert_eq!(s.get("N"), Some("5"));
+        assert_eq!(s.local_http_port(), Some(7072));
+        assert!(AppSettings::from_local_settings("[1]").is_err());
+        assert!(AppSettings::from_local_settings(r#"{"Values":{"DURAFN_NOPE":"1"}}"#).is_err());
+    }
 
     #[test]
     fn flags_parse_both_forms() {

@@ -109,6 +109,10 @@ fn orchestration_turn(
     }
     update.custom_status = turn.custom_status.clone();
     planned.effects.retries = turn.retries;
+    #[cfg(durafn_mutation)]
+    if durafn_store::mutation::planted("stale_final_custom_status") && turn.outcome.is_some() {
+        update.custom_status = row.custom_status.clone();
+    }
     let c = &mut planned.commit;
     c.history = HistoryChange::Append(turn.new_events);
     let origin = Origin {

@@ -118,3 +118,66 @@ async fn call_http_polls_until_done() {
     );
     runtime.shutdown().await;
 }
+
+/// Answers every request itself, saying what it was sent, and keeps the requests.
+struct Recorder(std::sync::Mutex<Vec<(String, Option<String>)>>);
+
+impl durafn_runtime::HttpSender for Recorder {
+    fn send<'a>(
+        &'a self,
+        request: &'a DurableHttpRequest,
+        trace_parent: Option<&'a str>,
+    ) -> durafn_runtime::HttpFuture<'a> {
+        Box::pin(async move {
+            self.0
+                .lock()
+                .expect("lock")
+                .push((request.uri.clone(), trace_parent.map(str::to_string)));
+            Ok(durafn_core::DurableHttpResponse {
+                status_code: 201,
+                headers: Default::default(),
+                content: Some(format!("{} {}", request.method, request.uri)),
+            })
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_set_on_the_builder_sends_every_request() {
+    let registry = Registry::builder()
+        .orchestrator(orchestrator_fn(
+            "http",
+            |ctx: OrchestrationContext, _: ()| async move {
+                // No such host: only the sender can answer.
+                let response = ctx
+                    .call_http(DurableHttpRequest::get("http://nowhere.invalid/x"))
+                    .await?;
+                Ok::<_, FunctionError>((response.status_code, response.content))
+            },
+        ))
+        .build()
+        .expect("registry");
+    let recorder = Arc::new(Recorder(Default::default()));
+    let runtime = Runtime::builder(Arc::new(MemoryStore::new()), Arc::new(registry))
+        .http_sender(recorder.clone())
+        .start();
+    let client = runtime.client();
+    client
+        .start_new("http", Some("r"), &())
+        .await
+        .expect("start");
+    let status = client
+        .wait_for_completion("r", Duration::from_secs(20))
+        .await
+        .expect("done");
+    assert_eq!(
+        status.output.expect("output").to_value(),
+        serde_json::json!([201, "GET http://nowhere.invalid/x"]),
+        "{:?}",
+        status.failure
+    );
+    let sent = recorder.0.lock().expect("lock").clone();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, "http://nowhere.invalid/x");
+    runtime.shutdown().await;
+}

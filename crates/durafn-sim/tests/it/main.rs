@@ -130,3 +130,89 @@ fn the_oracle_sees_a_task_resolved_twice_and_unfinished_work() {
         "{failures:?}"
     );
 }
+
+#[test]
+fn every_committed_turn_is_replayed_and_a_wrong_one_is_seen() {
+    use durafn_core::{Payload, RuntimeStatus};
+    let registry = workload::registry();
+    let record = run(5, &Faults::default(), false);
+    assert!(record.turns.len() > 20, "{} turns", record.turns.len());
+    assert!(oracle::turn_problems(&record, &registry).is_empty());
+
+    // A turn whose row says something its history does not replay to.
+    let mut wrong_status = run(5, &Faults::default(), false);
+    let turn = wrong_status
+        .turns
+        .iter_mut()
+        .find(|t| t.update.status == RuntimeStatus::Running)
+        .expect("a running turn");
+    turn.update.status = RuntimeStatus::Completed;
+    let problems = oracle::turn_problems(&wrong_status, &registry);
+    assert!(
+        problems.iter().any(|p| p.contains("replays to Running")),
+        "{problems:?}"
+    );
+
+    let mut wrong_custom = run(5, &Faults::default(), false);
+    let turn = wrong_custom
+        .turns
+        .iter_mut()
+        .find(|t| t.update.status == RuntimeStatus::Running)
+        .expect("a running turn");
+    turn.update.custom_status = Some(Payload::encode(&"not what the code said").expect("json"));
+    let problems = oracle::turn_problems(&wrong_custom, &registry);
+    assert!(
+        problems.iter().any(|p| p.contains("custom status")),
+        "{problems:?}"
+    );
+
+    // A history that lost the call its turn scheduled no longer replays.
+    let mut lost_call = run(5, &Faults::default(), false);
+    let turn = lost_call
+        .turns
+        .iter_mut()
+        .find(|t| t.history.iter().any(|e| e.kind.is_scheduling()))
+        .expect("a turn that scheduled something");
+    let at = turn
+        .history
+        .iter()
+        .position(|e| e.kind.is_scheduling())
+        .expect("a scheduling event");
+    turn.history.remove(at);
+    let problems = oracle::turn_problems(&lost_call, &registry);
+    assert!(
+        problems.iter().any(|p| p.contains("does not replay")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn durable_http_meets_every_kind_of_answer() {
+    use durafn_sim::workload::Job;
+    let faults = Faults::default();
+    let (mut trace, mut jobs) = (Vec::new(), Vec::new());
+    for seed in 0..40 {
+        let record = run(seed, &faults, true);
+        trace.extend(record.trace);
+        jobs.extend(record.jobs.into_iter().filter_map(|j| match j {
+            Job::Http(spec) => Some(spec),
+            _ => None,
+        }));
+    }
+    assert!(jobs.iter().any(|s| s.fails > 0), "no 503 answers");
+    assert!(jobs.iter().any(|s| s.polls > 1), "no 202 polling");
+    assert!(
+        jobs.iter().any(|s| s.delay > s.timeout),
+        "no timed-out call"
+    );
+    assert!(
+        jobs.iter().any(|s| s.delay > 0 && s.delay < s.timeout),
+        "no slow answer in time"
+    );
+    for line in ["http GET", "REFUSE http", "slow http", "/poll?left="] {
+        assert!(
+            trace.iter().any(|l| l.contains(line)),
+            "no '{line}' in 40 seeds"
+        );
+    }
+}

@@ -48,3 +48,10 @@ fn a_commit_under_a_lost_lease_is_caught() {
 fn a_stale_cached_executor_is_caught() {
     caught("stale_cache");
 }
+
+/// Only the per-turn replay check sees this one: the final rows and histories are right but for
+/// the custom status the finishing turn wrote.
+#[test]
+fn a_finishing_turn_that_forgets_its_custom_status_is_caught() {
+    caught("stale_final_custom_status");
+}
