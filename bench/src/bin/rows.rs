@@ -3,8 +3,11 @@
 //! `DURAFN_BENCH_POSTGRES_URL` (or `DURAFN_TEST_POSTGRES_URL`) is set.
 //!
 //! ```text
-//! cargo run --release -p durafn-bench --bin rows -- [--orchestrations 1000] [--chains 10] [--steps 100] [--runs 3] [--backend sqlite|postgres]
+//! cargo run --release -p durafn-bench --bin rows -- [--orchestrations 1000] [--chains 10] [--steps 100] [--padding 65536] [--runs 3] [--backend sqlite|postgres]
 //! ```
+//!
+//! W4 runs twice: as in the peer bench, and with its input padded to `--padding` bytes, which
+//! shows what a large input costs on every turn.
 //!
 //! SQLite: rows are counted by triggers on every task hub table (a run of its own, since the
 //! triggers write too), with the bytes of the rows inserted and updated (the sum of their
@@ -40,7 +43,8 @@ fn registry() -> Arc<Registry> {
         durafn_bench::hello_cities(Registry::builder())
             .orchestrator(orchestrator_fn(
                 "long_chain",
-                |ctx: OrchestrationContext, n: usize| async move {
+                // The steps and a padding, which makes the input as large as a test asks.
+                |ctx: OrchestrationContext, (n, _padding): (usize, String)| async move {
                     for i in 0..n {
                         ctx.call_activity::<usize>("step", &i).await?;
                     }
@@ -56,35 +60,70 @@ fn registry() -> Arc<Registry> {
     )
 }
 
-/// A workload: its name, the orchestrator, how many instances and the input of each.
+/// A workload: its name, the orchestrator, how many instances, the steps of W4 and the size
+/// of the padding in its input.
 #[derive(Clone, Copy)]
 struct Workload {
     name: &'static str,
     orchestrator: &'static str,
     instances: usize,
-    input: usize,
+    steps: usize,
+    padding: usize,
+}
+
+/// `n` characters that do not compress (PostgreSQL compresses large values), the same in
+/// every run.
+fn padding(n: usize) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(ALPHABET[(x % 64) as usize])
+        })
+        .collect()
+}
+
+impl Workload {
+    fn input(&self) -> serde_json::Value {
+        if self.orchestrator == "long_chain" {
+            serde_json::json!([self.steps, padding(self.padding)])
+        } else {
+            serde_json::Value::Null
+        }
+    }
 }
 
 /// Runs the workload to completion, 200 instances in flight at most (as the peer bench does).
 async fn run(runtime: &Runtime, w: Workload) {
     let client = runtime.client();
+    let input = Arc::new(w.input());
     let mut set = tokio::task::JoinSet::new();
     for i in 0..w.instances {
-        let client = client.clone();
+        let (client, input) = (client.clone(), input.clone());
         set.spawn(async move {
             let id = format!("{}-{i}", w.name);
             client
-                .start_new(w.orchestrator, Some(&id), &w.input)
+                .start_new(w.orchestrator, Some(&id), &*input)
                 .await
                 .expect("start");
             let s = client
                 .wait_for_completion(&id, Duration::from_secs(600))
                 .await
                 .expect("completes");
-            assert_eq!(s.runtime_status, RuntimeStatus::Completed);
+            assert_eq!(
+                s.runtime_status,
+                RuntimeStatus::Completed,
+                "{:?}",
+                s.failure
+            );
         });
         if set.len() >= 200 {
-            set.join_next().await.map(|r| r.expect("instance"));
+            if let Some(r) = set.join_next().await {
+                r.expect("instance");
+            }
         }
     }
     while let Some(r) = set.join_next().await {
@@ -257,7 +296,6 @@ async fn postgres(w: Workload, runs: usize) -> Vec<Writes> {
         let runtime = Runtime::builder(hub.store.clone(), registry()).start();
         run(&runtime, w).await;
         runtime.shutdown().await;
-        drop(runtime);
         let wal = wal_lsn(&stats).await - lsn;
         drop(hub.store);
         // The store's backends flush their counts when their connections close.
@@ -308,13 +346,22 @@ async fn main() {
             name: "w1",
             orchestrator: "hello_cities",
             instances: arg("--orchestrations", 1000),
-            input: 0,
+            steps: 0,
+            padding: 0,
         },
         Workload {
             name: "w4",
             orchestrator: "long_chain",
             instances: arg("--chains", 10),
-            input: arg("--steps", 100),
+            steps: arg("--steps", 100),
+            padding: 0,
+        },
+        Workload {
+            name: "w4-padded",
+            orchestrator: "long_chain",
+            instances: arg("--chains", 10),
+            steps: arg("--steps", 100),
+            padding: arg("--padding", 64 * 1024),
         },
     ];
     println!("| workload | task hub | rows per orchestration | per table (ins/upd/del) | bytes |");
@@ -339,10 +386,10 @@ async fn main() {
                 ),
                 Backend::Postgres => format!("{:.0} B of WAL", m.logical_bytes),
             };
-            let what = if w.name == "w4" {
-                format!("W4 ({} steps)", w.input)
-            } else {
-                "W1 (hello cities)".to_string()
+            let what = match w.name {
+                "w4" => format!("W4 ({} steps)", w.steps),
+                "w4-padded" => format!("W4 ({} steps, {} B input)", w.steps, w.padding),
+                _ => "W1 (hello cities)".to_string(),
             };
             println!(
                 "| {what} | {} | {:.1} | {tables} | {bytes} |",
