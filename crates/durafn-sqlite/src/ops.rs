@@ -354,7 +354,32 @@ pub(crate) fn commit_turn(conn: &Connection, c: &TurnCommit) -> Result<(), Store
         }
     };
     if let Some(u) = &c.update {
-        update_instance(conn, id, u, history_len)?;
+        let failure = u.failure.as_ref().map(to_json).transpose()?;
+        // An upsert: an entity's row is created by its first turn.
+        conn.prepare_cached(
+            "INSERT INTO instances (instance_id, status, name, execution_id, input, output, \
+             failure, custom_status, created_at, last_updated_at, parent, history_len) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, NULL, ?10) \
+             ON CONFLICT(instance_id) DO UPDATE SET status = excluded.status, \
+             name = excluded.name, execution_id = excluded.execution_id, input = excluded.input, \
+             output = excluded.output, failure = excluded.failure, \
+             custom_status = excluded.custom_status, last_updated_at = excluded.last_updated_at, \
+             history_len = excluded.history_len",
+        )
+        .map_err(backend)?
+        .execute(params![
+            id,
+            u.status.as_str(),
+            u.name,
+            u.execution_id.as_str(),
+            u.input.as_json(),
+            u.output.as_ref().map(|p| p.as_json()),
+            failure,
+            u.custom_status.as_ref().map(|p| p.as_json()),
+            micros(u.last_updated_at),
+            history_len,
+        ])
+        .map_err(backend)?;
     }
     for a in &c.activities {
         insert_activity(conn, a)?;
@@ -365,85 +390,6 @@ pub(crate) fn commit_turn(conn: &Connection, c: &TurnCommit) -> Result<(), Store
     for child in &c.sub_orchestrations {
         create_child(conn, child)?;
     }
-    Ok(())
-}
-
-/// Writes a turn's instance row, setting only the columns that change: setting an indexed
-/// column (status, name) rewrites its index entries even to the same value, and setting a
-/// large one (the input, the custom status) rewrites all its overflow pages, so most turns,
-/// which change neither, would write the row's indexes and a 1 MB input again every time.
-/// One read of the row (in the page cache) decides; an entity's row is created by its first
-/// turn.
-fn update_instance(
-    conn: &Connection,
-    id: &str,
-    u: &durafn_store::InstanceUpdate,
-    history_len: i64,
-) -> Result<(), StoreError> {
-    let failure = u.failure.as_ref().map(to_json).transpose()?;
-    let status = u.status.as_str();
-    let input = u.input.as_json();
-    let output = u.output.as_ref().map(|p| p.as_json());
-    let custom = u.custom_status.as_ref().map(|p| p.as_json());
-    let updated = micros(u.last_updated_at);
-    let execution = u.execution_id.as_str();
-    let same: Option<(bool, bool, bool)> = conn
-        .prepare_cached(
-            "SELECT status = ?2 AND name = ?3, input = ?4, custom_status IS ?5 \
-             FROM instances WHERE instance_id = ?1",
-        )
-        .map_err(backend)?
-        .query_row(params![id, status, u.name, input, custom], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })
-        .optional()
-        .map_err(backend)?;
-    let Some((same_status, same_input, same_custom)) = same else {
-        conn.prepare_cached(
-            "INSERT INTO instances (instance_id, status, name, execution_id, input, output, \
-             failure, custom_status, created_at, last_updated_at, parent, history_len) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, NULL, ?10)",
-        )
-        .map_err(backend)?
-        .execute(params![
-            id,
-            status,
-            u.name,
-            execution,
-            input,
-            output,
-            failure,
-            custom,
-            updated,
-            history_len,
-        ])
-        .map_err(backend)?;
-        return Ok(());
-    };
-    let mut sql = String::from(
-        "UPDATE instances SET execution_id = ?, output = ?, failure = ?, last_updated_at = ?, \
-         history_len = ?",
-    );
-    let mut values: Vec<&dyn rusqlite::ToSql> =
-        vec![&execution, &output, &failure, &updated, &history_len];
-    if !same_status {
-        sql.push_str(", status = ?, name = ?");
-        values.extend([&status as &dyn rusqlite::ToSql, &u.name]);
-    }
-    if !same_input {
-        sql.push_str(", input = ?");
-        values.push(&input);
-    }
-    if !same_custom {
-        sql.push_str(", custom_status = ?");
-        values.push(&custom);
-    }
-    sql.push_str(" WHERE instance_id = ?");
-    values.push(&id);
-    conn.prepare_cached(&sql)
-        .map_err(backend)?
-        .execute(values.as_slice())
-        .map_err(backend)?;
     Ok(())
 }
 
