@@ -1,5 +1,6 @@
 //! Shared fixtures for durafn's benchmarks, and the workloads of the side-by-side comparison.
 
+pub mod backend;
 pub mod workload;
 
 use std::sync::Arc;

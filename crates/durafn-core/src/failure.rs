@@ -149,6 +149,9 @@ system_failures! {
     /// A host whose version may not run an instance's version failed it
     /// (`versionFailureStrategy` `Fail`).
     VersionMismatch = "DF0021", "VersionMismatch";
+    /// An input, output or event payload was larger than the payload limit
+    /// (`maxPayloadSize` in host.json).
+    PayloadTooLarge = "DF0022", "PayloadTooLarge";
 }
 
 impl std::fmt::Display for SystemFailure {

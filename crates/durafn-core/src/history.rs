@@ -426,6 +426,27 @@ impl EventKind {
         }
     }
 
+    /// The payload this event carries (an input, a result or event data), if it carries one;
+    /// failures' details are not counted. This is what the payload limit is applied to.
+    pub fn payload(&self) -> Option<&Payload> {
+        match self {
+            EventKind::ExecutionStarted { input, .. }
+            | EventKind::ExecutionTerminated { input }
+            | EventKind::TaskScheduled { input, .. }
+            | EventKind::SubOrchestrationInstanceCreated { input, .. }
+            | EventKind::EventSent { input, .. }
+            | EventKind::EventRaised { input, .. }
+            | EventKind::ContinueAsNew { input }
+            | EventKind::EntityOperationCalled { input, .. }
+            | EventKind::EntityOperationSignaled { input, .. } => Some(input),
+            EventKind::TaskCompleted { result, .. }
+            | EventKind::SubOrchestrationInstanceCompleted { result, .. }
+            | EventKind::EntityOperationCompleted { result, .. } => Some(result),
+            EventKind::ExecutionCompleted { result, .. } => result.as_ref(),
+            _ => None,
+        }
+    }
+
     /// Whether this event was produced by an action of the orchestration itself (and so must be
     /// matched against the code's actions on replay).
     pub fn is_scheduling(&self) -> bool {

@@ -66,6 +66,16 @@ impl Payload {
         self.0.get()
     }
 
+    /// The size of the JSON text in bytes, which is what the payload limit is measured in.
+    pub fn len(&self) -> usize {
+        self.0.get().len()
+    }
+
+    /// Whether the JSON text is empty (it never is: a payload is one JSON value).
+    pub fn is_empty(&self) -> bool {
+        self.0.get().is_empty()
+    }
+
     /// Whether the payload is the JSON `null`.
     pub fn is_null(&self) -> bool {
         self.0.get().trim() == "null"

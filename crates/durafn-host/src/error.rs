@@ -116,6 +116,9 @@ impl ApiError {
                 Self::new(StatusCode::GONE, error.to_string())
             }
             ClientError::Timeout(_) => Self::new(StatusCode::GATEWAY_TIMEOUT, error.to_string()),
+            ClientError::PayloadTooLarge { .. } => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, error.to_string())
+            }
             ClientError::Store(durafn_store::StoreError::InvalidInput(message)) => {
                 Self::bad_request(message)
             }

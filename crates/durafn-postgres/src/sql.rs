@@ -105,7 +105,8 @@ FROM unnest($1::text[], $2::integer[], $3::text[]) AS u(instance_id, count, even
 
 /// Applies the instance rows of turns, creating missing rows (an entity's row is made by its
 /// first turn, created at its `last_updated_at`); `history_len` is counted after the history
-/// changed.
+/// changed. An input or custom status equal to the stored one keeps the stored value, so a
+/// large one kept out of line (TOAST) is not written again, with its WAL, on every turn.
 const UPDATE_INSTANCES: &str = "
 INSERT INTO instances AS i (instance_id, status, name, execution_id, input, output, failure,
                             custom_status, created_at, last_updated_at, parent, history_len)
@@ -119,9 +120,11 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text
          last_updated_at)
 ON CONFLICT (instance_id) DO UPDATE SET
     status = EXCLUDED.status, name = EXCLUDED.name, execution_id = EXCLUDED.execution_id,
-    input = EXCLUDED.input, output = EXCLUDED.output, failure = EXCLUDED.failure,
-    custom_status = EXCLUDED.custom_status, last_updated_at = EXCLUDED.last_updated_at,
-    history_len = EXCLUDED.history_len";
+    input = CASE WHEN i.input = EXCLUDED.input THEN i.input ELSE EXCLUDED.input END,
+    output = EXCLUDED.output, failure = EXCLUDED.failure,
+    custom_status = CASE WHEN i.custom_status IS NOT DISTINCT FROM EXCLUDED.custom_status
+                         THEN i.custom_status ELSE EXCLUDED.custom_status END,
+    last_updated_at = EXCLUDED.last_updated_at, history_len = EXCLUDED.history_len";
 
 /// Enqueues activity work items, visible at once.
 const INSERT_ACTIVITIES: &str = "

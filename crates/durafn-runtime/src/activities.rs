@@ -12,6 +12,7 @@ use durafn_store::{ActivityCompletion, ActivityId, ActivityWorkItem, LockToken, 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::metrics::Metrics;
+use crate::payload_limit;
 use crate::poll::{Backoff, fetch_or_idle};
 use crate::shared::Shared;
 use crate::spans::{Parent, SpanKind, SpanRecord, fresh_span_id, names, span_name};
@@ -201,6 +202,18 @@ async fn run(
             }
         }
     };
+    // A result over the payload limit is not recorded: the task fails in its place.
+    let outcome = outcome.and_then(|result| {
+        let limit = shared.options.max_payload_bytes;
+        match payload_limit::check(
+            || format!("the result of activity '{name}'"),
+            &result,
+            limit,
+        ) {
+            Some(failure) => Err(failure),
+            None => Ok(result),
+        }
+    });
     let attempt = attempt.map(|mut span| {
         span.end = shared.clock.now();
         span.failed(outcome.as_ref().err().map(|f| f.message.clone()))

@@ -215,6 +215,29 @@ impl DurableClient {
         }
     }
 
+    /// Refuses a payload over the payload limit: the attached runtime's, or the default for a
+    /// detached client.
+    fn within_limit(
+        &self,
+        what: impl FnOnce() -> String,
+        payload: &Payload,
+    ) -> Result<(), ClientError> {
+        let limit = self
+            .runtime
+            .as_ref()
+            .map_or(crate::options::DEFAULT_MAX_PAYLOAD_BYTES, |rt| {
+                rt.options.max_payload_bytes
+            });
+        if payload.len() > limit {
+            return Err(ClientError::PayloadTooLarge {
+                what: what(),
+                size: payload.len(),
+                limit,
+            });
+        }
+        Ok(())
+    }
+
     fn wake(&self) {
         if let Some(rt) = &self.runtime {
             rt.orchestration_work.notify_one();
@@ -272,6 +295,7 @@ impl DurableClient {
                 .ok_or_else(|| ClientError::UnknownOrchestrator(name.to_string()))?,
             None => name.to_string(),
         };
+        self.within_limit(|| format!("the input of '{name}'"), &input)?;
         let instance_id = options
             .instance_id
             .unwrap_or_else(|| InstanceId::from_trusted(self.ids.new_id()));
@@ -463,6 +487,7 @@ impl DurableClient {
         input: Payload,
     ) -> Result<(), ClientError> {
         let id = parse_id(instance_id)?;
+        self.within_limit(|| format!("the data of event '{name}'"), &input)?;
         self.active(&id).await?;
         let span = self.span_sink().map(|_| {
             spans::client::raise_event(
@@ -608,6 +633,7 @@ impl DurableClient {
         operation: &str,
         input: Payload,
     ) -> Result<(), ClientError> {
+        self.within_limit(|| format!("the input of operation '{operation}'"), &input)?;
         let request = EntityRequest::signal(operation, input, None);
         let message = request_message(entity.instance_id(), request, self.clock.now(), None);
         self.store.send_messages(vec![message]).await?;

@@ -42,6 +42,19 @@ pub enum ClientError {
         /// Its status.
         status: RuntimeStatus,
     },
+    /// A payload (an input, event data) is larger than the runtime's payload limit
+    /// (`RuntimeOptions::max_payload_bytes`); nothing was recorded.
+    #[error(
+        "{what} is {size} bytes, more than the payload limit of {limit} bytes (maxPayloadSize)"
+    )]
+    PayloadTooLarge {
+        /// What the payload is (`the input of 'hello'`).
+        what: String,
+        /// Its size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// Waiting for completion took longer than allowed.
     #[error("instance '{0}' did not finish in time")]
     Timeout(InstanceId),

@@ -26,6 +26,7 @@ mod ids;
 mod metrics;
 mod options;
 mod orchestrations;
+mod payload_limit;
 mod poll;
 pub mod replay_check;
 mod runtime;
@@ -45,7 +46,7 @@ pub use metrics::{
     Histogram, HistogramSnapshot, LATENCY_BUCKETS, LONG_BUCKETS, Labeled, LabeledSnapshot, Metrics,
     OTHER as OTHER_LABEL, SIZE_BUCKETS,
 };
-pub use options::RuntimeOptions;
+pub use options::{DEFAULT_MAX_PAYLOAD_BYTES, RuntimeOptions};
 pub use runtime::{Runtime, RuntimeBuilder};
 pub use spans::{
     SpanKind, SpanRecord, SpanSink, SpanValue, current_trace_context, with_trace_context,

@@ -4,6 +4,11 @@ use std::time::Duration;
 
 use durafn_core::{VersionFailureStrategy, VersionMatchStrategy, Versioning};
 
+/// The default payload limit: 4 MiB. Large enough for the 1 MB inputs and outputs the
+/// benchmarks move end to end, small enough that one turn's payloads stay well within what a
+/// task hub row and one commit hold comfortably.
+pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 4 * 1024 * 1024;
+
 /// How the runtime schedules work.
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
@@ -45,6 +50,12 @@ pub struct RuntimeOptions {
     /// How long rejected work waits before a host fetches it again; meanwhile hosts of other
     /// versions sharing the hub take it.
     pub version_reject_delay: Duration,
+    /// The largest payload (an input, output, event data or custom status, as JSON text) the
+    /// runtime records, in bytes (host.json `extensions.durableTask.maxPayloadSize`). A client's
+    /// start, event or signal over it is refused (`ClientError::PayloadTooLarge`); an activity
+    /// result over it fails the task, and an orchestration producing one fails the instance,
+    /// both with `PayloadTooLarge` (DF0022). `usize::MAX` means no limit.
+    pub max_payload_bytes: usize,
 }
 
 impl RuntimeOptions {
@@ -77,6 +88,7 @@ impl Default for RuntimeOptions {
             version_match: VersionMatchStrategy::default(),
             version_failure: VersionFailureStrategy::default(),
             version_reject_delay: Duration::from_secs(2),
+            max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
         }
     }
 }

@@ -244,7 +244,8 @@ mod tests {
         let c = parse(
             r#"{"version":"2.0","logging":{"x":1},"extensions":{"http":{"routePrefix":"/v1/"},
             "durableTask":{"hubName":"MyHub","storageProvider":{"type":"memory"},
-            "maxConcurrentActivityFunctions":3,"maxConcurrentOrchestratorFunctions":4,"instanceCacheSize":0}}}"#,
+            "maxConcurrentActivityFunctions":3,"maxConcurrentOrchestratorFunctions":4,"instanceCacheSize":0,
+            "maxPayloadSize":2048}}}"#,
         )
         .unwrap();
         assert_eq!(c.route_prefix, "v1");
@@ -253,6 +254,7 @@ mod tests {
         assert_eq!(c.runtime.max_concurrent_activities, 3);
         assert_eq!(c.runtime.max_concurrent_orchestrations, 4);
         assert_eq!(c.runtime.instance_cache_size, 0);
+        assert_eq!(c.runtime.max_payload_bytes, 2048);
         assert_eq!(c.data_dir, PathBuf::from("app/.durafn"));
         assert_eq!(c.port, 7071);
         let d = parse("{}").unwrap();

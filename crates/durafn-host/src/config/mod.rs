@@ -18,7 +18,8 @@
 //!       "maxConcurrentOrchestratorFunctions": 10,
 //!       "localRpcEndpointEnabled": true,
 //!       "defaultVersion": "1.0",
-//!       "instanceCacheSize": 1000
+//!       "instanceCacheSize": 1000,
+//!       "maxPayloadSize": 4194304
 //!     }
 //!   }
 //! }
@@ -50,6 +51,11 @@
 //!   what becomes of the others.
 //! - `instanceCacheSize`: a durafn setting: how many live orchestrations are kept in memory
 //!   between turns, so a turn does not replay history (0 disables the cache).
+//! - `maxPayloadSize`: a durafn setting: the largest input, output, event data or custom
+//!   status in bytes of JSON (default 4 MiB). A start, event or signal over it is answered with
+//!   413; an activity result over it fails the task, and an orchestration producing one fails
+//!   the instance, both with `PayloadTooLarge` (DF0022). Request bodies have their own limit,
+//!   `extensions.http.maxRequestBodySize`.
 //! - `dashboard`: a durafn setting: `{"enabled": true, "readOnly": false}`. `enabled: false`
 //!   turns the dashboard at `/dashboard` off (404); `readOnly: true` lets every key that opens
 //!   it only read (write controls hidden, writes refused with 403).

@@ -36,6 +36,7 @@ pub(crate) async fn run_batch(shared: &Shared, items: Vec<OrchestrationWorkItem>
         version_reject_delay: shared.options.version_reject_delay,
         now,
         tracing: shared.spans.is_some(),
+        max_payload_bytes: shared.options.max_payload_bytes,
     };
     let started = std::time::Instant::now();
     let mut commits = Vec::with_capacity(loaded.len());

@@ -22,6 +22,7 @@ use super::entity::plan_entity;
 use super::kind::{Loaded, turn_messages};
 use super::work::{Origin, add_work, report_to_parent, unlock_message};
 use crate::ids::IdGen;
+use crate::payload_limit::check_turn;
 use crate::spans::turn::{Traced, stamp_start};
 
 /// What the planner knows besides the item.
@@ -33,6 +34,8 @@ pub(crate) struct PlanContext<'a> {
     pub(crate) now: DateTime<Utc>,
     /// Whether spans are collected (a span sink is set).
     pub(crate) tracing: bool,
+    /// The payload limit (`RuntimeOptions::max_payload_bytes`).
+    pub(crate) max_payload_bytes: usize,
 }
 
 /// Plans the turn of one work item.
@@ -84,10 +87,23 @@ fn orchestration_turn(
         stamp_start(&mut messages, cx.now);
     }
     let turn = executor.run_turn(messages, cx.now);
-    let mut planned = consume_only(item);
     if turn.new_events.is_empty() {
-        return planned;
+        return consume_only(item);
     }
+    // A payload over the limit is never recorded: the turn is dropped with its executor (a
+    // failed instance is not cached) and the instance fails in its place.
+    if let Some(mut failure) = check_turn(
+        &turn.new_events,
+        turn.custom_status.as_ref(),
+        cx.max_payload_bytes,
+    ) {
+        failure.message = format!(
+            "orchestration '{}' (instance '{}') was failed: {}",
+            row.name, row.instance_id, failure.message
+        );
+        return fail_instance(item, row, failure, cx);
+    }
+    let mut planned = consume_only(item);
     let traced = cx
         .tracing
         .then(|| Traced::of(&executor, row.created_at))

@@ -147,6 +147,29 @@ pub(crate) fn registry() -> Arc<Registry> {
                     Ok::<_, FunctionError>(n)
                 },
             ))
+            .orchestrator(orchestrator_fn(
+                "big",
+                |ctx: OrchestrationContext, (text, copies, n, k): (String, usize, usize, usize)| async move {
+                    // The activity gets `copies` of the text and returns `n` bytes; the output
+                    // repeats them `k` times. A failed activity's code and message are the output.
+                    let call = ctx.call_activity::<String>("blob", &(text.repeat(copies), n));
+                    match call.await {
+                        Ok(blob) => Ok::<_, FunctionError>(json!(blob.repeat(k))),
+                        Err(TaskError::ActivityFailed { failure, .. }) => Ok(json!({
+                            "code": failure.system.map(|s| s.code()),
+                            "message": failure.message,
+                        })),
+                        Err(e) => Err(e.into()),
+                    }
+                },
+            ))
+            .activity(activity_fn(
+                "blob",
+                |_ctx: ActivityContext, (text, n): (String, usize)| async move {
+                    assert!(text.bytes().all(|b| b == b'i'), "the input arrived intact");
+                    Ok::<_, FunctionError>("o".repeat(n))
+                },
+            ))
             .activity(activity_fn(
                 "say_hello",
                 |_ctx: ActivityContext, city: String| async move {

@@ -10,6 +10,7 @@ mod determinism;
 mod entities;
 mod http;
 mod load;
+mod payloads;
 mod scenarios;
 mod spans;
 mod start_options;

@@ -329,6 +329,9 @@ pub(crate) fn apply(
     if let Some(n) = durable("instanceCacheSize").and_then(integer) {
         config.runtime.instance_cache_size = to_usize(n);
     }
+    if let Some(n) = durable("maxPayloadSize").and_then(integer) {
+        config.runtime.max_payload_bytes = to_usize(n);
+    }
     if let Some(enabled) = durable("localRpcEndpointEnabled").and_then(boolean) {
         config.local_rpc_enabled = enabled;
     }

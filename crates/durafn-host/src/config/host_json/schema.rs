@@ -207,6 +207,7 @@ const DURABLE_TASK: &[Key] = &[
     honoured("maxConcurrentActivityFunctions", Int(1)),
     honoured("maxConcurrentOrchestratorFunctions", Int(1)),
     honoured("instanceCacheSize", Int(0)),
+    honoured("maxPayloadSize", Int(1)),
     honoured("localRpcEndpointEnabled", Bool),
     honoured("defaultVersion", Str),
     honoured(

@@ -9,3 +9,4 @@ mod functions;
 mod inspect;
 mod management;
 mod openapi;
+mod payloads;
