@@ -100,8 +100,8 @@ pub fn hello_cities(builder: RegistryBuilder) -> RegistryBuilder {
         .orchestrator(orchestrator_fn(
             "hello_cities",
             |ctx: OrchestrationContext, _: ()| async move {
-                let mut out = Vec::with_capacity(5);
-                for city in ["Tokyo", "Seattle", "London", "Cairo", "Lima"] {
+                let mut out = Vec::with_capacity(workload::CITIES.len());
+                for city in workload::CITIES {
                     out.push(ctx.call_activity::<String>("say_hello", &city).await?);
                 }
                 Ok::<_, FunctionError>(out)

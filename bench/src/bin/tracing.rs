@@ -11,34 +11,15 @@
 
 use std::time::Duration;
 
-use durafn_bench::workload::{self, CITIES, Driver, Flow};
+use durafn_bench::workload::{self, Driver, Flow};
 use durafn_bench::{arg, flag, median};
-use durafn_core::{
-    ActivityContext, FunctionError, OrchestrationContext, Registry, RuntimeStatus, activity_fn,
-    orchestrator_fn,
-};
+use durafn_core::{Registry, RuntimeStatus};
 use durafn_host::{App, AppSettings, HostArgs, HostConfig};
 use durafn_runtime::DurableClient;
 use durafn_testenv::otlp::OtlpReceiver;
 
 fn registry() -> Registry {
-    Registry::builder()
-        .orchestrator(orchestrator_fn(
-            Flow::HelloCities.name(),
-            |ctx: OrchestrationContext, _: ()| async move {
-                let mut out = Vec::with_capacity(CITIES.len());
-                for city in CITIES {
-                    out.push(ctx.call_activity::<String>("say_hello", &city).await?);
-                }
-                Ok::<_, FunctionError>(out)
-            },
-        ))
-        .activity(activity_fn(
-            "say_hello",
-            |_: ActivityContext, city: String| async move {
-                Ok::<_, FunctionError>(format!("Hello {city}!"))
-            },
-        ))
+    durafn_bench::hello_cities(Registry::builder())
         .build()
         .expect("unique names")
 }

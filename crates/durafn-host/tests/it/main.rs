@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod apps;
 mod clients;
 mod e2e;
 mod host_json;

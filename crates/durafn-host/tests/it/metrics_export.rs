@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use durafn_core::{FunctionError, OrchestrationContext, RuntimeStatus, orchestrator_fn};
-use durafn_host::{App, AppSettings, Host, HostArgs, HostConfig};
+use durafn_core::RuntimeStatus;
+use durafn_host::{AppSettings, Host, HostArgs, HostConfig};
 use durafn_testenv::otlp::metrics_proto::{Metric, metric, number_data_point};
 use durafn_testenv::otlp::{ExportMetricsServiceRequest, OtlpReceiver};
 
@@ -20,20 +20,7 @@ async fn host(root: &std::path::Path, settings: AppSettings) -> Result<Host, Str
     let host_json = r#"{"version":"2.0","extensions":{"durableTask":{"hubName":"Metered"}}}"#;
     let config = HostConfig::from_parts(root.to_path_buf(), &args, settings, Some(host_json))
         .map_err(|e| e.to_string())?;
-    App::new()
-        .orchestrator(orchestrator_fn(
-            "fan",
-            |ctx: OrchestrationContext, n: i64| async move {
-                let calls: Vec<_> = (0..n)
-                    .map(|i| ctx.call_activity::<i64>("square", &i))
-                    .collect();
-                Ok::<_, FunctionError>(ctx.when_all(calls).await?.into_iter().sum::<i64>())
-            },
-        ))
-        .activity(durafn_core::activity_fn(
-            "square",
-            |_ctx, i: i64| async move { Ok::<_, FunctionError>(i * i) },
-        ))
+    crate::apps::fan()
         .config(config)
         .start()
         .await

@@ -92,21 +92,7 @@ async fn three_hosts_on_postgres_make_one_trace() {
         config.runtime.run_orchestrations = orchestrations;
         config.runtime.run_activities = activities;
         config.runtime.host_id = format!("host{i}");
-        let host = App::new()
-            .orchestrator(orchestrator_fn(
-                "fan",
-                |ctx: OrchestrationContext, n: i64| async move {
-                    let calls: Vec<_> = (0..n)
-                        .map(|i| ctx.call_activity::<i64>("square", &i))
-                        .collect();
-                    let squares = ctx.when_all(calls).await?;
-                    Ok::<_, FunctionError>(squares.into_iter().sum::<i64>())
-                },
-            ))
-            .activity(durafn_core::activity_fn(
-                "square",
-                |_ctx, i: i64| async move { Ok::<_, FunctionError>(i * i) },
-            ))
+        let host = crate::apps::fan()
             .config(config)
             .start()
             .await

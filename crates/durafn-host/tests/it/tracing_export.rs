@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use durafn_core::{FunctionError, OrchestrationContext, RuntimeStatus, orchestrator_fn};
-use durafn_host::{App, AppSettings, Host, HostArgs, HostConfig, KeyScope};
+use durafn_core::RuntimeStatus;
+use durafn_host::{AppSettings, Host, HostArgs, HostConfig, KeyScope};
 use durafn_testenv::otlp::{OtlpReceiver, kind};
 
 use crate::process::{AppProcess, M, command, http, key, poll};
@@ -21,21 +21,7 @@ async fn traced_host(root: &std::path::Path, settings: AppSettings) -> Host {
     };
     let config = HostConfig::from_parts(root.to_path_buf(), &args, settings, Some(host_json))
         .expect("config");
-    App::new()
-        .orchestrator(orchestrator_fn(
-            "fan",
-            |ctx: OrchestrationContext, n: i64| async move {
-                let calls: Vec<_> = (0..n)
-                    .map(|i| ctx.call_activity::<i64>("square", &i))
-                    .collect();
-                let squares = ctx.when_all(calls).await?;
-                Ok::<_, FunctionError>(squares.into_iter().sum::<i64>())
-            },
-        ))
-        .activity(durafn_core::activity_fn(
-            "square",
-            |_ctx, i: i64| async move { Ok::<_, FunctionError>(i * i) },
-        ))
+    crate::apps::fan()
         .config(config)
         .start()
         .await
