@@ -147,7 +147,6 @@ impl Host {
         if let Some(export) = self.metrics_export.take() {
             export.stop().await;
         }
-        self.state.telemetry.shutdown().await;
         let runtime = self
             .state
             .runtime
@@ -163,5 +162,7 @@ impl Host {
                 Err(_) => tracing::warn!("the runtime did not stop in time; stopping anyway"),
             }
         }
+        // Last, so the spans of the turns and activities that finished while draining go too.
+        self.state.telemetry.shutdown().await;
     }
 }

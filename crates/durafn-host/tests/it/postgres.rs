@@ -117,7 +117,13 @@ async fn three_hosts_on_postgres_make_one_trace() {
     let orchestration = spans
         .iter()
         .find(|s| s.name == "orchestration:fan" && s.kind == durafn_testenv::otlp::kind::SERVER)
-        .expect("the orchestration span");
+        .unwrap_or_else(|| {
+            let names: Vec<(&str, i32, &str)> = spans
+                .iter()
+                .map(|s| (s.name.as_str(), s.kind, s.service.as_str()))
+                .collect();
+            panic!("the orchestration span, among {names:?}")
+        });
     let trace: Vec<_> = spans
         .iter()
         .filter(|s| s.trace_id == orchestration.trace_id)

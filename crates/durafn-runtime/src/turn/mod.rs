@@ -122,6 +122,7 @@ fn after_commit(
     let mut wake_orchestrations = false;
     let mut committed = false;
     let mut spans = Vec::new();
+    let mut finished = Vec::new();
     for ((instance_id, mut effects), result) in ids.into_iter().zip(effects).zip(results) {
         if let Err(e) = result {
             Metrics::add(&shared.metrics.turns_failed, 1);
@@ -146,7 +147,7 @@ fn after_commit(
         wake_activities |= effects.wake_activities;
         wake_orchestrations |= effects.wake_orchestrations;
         if effects.finished {
-            let _ = shared.finished.send(instance_id.clone());
+            finished.push(instance_id.clone());
         }
         if let Some((execution_id, executor)) = effects.keep {
             shared.cache().put(instance_id, execution_id, executor);
@@ -155,10 +156,15 @@ fn after_commit(
     if committed {
         shared.turns.send_modify(|n| *n = n.wrapping_add(1));
     }
+    // Spans first: whoever hears that an instance finished (a client, a host shutting down and
+    // flushing its exporter) must find the spans of its last turn already handed over.
     if let Some(sink) = &shared.spans
         && !spans.is_empty()
     {
         sink.emit(spans);
+    }
+    for instance_id in finished {
+        let _ = shared.finished.send(instance_id);
     }
     if wake_activities {
         shared.activity_work.notify_one();
