@@ -89,6 +89,8 @@ pub struct OrchestrationExecutor {
     trace: Option<TraceContext>,
     /// The open tasks of a traced execution (`None` when it is not traced: no cost).
     ledger: Option<TaskLedger>,
+    /// Whether a traced execution keeps its ledger (not when the runtime exports no spans).
+    ledger_wanted: bool,
 }
 
 impl std::fmt::Debug for OrchestrationExecutor {
@@ -125,7 +127,16 @@ impl OrchestrationExecutor {
             answered: std::collections::HashSet::new(),
             trace: None,
             ledger: None,
+            ledger_wanted: true,
         }
+    }
+
+    /// An executor that keeps no ledger of open tasks even for an execution started with a
+    /// trace context: the runtime exports no spans, so nobody would read it, and tracing off
+    /// costs nothing.
+    pub fn without_task_ledger(mut self) -> Self {
+        self.ledger_wanted = false;
+        self
     }
 
     /// Rebuilds the execution's state by replaying recorded history.
@@ -392,7 +403,12 @@ impl OrchestrationExecutor {
                 self.ctx.with_state(|s| s.version = version.clone());
                 if !self.started {
                     self.trace = parent_trace_context.clone();
-                    self.ledger = self.trace.as_ref().map(|_| TaskLedger::default());
+                    let wanted = self.ledger_wanted;
+                    self.ledger = self
+                        .trace
+                        .as_ref()
+                        .filter(|_| wanted)
+                        .map(|_| TaskLedger::default());
                 }
                 self.start(name, instance_id, execution_id, input, parent.clone())
             }

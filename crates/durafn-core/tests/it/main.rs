@@ -13,3 +13,4 @@ mod purity;
 mod replay_equivalence;
 mod scheduler;
 mod semantics;
+mod tracing_ledger;

@@ -160,6 +160,9 @@ async fn replay(
     now: DateTime<Utc>,
 ) -> Result<Loaded, String> {
     let mut executor = OrchestrationExecutor::new(shared.registry.clone());
+    if shared.spans.is_none() {
+        executor = executor.without_task_ledger();
+    }
     let Some(row) = &item.instance else {
         return Ok(Loaded::Orphan);
     };
