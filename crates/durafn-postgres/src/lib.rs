@@ -49,6 +49,9 @@
 //! - **Clocks.** Lease ends and timers are computed from the `now` each host passes in, so the
 //!   hosts of a task hub need synchronised clocks (NTP): a host whose clock runs ahead by more
 //!   than a lease takes over work that is still held.
+//! - **Dead rows.** The queue tables churn a few rows per step; the store vacuums them itself
+//!   every [`PostgresOptions::vacuum_every`] committed items, in the background, rather than
+//!   wait up to a minute for autovacuum while fetches read past dead rows.
 //!
 //! # Round trips and batching
 //!
@@ -137,6 +140,7 @@ mod shared;
 mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod vacuum;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -182,6 +186,10 @@ pub struct PostgresOptions {
     /// Whether to send and listen for work notifications (see the [crate docs](crate)).
     /// Default: true.
     pub notifications: bool,
+    /// Vacuum the queue tables after this many committed turns and activity results, so dead
+    /// rows do not pile up between autovacuum's visits (see `src/vacuum.rs`); 0 leaves it to
+    /// autovacuum. Default: 2,000.
+    pub vacuum_every: u64,
 }
 
 impl Default for PostgresOptions {
@@ -192,6 +200,7 @@ impl Default for PostgresOptions {
             application_name: "durafn".into(),
             connect_timeout: Duration::from_secs(10),
             notifications: true,
+            vacuum_every: 2_000,
         }
     }
 }
@@ -284,6 +293,7 @@ impl PostgresStore {
             pool,
             tokens: LockTokens::unique(),
             notifier: notifier.clone(),
+            vacuum: vacuum::Vacuum::new(options.vacuum_every),
         });
         let (creates, queue) = mpsc::unbounded_channel();
         let mut tasks = vec![tokio::spawn(creates::create_loop(shared.clone(), queue))];
@@ -400,8 +410,11 @@ impl OrchestrationQueue for PostgresStore {
         commits: Vec<TurnCommit>,
     ) -> StoreFuture<'_, Vec<Result<(), StoreError>>> {
         Box::pin(async move {
-            waking!(self, |c| orchestrations::commit_turns(&mut c, &commits)
-                .await)
+            let items = commits.len();
+            let results = waking!(self, |c| orchestrations::commit_turns(&mut c, &commits)
+                .await);
+            vacuum::Vacuum::note(&self.shared, items);
+            results
         })
     }
 
@@ -440,7 +453,12 @@ impl ActivityQueue for PostgresStore {
         &self,
         completions: Vec<ActivityCompletion>,
     ) -> StoreFuture<'_, Vec<Result<(), StoreError>>> {
-        Box::pin(async move { waking!(self, |c| activities::complete(&mut c, &completions).await) })
+        Box::pin(async move {
+            let items = completions.len();
+            let results = waking!(self, |c| activities::complete(&mut c, &completions).await);
+            vacuum::Vacuum::note(&self.shared, items);
+            results
+        })
     }
 
     fn abandon_activity<'a>(

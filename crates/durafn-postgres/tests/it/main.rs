@@ -11,4 +11,5 @@ mod faults;
 mod postgres;
 mod round_trips;
 mod throughput;
+mod vacuum;
 mod versioning;
