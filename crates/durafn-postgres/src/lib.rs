@@ -260,6 +260,26 @@ macro_rules! waking {
     }};
 }
 
+/// Counts `items` committed turns or activity results and, when a vacuum of the queue tables
+/// is due (see `vacuum.rs`), runs it in the background on one of the store's connections.
+fn vacuum_if_due(shared: &Arc<Shared>, items: usize) {
+    if !shared.vacuum.due(items) {
+        return;
+    }
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        match shared.pool.get().await {
+            Ok(conn) => {
+                if let Err(e) = conn.client().batch_execute(vacuum::STATEMENT).await {
+                    tracing::debug!(error = %e, "vacuuming the queue tables failed");
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "no connection to vacuum the queue tables with"),
+        }
+        shared.vacuum.finished();
+    });
+}
+
 /// Drops a task hub's schema with everything in it (for tests and decommissioning).
 pub async fn drop_task_hub(connection_string: &str, schema: &str) -> Result<(), StoreError> {
     let config = config(connection_string, &PostgresOptions::default())?;
@@ -413,7 +433,7 @@ impl OrchestrationQueue for PostgresStore {
             let items = commits.len();
             let results = waking!(self, |c| orchestrations::commit_turns(&mut c, &commits)
                 .await);
-            vacuum::Vacuum::note(&self.shared, items);
+            vacuum_if_due(&self.shared, items);
             results
         })
     }
@@ -456,7 +476,7 @@ impl ActivityQueue for PostgresStore {
         Box::pin(async move {
             let items = completions.len();
             let results = waking!(self, |c| activities::complete(&mut c, &completions).await);
-            vacuum::Vacuum::note(&self.shared, items);
+            vacuum_if_due(&self.shared, items);
             results
         })
     }
