@@ -114,3 +114,38 @@ pub fn hello_cities(builder: RegistryBuilder) -> RegistryBuilder {
             },
         ))
 }
+
+/// durafn as the workloads drive it: the [`DurableClient`](durafn_runtime::DurableClient) of a
+/// runtime or host in this process, as an app embedding durafn uses it.
+#[derive(Clone)]
+pub struct InProcess(pub durafn_runtime::DurableClient);
+
+impl workload::Driver for InProcess {
+    async fn start(&self, flow: workload::Flow, key: &str, n: u64) -> Result<(), String> {
+        let input = match flow {
+            workload::Flow::FanOut | workload::Flow::LongChain => Some(n),
+            _ => None,
+        };
+        self.0
+            .start_new(flow.name(), Some(key), &input)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    async fn call(&self, flow: workload::Flow, key: &str, n: u64) -> Result<String, String> {
+        self.start(flow, key, n).await?;
+        let status = self
+            .0
+            .wait_for_completion(key, std::time::Duration::from_secs(3600))
+            .await
+            .map_err(|e| e.to_string())?;
+        match (status.runtime_status, status.output) {
+            (durafn_core::RuntimeStatus::Completed, Some(output)) => {
+                Ok(output.as_json().to_string())
+            }
+            (durafn_core::RuntimeStatus::Completed, None) => Ok(String::new()),
+            (other, _) => Err(format!("instance {key} ended {other:?}")),
+        }
+    }
+}

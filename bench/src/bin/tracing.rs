@@ -9,46 +9,16 @@
 //! Prints each run's orchestrations/s, the medians, and the median on/off ratio of the pairs.
 //! `BENCH_IN_FLIGHT` sets the clients in flight (200).
 
-use std::time::Duration;
-
-use durafn_bench::workload::{self, Driver, Flow};
+use durafn_bench::workload;
 use durafn_bench::{arg, flag, median};
-use durafn_core::{Registry, RuntimeStatus};
+use durafn_core::Registry;
 use durafn_host::{App, AppSettings, HostArgs, HostConfig};
-use durafn_runtime::DurableClient;
 use durafn_testenv::otlp::OtlpReceiver;
 
 fn registry() -> Registry {
     durafn_bench::hello_cities(Registry::builder())
         .build()
         .expect("unique names")
-}
-
-/// The workload's client, as an app embedding the host uses it.
-#[derive(Clone)]
-struct Client(DurableClient);
-
-impl Driver for Client {
-    async fn start(&self, flow: Flow, key: &str, _n: u64) -> Result<(), String> {
-        self.0
-            .start_new(flow.name(), Some(key), &())
-            .await
-            .map(drop)
-            .map_err(|e| e.to_string())
-    }
-
-    async fn call(&self, flow: Flow, key: &str, n: u64) -> Result<String, String> {
-        self.start(flow, key, n).await?;
-        let status = self
-            .0
-            .wait_for_completion(key, Duration::from_secs(3600))
-            .await
-            .map_err(|e| e.to_string())?;
-        match status.runtime_status {
-            RuntimeStatus::Completed => Ok(String::new()),
-            other => Err(format!("instance {key} ended {other:?}")),
-        }
-    }
 }
 
 /// One W1 run on a fresh task hub; orchestrations/s, and the spans the collector received.
@@ -79,7 +49,7 @@ async fn one_run(instances: usize, fsync: bool, collector: Option<&OtlpReceiver>
         .start()
         .await
         .expect("the host starts");
-    let measured = workload::run(&Client(host.client()), "w1", instances).await;
+    let measured = workload::run(&durafn_bench::InProcess(host.client()), "w1", instances).await;
     host.shutdown().await; // flushes the exporter
     let spans = collector.map_or(0, |c| c.spans().len() - before);
     let per_sec = measured_value(&measured.json(), "per_sec");

@@ -426,6 +426,17 @@ impl EventKind {
         }
     }
 
+    /// The failure this event reports for a task (a failed activity, sub-orchestration or entity
+    /// operation), if it reports one.
+    pub fn task_failure(&self) -> Option<&FailureDetails> {
+        match self {
+            EventKind::TaskFailed { failure, .. }
+            | EventKind::SubOrchestrationInstanceFailed { failure, .. }
+            | EventKind::EntityOperationFailed { failure, .. } => Some(failure),
+            _ => None,
+        }
+    }
+
     /// The payload this event carries (an input, a result or event data), if it carries one;
     /// failures' details are not counted. This is what the payload limit is applied to.
     pub fn payload(&self) -> Option<&Payload> {

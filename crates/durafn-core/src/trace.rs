@@ -222,37 +222,16 @@ impl TaskLedger {
 
     /// Notes a result; `live` results (not replayed) are kept for [`take_finished`](Self::take_finished).
     pub fn completed(&mut self, event: &HistoryEvent, live: bool, now: DateTime<Utc>) {
-        let (id, failure) = match &event.kind {
-            EventKind::TaskCompleted {
-                task_scheduled_id, ..
-            }
-            | EventKind::SubOrchestrationInstanceCompleted {
-                task_scheduled_id, ..
-            }
-            | EventKind::EntityOperationCompleted {
-                task_scheduled_id, ..
-            } => (*task_scheduled_id, None),
-            EventKind::TaskFailed {
-                task_scheduled_id,
-                failure,
-            }
-            | EventKind::SubOrchestrationInstanceFailed {
-                task_scheduled_id,
-                failure,
-            }
-            | EventKind::EntityOperationFailed {
-                task_scheduled_id,
-                failure,
-            } => (*task_scheduled_id, Some(failure.message.clone())),
-            EventKind::TimerFired { timer_id, .. } => (*timer_id, None),
-            _ => return,
+        // A lock grant answers a lock request, which is never an open task here.
+        let Some(id) = event.kind.answered_task() else {
+            return;
         };
         match self.open.remove(&id.0) {
             Some(task) if live => self.finished.push(FinishedTask {
                 id,
                 task,
                 finished_at: now,
-                failure,
+                failure: event.kind.task_failure().map(|f| f.message.clone()),
             }),
             _ => {}
         }

@@ -4,15 +4,13 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use durafn_bench::workload::{self, CITIES, Driver, Flow};
+use durafn_bench::workload::{self, CITIES, Flow};
 use durafn_core::{
-    ActivityContext, FunctionError, OrchestrationContext, Registry, RuntimeStatus, activity_fn,
-    orchestrator_fn,
+    ActivityContext, FunctionError, OrchestrationContext, Registry, activity_fn, orchestrator_fn,
 };
 use durafn_postgres::{PostgresOptions, PostgresStore};
-use durafn_runtime::{DurableClient, Runtime};
+use durafn_runtime::Runtime;
 use durafn_sqlite::{Durability, SqliteOptions, SqliteStore};
 use durafn_store::Store;
 
@@ -102,46 +100,10 @@ async fn open(store: &str) -> Arc<dyn Store> {
     Arc::new(SqliteStore::open(dir.join("hub.db"), options).expect("open the task hub"))
 }
 
-/// durafn as the workloads use it: a client of the runtime in this process.
-#[derive(Clone)]
-struct Durafn {
-    client: DurableClient,
-}
-
-impl Driver for Durafn {
-    async fn start(&self, flow: Flow, key: &str, n: u64) -> Result<(), String> {
-        let input = match flow {
-            Flow::FanOut | Flow::LongChain => Some(n),
-            _ => None,
-        };
-        self.client
-            .start_new(flow.name(), Some(key), &input)
-            .await
-            .map(drop)
-            .map_err(|e| e.to_string())
-    }
-
-    async fn call(&self, flow: Flow, key: &str, n: u64) -> Result<String, String> {
-        self.start(flow, key, n).await?;
-        let status = self
-            .client
-            .wait_for_completion(key, Duration::from_secs(3600))
-            .await
-            .map_err(|e| e.to_string())?;
-        match (status.runtime_status, status.output) {
-            (RuntimeStatus::Completed, Some(output)) => Ok(output.as_json().to_string()),
-            (RuntimeStatus::Completed, None) => Ok(String::new()),
-            (other, _) => Err(format!("instance {key} ended {other:?}")),
-        }
-    }
-}
-
 /// Runs one workload and prints its `RESULT` line.
 pub(crate) async fn worker(store: &str, workload: &str, n: usize) {
     let runtime = Runtime::builder(open(store).await, registry()).start();
-    let driver = Durafn {
-        client: runtime.client(),
-    };
+    let driver = durafn_bench::InProcess(runtime.client());
     let mut measured = workload::run(&driver, workload, n).await;
     if workload == "w5" {
         measured = measured.with("cached_instances", runtime.cached_instances() as f64);

@@ -141,27 +141,11 @@ fn history_json<'a>(
             } => {
                 scheduled.insert(e.event_id.0, (name.as_str(), &e.timestamp));
             }
-            EventKind::TaskCompleted {
-                task_scheduled_id, ..
+            kind => {
+                if let Some(task) = kind.answered_task() {
+                    answered.insert(task.0);
+                }
             }
-            | EventKind::TaskFailed {
-                task_scheduled_id, ..
-            }
-            | EventKind::SubOrchestrationInstanceCompleted {
-                task_scheduled_id, ..
-            }
-            | EventKind::SubOrchestrationInstanceFailed {
-                task_scheduled_id, ..
-            }
-            | EventKind::EntityOperationCompleted {
-                task_scheduled_id, ..
-            }
-            | EventKind::EntityOperationFailed {
-                task_scheduled_id, ..
-            } => {
-                answered.insert(task_scheduled_id.0);
-            }
-            _ => {}
         }
     }
     let out_payload = |p: &'a Payload| show_output.then_some(p);
