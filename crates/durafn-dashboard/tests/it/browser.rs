@@ -101,7 +101,17 @@ impl Browser {
     }
 
     async fn text(&self, selector: &str) -> String {
-        self.css(selector).await.text().await.expect("text")
+        // The page can be replaced between finding the element and reading it (a navigation
+        // finishing, a page that refreshes itself): then it is found again, up to a deadline.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            match self.css(selector).await.text().await {
+                Ok(text) => return text,
+                Err(e)
+                    if e.is_stale_element_reference() && std::time::Instant::now() < deadline => {}
+                Err(e) => panic!("text of {selector}: {e}"),
+            }
+        }
     }
 
     async fn count(&self, selector: &str) -> usize {
