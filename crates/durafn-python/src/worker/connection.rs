@@ -3,7 +3,9 @@
 //! frame with the function and instance it belongs to.
 //!
 //! When the connection ends (the worker exited, was killed, or broke the framing) every
-//! invocation still waiting is failed at once: its waiter sees [`Crashed`].
+//! invocation still waiting is failed at once: its waiter sees [`CallError::Crashed`]. A request
+//! made after the end but before the supervisor noticed it is never sent: its caller sees
+//! [`CallError::NotSent`] and waits for the next worker instead of counting a crash.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -35,9 +37,14 @@ impl Label {
     }
 }
 
-/// The connection ended before the worker answered.
+/// Why a request got no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Crashed;
+pub(crate) enum CallError {
+    /// The connection had already ended: the request never reached the worker.
+    NotSent,
+    /// The connection ended after the request was handed to it, before the worker answered.
+    Crashed,
+}
 
 struct Waiting {
     label: Label,
@@ -79,7 +86,7 @@ impl Connection {
             last_pong: Mutex::new(Instant::now()),
             shutdown_done: Mutex::new(None),
         });
-        tokio::spawn(write_loop(writer, rx));
+        tokio::spawn(write_loop(std::sync::Arc::downgrade(&conn), writer, rx));
         tokio::spawn(read_loop(conn.clone(), reader));
         conn
     }
@@ -106,20 +113,20 @@ impl Connection {
         id: String,
         label: Label,
         frame: Vec<u8>,
-    ) -> Result<Incoming, Crashed> {
+    ) -> Result<Incoming, CallError> {
         let (reply, answer) = oneshot::channel();
         {
             let mut table = self.table();
             if table.dead {
-                return Err(Crashed);
+                return Err(CallError::NotSent);
             }
             table.waiting.insert(id.clone(), Waiting { label, reply });
         }
         if self.out.send(frame).is_err() {
             self.table().waiting.remove(&id);
-            return Err(Crashed);
+            return Err(CallError::NotSent);
         }
-        answer.await.map_err(|_| Crashed)
+        answer.await.map_err(|_| CallError::Crashed)
     }
 
     /// Sends a frame that expects no `result` (`ping`, `shutdown`).
@@ -247,10 +254,21 @@ impl Connection {
     }
 }
 
-async fn write_loop(mut writer: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Vec<u8>>) {
+/// Writes frames until the channel closes or a write fails. A failed write ends the connection
+/// at once (the reader may see the end of the stream only later), so no request goes on being
+/// handed to a connection nobody writes to. The connection is held weakly: it owns the channel's
+/// sender, and this task must not keep it alive.
+async fn write_loop(
+    conn: std::sync::Weak<Connection>,
+    mut writer: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+) {
     while let Some(frame) = rx.recv().await {
         if let Err(e) = write_frame(&mut writer, &frame).await {
             tracing::debug!(error = %e, "writing to the Python worker failed");
+            if let Some(conn) = conn.upgrade() {
+                conn.close();
+            }
             break;
         }
     }
@@ -292,5 +310,52 @@ pub(crate) fn log_frame(label: Option<&Label>, level: &str, category: &str, mess
         "Warning" => emit!(tracing::Level::WARN),
         "Error" | "Critical" => emit!(tracing::Level::ERROR),
         _ => emit!(tracing::Level::INFO),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connected() -> (std::sync::Arc<Connection>, UnixStream) {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let (reader, writer) = Connection::split(ours);
+        (Connection::spawn(1, reader, writer), theirs)
+    }
+
+    fn frame() -> Vec<u8> {
+        crate::channel::encode(&serde_json::json!({"type": "invoke", "id": "r1"})).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_request_in_flight_when_the_worker_goes_crashes_and_a_later_one_is_not_sent() {
+        let (conn, theirs) = connected();
+        let call = {
+            let conn = conn.clone();
+            tokio::spawn(async move { conn.call("r1".into(), Label::default(), frame()).await })
+        };
+        // The worker received the request: it is in flight.
+        let mut theirs = theirs;
+        let received = read_frame(&mut theirs).await.expect("the request arrives");
+        assert_eq!(received.id.as_deref(), Some("r1"));
+        drop(theirs);
+        assert_eq!(call.await.unwrap().unwrap_err(), CallError::Crashed);
+        conn.closed().await;
+        let late = conn.call("r2".into(), Label::default(), frame()).await;
+        assert_eq!(late.unwrap_err(), CallError::NotSent);
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_ends_the_connection_even_while_the_reader_still_waits() {
+        let (conn, theirs) = connected();
+        // The worker stops reading but keeps its end open: only the write side fails.
+        let theirs = theirs.into_std().unwrap();
+        theirs.shutdown(std::net::Shutdown::Read).unwrap();
+        let call = conn.call("r1".into(), Label::default(), frame()).await;
+        assert!(call.is_err(), "{call:?}");
+        assert!(conn.is_closed());
+        let late = conn.call("r2".into(), Label::default(), frame()).await;
+        assert_eq!(late.unwrap_err(), CallError::NotSent);
+        drop(theirs);
     }
 }

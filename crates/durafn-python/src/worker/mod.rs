@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
-use self::connection::Connection;
 pub use self::connection::Label;
+use self::connection::{CallError, Connection};
 pub use self::options::{StartError, WorkerOptions};
 pub use self::process::Loaded;
 use crate::channel::encode;
@@ -132,15 +132,23 @@ impl Worker {
         invocation: &Invocation,
         label: Label,
     ) -> Result<Outcome, InvokeError> {
-        let connection = self.connection().await?;
-        let id = format!("r{}", self.shared.next_id.fetch_add(1, Ordering::Relaxed));
-        let frame = encode(&InvokeFrame::new(&id, function, invocation))
-            .map_err(|e| InvokeError::Encode(e.to_string()))?;
-        match connection.call(id, label, frame).await {
-            Ok(incoming) => Ok(incoming.into_outcome(invocation.kind())),
-            Err(_) => Err(InvokeError::Crashed {
-                pid: connection.pid(),
-            }),
+        loop {
+            let connection = self.connection().await?;
+            let id = format!("r{}", self.shared.next_id.fetch_add(1, Ordering::Relaxed));
+            let frame = encode(&InvokeFrame::new(&id, function, invocation))
+                .map_err(|e| InvokeError::Encode(e.to_string()))?;
+            match connection.call(id, label.clone(), frame).await {
+                Ok(incoming) => return Ok(incoming.into_outcome(invocation.kind())),
+                // The worker never saw it: wait until the dead connection is withdrawn, then
+                // hand the invocation to the next worker. Counting this as a crash would let
+                // one kill be counted many times by a caller that retries at once.
+                Err(CallError::NotSent) => connection.closed().await,
+                Err(CallError::Crashed) => {
+                    return Err(InvokeError::Crashed {
+                        pid: connection.pid(),
+                    });
+                }
+            }
         }
     }
 
