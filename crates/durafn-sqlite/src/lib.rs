@@ -24,6 +24,11 @@
 //!   stable storage (`fsync`) at every commit, before any reply of that commit is sent. Committed
 //!   work survives a crash of the process, of the operating system, and a power loss, as far as
 //!   the storage device honours `fsync`. Costs one `fsync` per group commit (not per request).
+//!   Two kinds of request are exempt, because losing them costs no correctness: fetches and
+//!   lease changes (the work is fetched again), and activity results (`complete_activities`:
+//!   the activity runs again, as after a host crash before its result was recorded). A group
+//!   commit of nothing else skips the `fsync`; the next one that syncs flushes it with its own,
+//!   and the turn that consumes a result is such a commit.
 //! - [`Durability::ProcessCrashSafe`] (`PRAGMA synchronous = NORMAL`, the default): every commit
 //!   is written to the write-ahead log (that is, handed to the operating system) before its
 //!   replies are sent, but the log is flushed to stable storage only at checkpoints. Committed

@@ -76,10 +76,15 @@ fn finish<T: Send + 'static>(reply: Reply<T>, result: Result<T, StoreError>) -> 
 }
 
 impl WriteOp {
-    /// Whether the request only takes, renews or returns leases. Losing such a change in a power
-    /// failure is harmless (the work is simply fetched again), so a batch of nothing else need
-    /// not wait for an fsync.
-    fn is_lease_only(&self) -> bool {
+    /// Whether losing the request's commit in a power failure is harmless, so that a batch of
+    /// nothing else need not wait for an `fsync`. Leases taken, renewed or given back are simply
+    /// taken again. An activity's result is the other case: activities are at-least-once, and
+    /// an activity whose result is lost runs again when its lease expires, exactly as when the
+    /// host dies between running it and committing. Nothing durable depends on a result until
+    /// the turn that consumes it commits, and that commit's `fsync` flushes the write-ahead log
+    /// up to and including the result. So a sequential step (turn, activity, turn, ...) costs
+    /// one `fsync`, not two.
+    fn may_skip_fsync(&self) -> bool {
         matches!(
             self,
             WriteOp::FetchOrchestrations(..)
@@ -87,6 +92,7 @@ impl WriteOp {
                 | WriteOp::RenewActivityLeases { .. }
                 | WriteOp::AbandonOrchestration { .. }
                 | WriteOp::AbandonActivity { .. }
+                | WriteOp::CompleteActivities(..)
         )
     }
 
@@ -221,8 +227,9 @@ fn run_batch(
     fsync: bool,
     counters: &Counters,
 ) -> bool {
-    // Under `Durability::Fsync`, a batch that only moves leases commits without the fsync.
-    let relaxed = fsync && batch.iter().all(WriteOp::is_lease_only);
+    // Under `Durability::Fsync`, a batch that only moves leases or records activity results
+    // commits without the fsync; the next batch that syncs makes it durable too.
+    let relaxed = fsync && batch.iter().all(WriteOp::may_skip_fsync);
     if relaxed {
         let _ = exec(conn, "PRAGMA synchronous = NORMAL");
     }
