@@ -149,10 +149,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
 use durafn_store::{
-    ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, FetchRequest,
-    InstanceFilter, InstancePage, InstanceRecord, InstanceStore, LockToken, NewInstance,
-    NewMessage, OrchestrationQueue, OrchestrationWorkItem, StoreError, StoreFuture, TurnCommit,
-    decode_continuation,
+    ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, Committed,
+    FetchRequest, InstanceFilter, InstancePage, InstanceRecord, InstanceStore, LockToken,
+    NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem, StoreError, StoreFuture,
+    TurnCommit, decode_continuation,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -428,11 +428,15 @@ impl OrchestrationQueue for PostgresStore {
     fn commit_turns(
         &self,
         commits: Vec<TurnCommit>,
-    ) -> StoreFuture<'_, Vec<Result<(), StoreError>>> {
+    ) -> StoreFuture<'_, Vec<Result<Committed, StoreError>>> {
         Box::pin(async move {
             let items = commits.len();
-            let results = waking!(self, |c| orchestrations::commit_turns(&mut c, &commits)
-                .await);
+            let results = waking!(self, |c| orchestrations::commit_turns(
+                &mut c,
+                &self.shared.tokens,
+                &commits
+            )
+            .await);
             vacuum_if_due(&self.shared, items);
             results
         })

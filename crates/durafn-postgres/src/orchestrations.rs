@@ -25,12 +25,12 @@ use chrono::{DateTime, Utc};
 use durafn_core::{ExecutionId, InstanceId, RuntimeStatus};
 use durafn_store::kit::{self, LockTokens};
 use durafn_store::{
-    FetchRequest, HistoryChange, LockToken, MessageId, OrchestrationWorkItem, QueuedMessage,
-    StoreError, TurnCommit,
+    ActivityId, ActivityWorkItem, Committed, FetchRequest, HistoryChange, LockToken, MessageId,
+    OrchestrationWorkItem, QueuedMessage, StoreError, TurnCommit,
 };
 
 use crate::batch::{
-    Creations, Instance, Message, Messages, begin, commit, lock_order, query, rollback,
+    Creations, Instance, Message, Messages, Params, begin, commit, lock_order, query, rollback,
 };
 use crate::codec::{self, event_json, get, lease_end, limit, micros, to_json};
 use crate::error::{backend, corrupt};
@@ -138,12 +138,21 @@ struct Turn {
     events: Vec<String>,
     update: Option<Update>,
     activities: Vec<Activity>,
+    /// The first activities, leased to the claimant: (token, lease end, owner) and the items.
+    claimed: Option<(Lease, Vec<Activity>)>,
     messages: Vec<Message>,
     children: Vec<Instance>,
 }
 
+/// A claimed activity's first lease: its token, end and owner.
+struct Lease {
+    token: String,
+    until: i64,
+    owner: String,
+}
+
 impl Turn {
-    fn encode(index: usize, c: &TurnCommit) -> Result<Self, StoreError> {
+    fn encode(index: usize, c: &TurnCommit, tokens: &LockTokens) -> Result<Self, StoreError> {
         let (replace, events) = match &c.history {
             HistoryChange::Append(e) => (false, e),
             HistoryChange::Replace(e) => (true, e),
@@ -161,6 +170,29 @@ impl Turn {
                 last_updated_at: micros(u.last_updated_at),
             }),
         };
+        let mut activities = c
+            .activities
+            .iter()
+            .map(|a| {
+                Ok(Activity {
+                    instance_id: a.instance_id.as_str().to_string(),
+                    execution_id: a.execution_id.as_str().to_string(),
+                    task_id: a.task_id.0,
+                    name: a.name.clone(),
+                    input: a.input.as_json().to_string(),
+                    trace_context: a.trace_context.as_ref().map(to_json).transpose()?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let claimed = c.claim.as_ref().filter(|k| k.max_items > 0).map(|k| {
+            let rest = activities.split_off(k.max_items.min(activities.len()));
+            let lease = Lease {
+                token: tokens.next(&k.owner).0,
+                until: micros(k.until),
+                owner: k.owner.clone(),
+            };
+            (lease, std::mem::replace(&mut activities, rest))
+        });
         Ok(Self {
             index,
             id: c.instance_id.as_str().to_string(),
@@ -169,20 +201,8 @@ impl Turn {
             replace,
             events: events.iter().map(event_json).collect::<Result<_, _>>()?,
             update,
-            activities: c
-                .activities
-                .iter()
-                .map(|a| {
-                    Ok(Activity {
-                        instance_id: a.instance_id.as_str().to_string(),
-                        execution_id: a.execution_id.as_str().to_string(),
-                        task_id: a.task_id.0,
-                        name: a.name.clone(),
-                        input: a.input.as_json().to_string(),
-                        trace_context: a.trace_context.as_ref().map(to_json).transpose()?,
-                    })
-                })
-                .collect::<Result<_, StoreError>>()?,
+            activities,
+            claimed,
             messages: c
                 .messages
                 .iter()
@@ -245,6 +265,40 @@ fn segments(turns: &[Turn]) -> Vec<Vec<usize>> {
     out
 }
 
+/// The arrays of enqueued activity work items, one element per item.
+#[derive(Default)]
+struct Activities {
+    instance: Vec<String>,
+    execution: Vec<String>,
+    task: Vec<i64>,
+    name: Vec<String>,
+    input: Vec<String>,
+    trace: Vec<Option<String>>,
+}
+
+impl Activities {
+    fn push(&mut self, a: Activity) {
+        self.instance.push(a.instance_id);
+        self.execution.push(a.execution_id);
+        self.task.push(a.task_id);
+        self.name.push(a.name);
+        self.input.push(a.input);
+        self.trace.push(a.trace_context);
+    }
+
+    /// The statement parameters `$1` to `$6`.
+    fn params(&self) -> Params<'_> {
+        vec![
+            &self.instance,
+            &self.execution,
+            &self.task,
+            &self.name,
+            &self.input,
+            &self.trace,
+        ]
+    }
+}
+
 /// The arrays of one segment's statements.
 #[derive(Default)]
 struct Apply {
@@ -262,12 +316,14 @@ struct Apply {
     u_failure: Vec<Option<String>>,
     u_custom: Vec<Option<String>>,
     u_at: Vec<i64>,
-    a_instance: Vec<String>,
-    a_execution: Vec<String>,
-    a_task: Vec<i64>,
-    a_name: Vec<String>,
-    a_input: Vec<String>,
-    a_trace: Vec<Option<String>>,
+    activities: Activities,
+    /// Activities leased to the claimant, and their leases' tokens, ends and owners.
+    claimed: Activities,
+    k_token: Vec<String>,
+    k_until: Vec<i64>,
+    k_owner: Vec<String>,
+    /// The turn (its index in the batch) and lease token of each claiming instance.
+    claims: HashMap<String, (usize, String)>,
     messages: Messages,
     creations: Creations,
     touched: Vec<String>,
@@ -310,13 +366,18 @@ impl Apply {
             self.u_custom.push(u.custom_status);
             self.u_at.push(u.last_updated_at);
         }
+        if let Some((lease, claimed)) = t.claimed {
+            self.claims
+                .insert(t.id.clone(), (t.index, lease.token.clone()));
+            for a in claimed {
+                self.claimed.push(a);
+                self.k_token.push(lease.token.clone());
+                self.k_until.push(lease.until);
+                self.k_owner.push(lease.owner.clone());
+            }
+        }
         for a in t.activities {
-            self.a_instance.push(a.instance_id);
-            self.a_execution.push(a.execution_id);
-            self.a_task.push(a.task_id);
-            self.a_name.push(a.name);
-            self.a_input.push(a.input);
-            self.a_trace.push(a.trace_context);
+            self.activities.push(a);
         }
         for m in t.messages {
             self.messages.push(m);
@@ -343,17 +404,19 @@ impl Apply {
     fn wake(&self) -> Wake {
         Wake {
             orchestrations: self.messages.any_now || !self.creations.is_empty(),
-            activities: !self.a_instance.is_empty(),
+            activities: !self.activities.instance.is_empty(),
         }
     }
 
-    /// The statements, in the order a sequential commit would apply them.
+    /// The statements, in the order a sequential commit would apply them, and which of them
+    /// returns the claimed activities.
     fn steps<'a>(
         &'a self,
         client: &'a tokio_postgres::Client,
         st: &'a crate::sql::Statements,
-    ) -> Vec<Step<'a, Rows>> {
+    ) -> (Vec<Step<'a, Rows>>, Option<usize>) {
         let mut steps = Vec::new();
+        let mut claimed = None;
         if !self.consumed.is_empty() {
             steps.push(query(client, &st.consume, vec![&self.consumed]));
         }
@@ -388,19 +451,17 @@ impl Apply {
                 ],
             ));
         }
-        if !self.a_instance.is_empty() {
-            steps.push(query(
-                client,
-                &st.insert_activities,
-                vec![
-                    &self.a_instance,
-                    &self.a_execution,
-                    &self.a_task,
-                    &self.a_name,
-                    &self.a_input,
-                    &self.a_trace,
-                ],
-            ));
+        if !self.activities.instance.is_empty() {
+            let params = self.activities.params();
+            steps.push(query(client, &st.insert_activities, params));
+        }
+        if !self.claimed.instance.is_empty() {
+            claimed = Some(steps.len());
+            let mut params = self.claimed.params();
+            params.push(&self.k_token);
+            params.push(&self.k_until);
+            params.push(&self.k_owner);
+            steps.push(query(client, &st.insert_claimed_activities, params));
         }
         if !self.messages.is_empty() {
             steps.push(self.messages.insert(client, &st.insert_messages));
@@ -413,7 +474,7 @@ impl Apply {
             &st.maintain,
             vec![&self.touched, &self.released],
         ));
-        steps
+        (steps, claimed)
     }
 }
 
@@ -439,14 +500,15 @@ fn lock_lost(id: &str) -> StoreError {
 /// Commits turns in one transaction; one result per turn.
 pub(crate) async fn commit_turns(
     conn: &mut Conn<'_>,
+    tokens: &LockTokens,
     commits: &[TurnCommit],
-) -> Result<(Vec<Result<(), StoreError>>, Wake), StoreError> {
-    let mut results: Vec<Result<(), StoreError>> = Vec::with_capacity(commits.len());
+) -> Result<(Vec<Result<Committed, StoreError>>, Wake), StoreError> {
+    let mut results: Vec<Result<Committed, StoreError>> = Vec::with_capacity(commits.len());
     let mut turns = Vec::with_capacity(commits.len());
     for (i, c) in commits.iter().enumerate() {
-        match Turn::encode(i, c) {
+        match Turn::encode(i, c, tokens) {
             Ok(t) => {
-                results.push(Ok(()));
+                results.push(Ok(Committed::default()));
                 turns.push(t);
             }
             Err(e) => results.push(Err(e)),
@@ -505,9 +567,7 @@ pub(crate) async fn commit_turns(
             touched.extend(t.touched());
             let owns = tokens.get(&t.id).and_then(Option::as_deref) == Some(t.lock.as_str());
             if owns {
-                let index = t.index;
                 apply.add(t, &mut status)?;
-                results[index] = Ok(());
                 applied_any = true;
             } else {
                 results[t.index] = Err(lock_lost(&t.id));
@@ -517,7 +577,7 @@ pub(crate) async fn commit_turns(
         let w = apply.wake();
         wake.orchestrations |= w.orchestrations;
         wake.activities |= w.activities;
-        let mut steps = apply.steps(client, &st);
+        let (mut steps, claimed) = apply.steps(client, &st);
         if k == last {
             steps.push(if applied_any {
                 commit(client)
@@ -525,13 +585,53 @@ pub(crate) async fn commit_turns(
                 rollback(client)
             });
         }
-        pipeline(steps).await.map_err(backend)?;
+        let replies = pipeline(steps).await.map_err(backend)?;
+        if let Some(step) = claimed {
+            hand_over(&replies[step], &apply.claims, commits, &mut results)?;
+        }
     }
     conn.end();
     if !applied_any {
         wake = Wake::default();
     }
     Ok((results, wake))
+}
+
+/// Puts each claimed activity the insert returned into its turn's result, as a fetch would have
+/// returned it (first delivery, no lease before).
+fn hand_over(
+    rows: &Rows,
+    claims: &HashMap<String, (usize, String)>,
+    commits: &[TurnCommit],
+    results: &mut [Result<Committed, StoreError>],
+) -> Result<(), StoreError> {
+    for row in rows {
+        let instance: String = get(row, 1)?;
+        let task: i64 = get(row, 2)?;
+        let Some((index, token)) = claims.get(&instance) else {
+            continue;
+        };
+        let Some(activity) = commits[*index]
+            .activities
+            .iter()
+            .find(|a| a.task_id.0 == task)
+        else {
+            continue;
+        };
+        if let Ok(committed) = &mut results[*index] {
+            committed.claimed.push(ActivityWorkItem {
+                id: ActivityId(get(row, 0)?),
+                activity: activity.clone(),
+                delivery: 1,
+                expired_lease: None,
+                lock: LockToken(token.clone()),
+            });
+        }
+    }
+    for r in results.iter_mut().flatten() {
+        r.claimed.sort_unstable_by_key(|w| w.activity.task_id.0);
+    }
+    Ok(())
 }
 
 /// Releases an instance's lease; its messages become visible at `retry_at` at the earliest.
@@ -592,6 +692,7 @@ mod tests {
             history: HistoryChange::Append(Vec::new()),
             update: None,
             activities: Vec::new(),
+            claim: None,
             messages: targets
                 .iter()
                 .map(|t| NewMessage {
@@ -615,7 +716,7 @@ mod tests {
                 })
                 .collect(),
         };
-        Turn::encode(0, &c).expect("encode")
+        Turn::encode(0, &c, &LockTokens::unique()).expect("encode")
     }
 
     #[test]

@@ -131,6 +131,16 @@ const INSERT_ACTIVITIES: &str = "
 INSERT INTO activities (instance_id, execution_id, task_id, name, input, trace_context)
 SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])";
 
+/// Enqueues activity work items leased to the committing host (a turn's claim), as their first
+/// delivery; returns their ids with the instance and task they belong to.
+const INSERT_CLAIMED_ACTIVITIES: &str = "
+INSERT INTO activities (instance_id, execution_id, task_id, name, input, trace_context,
+    lock_token, locked_until, owner, delivery)
+SELECT c.i, c.e, c.t, c.n, c.x, c.tc, c.k, c.u, c.o, 1
+FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+    $7::text[], $8::bigint[], $9::text[]) AS c(i, e, t, n, x, tc, k, u, o)
+RETURNING id, instance_id, task_id";
+
 /// Enqueues messages, in array order (their ids follow it).
 const INSERT_MESSAGES: &str = "
 INSERT INTO messages (instance_id, execution_id, event, visible_at)
@@ -337,6 +347,7 @@ statements! {
     append_history = APPEND_HISTORY,
     update_instances = UPDATE_INSTANCES,
     insert_activities = INSERT_ACTIVITIES,
+    insert_claimed_activities = INSERT_CLAIMED_ACTIVITIES,
     insert_messages = INSERT_MESSAGES,
     enqueue = ENQUEUE,
     remove_data = REMOVE_DATA,

@@ -1,5 +1,6 @@
-//! The activity dispatcher: fetches activity work, runs it under a concurrency limit, renews
-//! leases while it runs, and commits results in batches.
+//! The activity dispatcher: fetches activity work (and receives the work this host's turns
+//! claimed, see [`handoff`](crate::handoff)), runs it under a concurrency limit, renews leases
+//! while it runs, and commits results in batches.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,9 +9,12 @@ use std::time::Duration;
 use durafn_core::{
     ActivityContext, EventKind, FailureDetails, HistoryEvent, Payload, SystemFailure,
 };
-use durafn_store::{ActivityCompletion, ActivityId, ActivityWorkItem, LockToken, NewMessage};
+use durafn_store::{
+    ActivityCompletion, ActivityId, ActivityWorkItem, LockToken, NewMessage, StoreError,
+};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
+use crate::handoff::Handed;
 use crate::metrics::Metrics;
 use crate::payload_limit;
 use crate::poll::{Backoff, fetch_or_idle};
@@ -28,59 +32,120 @@ const ABANDONED: &str = "attempt abandoned: host lost its lease";
 
 pub(crate) async fn activity_loop(shared: Arc<Shared>) {
     let limit = shared.options.max_concurrent_activities.max(1);
-    let permits = Arc::new(Semaphore::new(limit));
+    let permits = shared.handoff.slots.clone();
     let in_flight: InFlight = Arc::default();
     // A finished activity keeps its permit until its result is committed, so the work a crash can
     // lose (and so re-run) is bounded by the concurrency limit.
     let (done_tx, done_rx) = mpsc::unbounded_channel::<Done>();
     let completer = tokio::spawn(complete_loop(shared.clone(), done_rx, in_flight.clone()));
     let renewer = tokio::spawn(renew_loop(shared.clone(), in_flight.clone()));
+    let handed = shared.handoff.take_receiver().map(|rx| {
+        tokio::spawn(handoff_loop(
+            shared.clone(),
+            rx,
+            in_flight.clone(),
+            done_tx.clone(),
+        ))
+    });
 
     let mut backoff = Backoff::new(shared.options.max_poll_interval);
     while !shared.stopping() {
-        // Wait for at least one free slot before fetching, so fetched work never waits for a slot
-        // while its lease runs.
-        let first = tokio::select! {
-            biased;
-            _ = shared.stopped() => break,
-            permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
-        };
-        let free = permits.available_permits() + 1;
-        let fetch = shared.store.fetch_activity_work(shared.fetch_request(free));
         let fetched = fetch_or_idle(
             &shared,
             &shared.activity_work,
             &mut backoff,
             "activity",
-            fetch,
+            || fetch_reserved(&shared, &permits),
         )
         .await;
-        let Some(items) = fetched else {
-            drop(first);
-            continue;
-        };
-        let mut first = Some(first);
-        for item in items {
-            let permit = match first.take() {
-                Some(p) => p,
-                None => match permits.clone().acquire_owned().await {
-                    Ok(p) => p,
-                    Err(_) => break,
-                },
-            };
+        for (item, permit) in fetched.into_iter().flatten() {
             lock(&in_flight).insert(item.id, item.lock.clone());
-            let shared = shared.clone();
-            let done = done_tx.clone();
-            tokio::spawn(async move {
-                let (completion, span) = run(&shared, item).await;
-                let _ = done.send((completion, span, permit));
-            });
+            start(&shared, item, permit, &done_tx);
         }
+    }
+    if let Some(handed) = handed {
+        let _ = handed.await;
     }
     drain(&shared, &permits, limit, &in_flight).await;
     drop(done_tx);
     let _ = completer.await;
     renewer.abort();
+}
+
+/// Fetches as many items as there are free slots, each with its slot: it waits for one free
+/// slot first and reserves every other free one, so fetched work never waits for a slot while
+/// its lease runs, and together with the slots turns reserve for what they claim, leased work
+/// never exceeds the limit. Answers nothing (asking for nothing) once shutdown begins.
+async fn fetch_reserved(
+    shared: &Shared,
+    permits: &Arc<Semaphore>,
+) -> Result<(Vec<(ActivityWorkItem, OwnedSemaphorePermit)>, usize), StoreError> {
+    let first = tokio::select! {
+        biased;
+        _ = shared.stopped() => return Ok((Vec::new(), 0)),
+        permit = permits.clone().acquire_owned() => match permit {
+            Ok(p) => p,
+            Err(_) => return Ok((Vec::new(), 0)),
+        },
+    };
+    let mut slots = vec![first];
+    slots.extend(std::iter::from_fn(|| {
+        permits.clone().try_acquire_owned().ok()
+    }));
+    let asked = slots.len();
+    let items = shared
+        .store
+        .fetch_activity_work(shared.fetch_request(asked))
+        .await?;
+    Ok((items.into_iter().zip(slots).collect(), asked))
+}
+
+/// Runs an item in its own task; its result goes to the completer with its slot.
+fn start(
+    shared: &Arc<Shared>,
+    item: ActivityWorkItem,
+    permit: OwnedSemaphorePermit,
+    done: &mpsc::UnboundedSender<Done>,
+) {
+    let shared = shared.clone();
+    let done = done.clone();
+    tokio::spawn(async move {
+        let (completion, span) = run(&shared, item).await;
+        let _ = done.send((completion, span, permit));
+    });
+}
+
+/// Runs the work items this host's turns claimed, each in the slot reserved for it, as they
+/// arrive, until shutdown; then gives back the leases of those it did not start.
+async fn handoff_loop(
+    shared: Arc<Shared>,
+    mut handed: mpsc::UnboundedReceiver<Handed>,
+    in_flight: InFlight,
+    done: mpsc::UnboundedSender<Done>,
+) {
+    loop {
+        let (item, permit) = tokio::select! {
+            biased;
+            _ = shared.stopped() => break,
+            item = handed.recv() => match item { Some(item) => item, None => break },
+        };
+        lock(&in_flight).insert(item.id, item.lock.clone());
+        Metrics::add(&shared.metrics.activities_handed_off, 1);
+        start(&shared, item, permit, &done);
+    }
+    handed.close();
+    while let Ok((item, _slot)) = handed.try_recv() {
+        give_back(&shared, &in_flight, item).await;
+    }
+}
+
+/// Gives an item that will not run here back to the store, fetchable at once.
+async fn give_back(shared: &Shared, in_flight: &InFlight, item: ActivityWorkItem) {
+    lock(in_flight).remove(&item.id);
+    let _ = shared
+        .store
+        .abandon_activity(item.id, &item.lock, None)
+        .await;
 }
 
 fn lock(in_flight: &InFlight) -> std::sync::MutexGuard<'_, HashMap<ActivityId, LockToken>> {

@@ -149,6 +149,8 @@ pub struct Metrics {
     pub activities_failed: AtomicU64,
     /// Activity attempts beyond the first delivery (a host crashed or gave the work back).
     pub activity_redeliveries: AtomicU64,
+    /// Activities a turn's commit leased straight to this host, run without a fetch.
+    pub activities_handed_off: AtomicU64,
     /// Retries scheduled by retry policies (`call_activity_with_retry`,
     /// `call_sub_orchestrator_with_retry`) after a failed attempt.
     pub retries: AtomicU64,
@@ -184,6 +186,7 @@ impl Default for Metrics {
             activities: AtomicU64::new(0),
             activities_failed: AtomicU64::new(0),
             activity_redeliveries: AtomicU64::new(0),
+            activities_handed_off: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             dead_lettered: AtomicU64::new(0),
             nondeterminism: AtomicU64::new(0),
@@ -233,6 +236,11 @@ impl Metrics {
                 "durafn_activity_redeliveries_total",
                 "Activity attempts beyond the first delivery (after a crash or a lost lease).",
                 get(&self.activity_redeliveries),
+            ),
+            (
+                "durafn_activities_handed_off_total",
+                "Activities a turn's commit leased straight to this host, run without a fetch.",
+                get(&self.activities_handed_off),
             ),
             (
                 "durafn_retries_total",

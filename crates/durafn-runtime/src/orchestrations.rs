@@ -10,14 +10,17 @@ use crate::turn::run_batch;
 pub(crate) async fn orchestration_loop(shared: Arc<Shared>) {
     let mut backoff = Backoff::new(shared.options.max_poll_interval);
     while !shared.stopping() {
-        let request = shared.fetch_request(shared.options.max_concurrent_orchestrations.max(1));
-        let fetch = shared.store.fetch_orchestration_work(request);
+        let max_items = shared.options.max_concurrent_orchestrations.max(1);
         let fetched = fetch_or_idle(
             &shared,
             &shared.orchestration_work,
             &mut backoff,
             "orchestration",
-            fetch,
+            || async {
+                let request = shared.fetch_request(max_items);
+                let items = shared.store.fetch_orchestration_work(request).await?;
+                Ok((items, max_items))
+            },
         )
         .await;
         if let Some(items) = fetched {

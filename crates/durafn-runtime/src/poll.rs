@@ -5,6 +5,13 @@
 //! is due, or for its idle interval, whichever comes first. The idle interval doubles while
 //! nothing comes (up to `max_poll_interval`), so a quiet host polls rarely, and resets once
 //! work arrives. A failed fetch backs off the same way.
+//!
+//! A fetch that brought fewer items than it asked for drained what was ready, so the next one
+//! waits for a wake-up first instead of going to the store at once: anything made ready since
+//! then wakes the dispatcher (work this process made, the store's notification of another
+//! host's, a timer through `next_visible_at`), and the idle interval bounds the wait where none
+//! does. Without this, every step of a sequential orchestration cost each dispatcher an extra
+//! fetch that found nothing (on SQLite a write transaction, on PostgreSQL a round trip).
 
 use std::future::Future;
 use std::time::Duration;
@@ -23,6 +30,8 @@ const FIRST_IDLE: Duration = Duration::from_millis(10);
 pub(crate) struct Backoff {
     idle: Duration,
     max: Duration,
+    /// The last fetch took everything that was ready (it brought fewer items than asked for).
+    drained: bool,
 }
 
 impl Backoff {
@@ -30,6 +39,7 @@ impl Backoff {
         Self {
             idle: FIRST_IDLE,
             max,
+            drained: false,
         }
     }
 
@@ -38,29 +48,30 @@ impl Backoff {
     }
 }
 
-/// Runs `fetch`; returns its work, or `None` after idling (no work, or the fetch failed: `what`
-/// names the work in the log). `notify` is the dispatcher's wake-up.
-pub(crate) async fn fetch_or_idle<T>(
+/// Runs the fetch `fetch` makes (made after any wait, so that its `now` is current; it answers
+/// with the items and how many it asked for); returns its work, or `None` after idling (no
+/// work, or the fetch failed: `what` names the work in the log). `notify` is the dispatcher's
+/// wake-up. After a fetch that drained the ready work, waits for a wake-up first.
+pub(crate) async fn fetch_or_idle<T, F>(
     shared: &Shared,
     notify: &Notify,
     backoff: &mut Backoff,
     what: &str,
-    fetch: impl Future<Output = Result<Vec<T>, StoreError>>,
-) -> Option<Vec<T>> {
-    match fetch.await {
-        Ok(items) if !items.is_empty() => {
+    fetch: impl FnOnce() -> F,
+) -> Option<Vec<T>>
+where
+    F: Future<Output = Result<(Vec<T>, usize), StoreError>>,
+{
+    if std::mem::take(&mut backoff.drained) {
+        idle_until_due(shared, notify, backoff.idle).await;
+    }
+    match fetch().await {
+        Ok((items, asked)) if !items.is_empty() => {
             backoff.idle = FIRST_IDLE;
+            backoff.drained = items.len() < asked;
             return Some(items);
         }
-        Ok(_) => {
-            let next = shared
-                .store
-                .next_visible_at(shared.clock.now())
-                .await
-                .ok()
-                .flatten();
-            idle(shared, notify, next, backoff.idle).await;
-        }
+        Ok(_) => idle_until_due(shared, notify, backoff.idle).await,
         Err(e) => {
             tracing::warn!(error = %e, "fetching {what} work failed; retrying");
             idle(shared, notify, None, backoff.idle).await;
@@ -68,6 +79,17 @@ pub(crate) async fn fetch_or_idle<T>(
     }
     backoff.grow();
     None
+}
+
+/// Idles until woken, until the next message or work item becomes visible, or for `wait`.
+async fn idle_until_due(shared: &Shared, notify: &Notify, wait: Duration) {
+    let next = shared
+        .store
+        .next_visible_at(shared.clock.now())
+        .await
+        .ok()
+        .flatten();
+    idle(shared, notify, next, wait).await;
 }
 
 /// Sleeps until woken, until `next` (a timer), or for `idle`, whichever is first; returns early

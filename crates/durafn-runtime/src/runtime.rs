@@ -11,6 +11,7 @@ use crate::activities::activity_loop;
 use crate::cache::InstanceCache;
 use crate::client::DurableClient;
 use crate::clock::{Clock, SystemClock};
+use crate::handoff::HandOff;
 use crate::http_activity::{HttpSender, TcpHttpSender};
 use crate::ids::{IdGen, RandomIds};
 use crate::metrics::Metrics;
@@ -84,7 +85,9 @@ impl RuntimeBuilder {
         let (shutdown, _) = watch::channel(false);
         let (finished, _) = broadcast::channel(4096);
         let (turns, _) = watch::channel(0);
+        let handoff = HandOff::new(self.options.max_concurrent_activities);
         let shared = Arc::new(Shared {
+            handoff,
             cache: std::sync::Mutex::new(InstanceCache::new(self.options.instance_cache_size)),
             store: self.store,
             registry: self.registry,

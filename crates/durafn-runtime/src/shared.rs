@@ -9,6 +9,7 @@ use tokio::sync::{Notify, broadcast, watch};
 
 use crate::cache::InstanceCache;
 use crate::clock::Clock;
+use crate::handoff::HandOff;
 use crate::http_activity::HttpSender;
 use crate::ids::IdGen;
 use crate::metrics::Metrics;
@@ -38,6 +39,9 @@ pub(crate) struct Shared {
     pub(crate) spans: Option<Arc<dyn SpanSink>>,
     /// Sends the requests of `ctx.call_http`.
     pub(crate) http: Arc<dyn HttpSender>,
+    /// Activities this host's turns scheduled and claimed, on their way to its activity
+    /// dispatcher, and that dispatcher's slots.
+    pub(crate) handoff: HandOff,
 }
 
 impl Shared {

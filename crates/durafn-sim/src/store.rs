@@ -9,10 +9,10 @@ use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
 use durafn_store::inspect::{HubHealth, InstanceQuery, InstanceWork};
 use durafn_store::memory::MemoryStore;
 use durafn_store::{
-    ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, FetchRequest,
-    InspectStore, InstanceFilter, InstancePage, InstanceRecord, InstanceStore, LockToken,
-    NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem, StoreError, StoreFuture,
-    TurnCommit, WorkWaker,
+    ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, Committed,
+    FetchRequest, InspectStore, InstanceFilter, InstancePage, InstanceRecord, InstanceStore,
+    LockToken, NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem, StoreError,
+    StoreFuture, TurnCommit, WorkWaker,
 };
 
 use crate::state::{HostState, SimState, TurnSnapshot};
@@ -182,7 +182,7 @@ impl OrchestrationQueue for FaultyStore {
     fn commit_turns(
         &self,
         commits: Vec<TurnCommit>,
-    ) -> StoreFuture<'_, Vec<Result<(), StoreError>>> {
+    ) -> StoreFuture<'_, Vec<Result<Committed, StoreError>>> {
         let ids: Vec<InstanceId> = commits.iter().map(|c| c.instance_id.clone()).collect();
         let updates: Vec<_> = commits
             .iter()
@@ -196,7 +196,7 @@ impl OrchestrationQueue for FaultyStore {
                         // What each turn committed, read back before anything else runs (the
                         // reply may still be lost): the oracle replays each from scratch.
                         for ((id, update), result) in updates.into_iter().zip(&results) {
-                            if let (Ok(()), Some(update)) = (result, update) {
+                            if let (Ok(_), Some(update)) = (result, update) {
                                 if !id.as_str().starts_with('@') {
                                     let history = self.inner.get_history(&id).await?;
                                     self.sim.committed(TurnSnapshot {
@@ -213,7 +213,7 @@ impl OrchestrationQueue for FaultyStore {
                 .await?;
             for (id, result) in ids.iter().zip(&results) {
                 self.sim.detail(&self.host.name, || match result {
-                    Ok(()) => format!("<- {id} committed"),
+                    Ok(_) => format!("<- {id} committed"),
                     Err(e) => format!("<- {id} refused: {e}"),
                 });
             }

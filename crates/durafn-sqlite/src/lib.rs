@@ -89,10 +89,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
 use durafn_store::{
-    ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, FetchRequest,
-    InstanceFilter, InstancePage, InstanceRecord, InstanceStore, LockToken, NewInstance,
-    NewMessage, OrchestrationQueue, OrchestrationWorkItem, StoreError, StoreFuture, TurnCommit,
-    decode_continuation,
+    ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, Committed,
+    FetchRequest, InstanceFilter, InstancePage, InstanceRecord, InstanceStore, LockToken,
+    NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem, StoreError, StoreFuture,
+    TurnCommit, decode_continuation,
 };
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
@@ -330,7 +330,7 @@ impl OrchestrationQueue for SqliteStore {
     fn commit_turns(
         &self,
         commits: Vec<TurnCommit>,
-    ) -> StoreFuture<'_, Vec<Result<(), StoreError>>> {
+    ) -> StoreFuture<'_, Vec<Result<Committed, StoreError>>> {
         self.write(|r| WriteOp::CommitTurns(commits, r))
     }
 

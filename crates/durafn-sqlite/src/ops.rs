@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use durafn_core::{EventId, ExecutionId, HistoryEvent, InstanceId, RuntimeStatus};
 use durafn_store::kit::{self, LockTokens};
 use durafn_store::{
-    ActivityCompletion, ActivityId, ActivityWorkItem, FetchRequest, HistoryChange, InstanceFilter,
-    InstanceRecord, LockToken, MessageId, NewActivity, NewInstance, NewMessage,
+    ActivityCompletion, ActivityId, ActivityWorkItem, Committed, FetchRequest, HistoryChange,
+    InstanceFilter, InstanceRecord, LockToken, MessageId, NewActivity, NewInstance, NewMessage,
     OrchestrationWorkItem, QueuedMessage, StoreError, TurnCommit,
 };
 use rusqlite::types::Value;
@@ -282,10 +282,17 @@ fn insert_history(
     Ok(())
 }
 
-fn insert_activity(conn: &Connection, a: &NewActivity) -> Result<(), StoreError> {
+/// Enqueues an activity work item; with a lease (`lock`, its end and owner), it is leased from
+/// the start, as its first delivery. Returns its id.
+fn insert_activity(
+    conn: &Connection,
+    a: &NewActivity,
+    lease: Option<(&LockToken, i64, &str)>,
+) -> Result<i64, StoreError> {
     conn.prepare_cached(
         "INSERT INTO activities (instance_id, execution_id, task_id, name, input, visible_at, \
-         trace_context) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         trace_context, lock_token, locked_until, owner, delivery) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )
     .map_err(backend)?
     .execute(params![
@@ -296,9 +303,13 @@ fn insert_activity(conn: &Connection, a: &NewActivity) -> Result<(), StoreError>
         a.input.as_json(),
         IMMEDIATE,
         a.trace_context.as_ref().map(to_json).transpose()?,
+        lease.map(|(lock, _, _)| lock.0.as_str()),
+        lease.map(|(_, until, _)| until),
+        lease.map(|(_, _, owner)| owner),
+        i64::from(lease.is_some()),
     ])
     .map_err(backend)?;
-    Ok(())
+    Ok(conn.last_insert_rowid())
 }
 
 /// Creates a sub-orchestration; if an active instance has its id, tells the parent instead.
@@ -321,7 +332,11 @@ fn create_child(conn: &Connection, child: &NewInstance) -> Result<(), StoreError
 }
 
 /// Applies one turn (the caller wraps it in a savepoint).
-pub(crate) fn commit_turn(conn: &Connection, c: &TurnCommit) -> Result<(), StoreError> {
+pub(crate) fn commit_turn(
+    conn: &Connection,
+    tokens: &LockTokens,
+    c: &TurnCommit,
+) -> Result<Committed, StoreError> {
     let id = c.instance_id.as_str();
     release_instance_lock(conn, id, &c.lock)?;
     if !c.consumed.is_empty() {
@@ -381,8 +396,25 @@ pub(crate) fn commit_turn(conn: &Connection, c: &TurnCommit) -> Result<(), Store
         ])
         .map_err(backend)?;
     }
-    for a in &c.activities {
-        insert_activity(conn, a)?;
+    let mut committed = Committed::default();
+    for (n, a) in c.activities.iter().enumerate() {
+        match c.claim.as_ref().filter(|k| n < k.max_items) {
+            None => {
+                insert_activity(conn, a, None)?;
+            }
+            Some(claim) => {
+                let lock = tokens.next(&claim.owner);
+                let lease = (&lock, micros(claim.until), claim.owner.as_str());
+                let id = insert_activity(conn, a, Some(lease))?;
+                committed.claimed.push(ActivityWorkItem {
+                    id: ActivityId(id),
+                    activity: a.clone(),
+                    delivery: 1,
+                    expired_lease: None,
+                    lock,
+                });
+            }
+        }
     }
     for m in &c.messages {
         enqueue(conn, m)?;
@@ -390,7 +422,7 @@ pub(crate) fn commit_turn(conn: &Connection, c: &TurnCommit) -> Result<(), Store
     for child in &c.sub_orchestrations {
         create_child(conn, child)?;
     }
-    Ok(())
+    Ok(committed)
 }
 
 /// Releases an instance's lease; its messages become visible at `retry_at` at the earliest.

@@ -11,8 +11,8 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use chrono::{DateTime, Utc};
 use durafn_core::InstanceId;
 use durafn_store::{
-    ActivityCompletion, ActivityId, ActivityWorkItem, FetchRequest, InstanceFilter, LockToken,
-    NewInstance, NewMessage, OrchestrationWorkItem, StoreError, TurnCommit,
+    ActivityCompletion, ActivityId, ActivityWorkItem, Committed, FetchRequest, InstanceFilter,
+    LockToken, NewInstance, NewMessage, OrchestrationWorkItem, StoreError, TurnCommit,
 };
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -29,7 +29,7 @@ pub(crate) enum WriteOp {
     CreateInstance(NewInstance, Reply<()>),
     SendMessages(Vec<NewMessage>, Reply<()>),
     FetchOrchestrations(FetchRequest, Reply<Vec<OrchestrationWorkItem>>),
-    CommitTurns(Vec<TurnCommit>, Reply<Vec<Result<(), StoreError>>>),
+    CommitTurns(Vec<TurnCommit>, Reply<Vec<Result<Committed, StoreError>>>),
     AbandonOrchestration {
         instance_id: InstanceId,
         lock: LockToken,
@@ -101,7 +101,8 @@ impl WriteOp {
         let fin = match self {
             WriteOp::CreateInstance(_, r) | WriteOp::SendMessages(_, r) => finish(r, Err(e)),
             WriteOp::FetchOrchestrations(_, r) => finish(r, Err(e)),
-            WriteOp::CommitTurns(_, r) | WriteOp::CompleteActivities(_, r) => finish(r, Err(e)),
+            WriteOp::CommitTurns(_, r) => finish(r, Err(e)),
+            WriteOp::CompleteActivities(_, r) => finish(r, Err(e)),
             WriteOp::AbandonOrchestration { reply, .. }
             | WriteOp::AbandonActivity { reply, .. } => finish(reply, Err(e)),
             WriteOp::FetchActivities(_, r) => finish(r, Err(e)),
@@ -126,7 +127,7 @@ impl WriteOp {
             WriteOp::CommitTurns(commits, r) => {
                 let results = commits
                     .iter()
-                    .map(|t| savepoint(conn, |c| ops::commit_turn(c, t)))
+                    .map(|t| savepoint(conn, |c| ops::commit_turn(c, tokens, t)))
                     .collect();
                 finish(r, Ok(results))
             }

@@ -13,8 +13,8 @@ use crate::model::{
     NewInstance, NewMessage, OrchestrationWorkItem, TurnCommit,
 };
 use crate::{
-    ActivityCompletion, ActivityQueue, AdminStore, FetchRequest, InstanceStore, OrchestrationQueue,
-    Store, StoreError, StoreFuture, WorkWaker,
+    ActivityCompletion, ActivityQueue, AdminStore, Committed, FetchRequest, InstanceStore,
+    OrchestrationQueue, Store, StoreError, StoreFuture, WorkWaker,
 };
 
 /// Wraps a store and counts each method called, by name.
@@ -126,7 +126,7 @@ impl OrchestrationQueue for CountingStore {
     fn commit_turns(
         &self,
         commits: Vec<TurnCommit>,
-    ) -> StoreFuture<'_, Vec<Result<(), StoreError>>> {
+    ) -> StoreFuture<'_, Vec<Result<Committed, StoreError>>> {
         self.count("commit_turns").commit_turns(commits)
     }
 

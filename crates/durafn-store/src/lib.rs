@@ -18,7 +18,9 @@
 //!    instance, no other fetcher receives any of its messages, so an instance runs one turn at a
 //!    time anywhere. A commit, completion, renewal or abandon with a token that is no longer
 //!    current fails with [`StoreError::LockLost`] and changes nothing. An expired lease makes the
-//!    work fetchable again.
+//!    work fetchable again. A turn's commit may take the first lease of the activity work items
+//!    it creates for the committing host ([`TurnCommit::claim`]), exactly as a fetch right after
+//!    the commit would, so a host runs the activities its own turns schedule without a fetch.
 //! 3. **Delivery counts.** Every fetch of a message or activity work item counts a delivery; the
 //!    runtime dead-letters work delivered more than its configured limit, failing the activity (or
 //!    the instance) with a clear error instead of looping forever.
@@ -59,9 +61,9 @@ pub use error::{BackendSource, StoreError};
 pub use inspect::InspectStore;
 pub use kit::{decode_continuation, encode_continuation};
 pub use model::{
-    ActivityId, ActivityWorkItem, HistoryChange, InstanceFilter, InstancePage, InstanceRecord,
-    InstanceUpdate, LockToken, MessageId, NewActivity, NewInstance, NewMessage,
-    OrchestrationWorkItem, QueuedMessage, TurnCommit,
+    ActivityClaim, ActivityId, ActivityWorkItem, Committed, HistoryChange, InstanceFilter,
+    InstancePage, InstanceRecord, InstanceUpdate, LockToken, MessageId, NewActivity, NewInstance,
+    NewMessage, OrchestrationWorkItem, QueuedMessage, TurnCommit,
 };
 
 /// Which kind of work a store saw become available.
@@ -148,11 +150,13 @@ pub trait OrchestrationQueue: Send + Sync {
     ) -> StoreFuture<'_, Vec<OrchestrationWorkItem>>;
 
     /// Commits turns (see the contract). Returns one result per commit, in order; the lease of
-    /// each committed instance is released.
+    /// each committed instance is released. A commit with a [`claim`](TurnCommit::claim) leases
+    /// up to that many of its new activity work items to the claimant in the same transaction
+    /// and returns them in [`Committed::claimed`].
     fn commit_turns(
         &self,
         commits: Vec<TurnCommit>,
-    ) -> StoreFuture<'_, Vec<Result<(), StoreError>>>;
+    ) -> StoreFuture<'_, Vec<Result<Committed, StoreError>>>;
 
     /// Releases an instance's lease without consuming anything; its messages become fetchable
     /// again at `retry_at` (or now).

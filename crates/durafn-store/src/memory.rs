@@ -16,9 +16,9 @@ mod inspect;
 use crate::error::StoreError;
 use crate::kit::{self, LockTokens, decode_continuation};
 use crate::model::{
-    ActivityId, ActivityWorkItem, HistoryChange, InstanceFilter, InstancePage, InstanceRecord,
-    LockToken, MessageId, NewActivity, NewInstance, NewMessage, OrchestrationWorkItem,
-    QueuedMessage, TurnCommit,
+    ActivityId, ActivityWorkItem, Committed, HistoryChange, InstanceFilter, InstancePage,
+    InstanceRecord, LockToken, MessageId, NewActivity, NewInstance, NewMessage,
+    OrchestrationWorkItem, QueuedMessage, TurnCommit,
 };
 use crate::{
     ActivityCompletion, ActivityQueue, AdminStore, FetchRequest, InstanceStore, OrchestrationQueue,
@@ -164,7 +164,7 @@ impl Inner {
         Ok(())
     }
 
-    fn commit(&mut self, c: TurnCommit) -> Result<(), StoreError> {
+    fn commit(&mut self, c: TurnCommit, tokens: &LockTokens) -> Result<Committed, StoreError> {
         match self.locks.get(&c.instance_id) {
             Some((token, _)) if *token == c.lock => {}
             _ if commit_without_lease_planted() => {}
@@ -217,18 +217,31 @@ impl Inner {
                 row.history_len = history_len;
             }
         }
-        for activity in c.activities {
+        let mut committed = Committed::default();
+        let claim = c.claim.as_ref();
+        for (n, activity) in c.activities.into_iter().enumerate() {
             let id = self.id();
-            self.activities.insert(
-                id,
-                StoredActivity {
-                    activity,
-                    visible_at: DateTime::<Utc>::MIN_UTC,
-                    lease: None,
-                    lease_owner: String::new(),
-                    delivery: 0,
-                },
-            );
+            let mut stored = StoredActivity {
+                activity,
+                visible_at: DateTime::<Utc>::MIN_UTC,
+                lease: None,
+                lease_owner: String::new(),
+                delivery: 0,
+            };
+            if let Some(claim) = claim.filter(|k| n < k.max_items) {
+                let lock = tokens.next(&claim.owner);
+                stored.lease = Some((lock.clone(), claim.until));
+                stored.lease_owner.clone_from(&claim.owner);
+                stored.delivery = 1;
+                committed.claimed.push(ActivityWorkItem {
+                    id: ActivityId(id),
+                    activity: stored.activity.clone(),
+                    delivery: 1,
+                    expired_lease: None,
+                    lock,
+                });
+            }
+            self.activities.insert(id, stored);
         }
         for m in c.messages {
             self.enqueue(m);
@@ -252,7 +265,7 @@ impl Inner {
             }
         }
         self.locks.remove(&c.instance_id);
-        Ok(())
+        Ok(committed)
     }
 }
 
@@ -348,10 +361,13 @@ impl OrchestrationQueue for MemoryStore {
     fn commit_turns(
         &self,
         commits: Vec<TurnCommit>,
-    ) -> StoreFuture<'_, Vec<Result<(), StoreError>>> {
-        ready(Ok(
-            self.with(|s| commits.into_iter().map(|c| s.commit(c)).collect())
-        ))
+    ) -> StoreFuture<'_, Vec<Result<Committed, StoreError>>> {
+        ready(Ok(self.with(|s| {
+            commits
+                .into_iter()
+                .map(|c| s.commit(c, &self.tokens))
+                .collect()
+        })))
     }
 
     fn abandon_orchestration<'a>(

@@ -224,6 +224,32 @@ pub struct TurnCommit {
     /// Sub-orchestrations to create. If one already exists and is not terminal, it is left alone
     /// and its parent receives `SubOrchestrationInstanceFailed` instead.
     pub sub_orchestrations: Vec<NewInstance>,
+    /// Hand the first of [`activities`](Self::activities) straight to the committing host,
+    /// leased to it, instead of leaving them for a fetch (`None`: enqueue them all).
+    pub claim: Option<ActivityClaim>,
+}
+
+/// Asks a turn's commit to lease the activities it schedules to the committing host, so the host
+/// runs them without fetching them back: the in-process hand-off. The work items are stored as
+/// any others; only their first lease is taken in the same transaction. If the host dies, the
+/// lease runs out and any host fetches them, as after a fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityClaim {
+    /// Who takes the lease (a host id).
+    pub owner: String,
+    /// When the lease ends.
+    pub until: DateTime<Utc>,
+    /// At most this many of the turn's activities, in order (the host's free activity slots);
+    /// the rest are enqueued for any host to fetch.
+    pub max_items: usize,
+}
+
+/// What a committed turn hands back.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Committed {
+    /// The activity work items the commit leased to the committing host (see
+    /// [`TurnCommit::claim`]), each as a fetch would have returned it (first delivery).
+    pub claimed: Vec<ActivityWorkItem>,
 }
 
 /// Filters for listing and purging instances; every set field must match.

@@ -322,6 +322,7 @@ async fn notifications_reach_the_other_hosts() {
         }],
         messages: Vec::new(),
         sub_orchestrations: Vec::new(),
+        claim: None,
     };
     let results = hub.store.commit_turns(vec![commit]).await.expect("commit");
     assert!(results[0].is_ok());
@@ -428,6 +429,7 @@ async fn interleaved_batch(store: &dyn Store) -> Vec<String> {
             activities: Vec::new(),
             messages: Vec::new(),
             sub_orchestrations: Vec::new(),
+            claim: None,
         }
     };
     // a creates child "kid" and messages b; b messages the new kid; a is committed twice; c
@@ -459,7 +461,7 @@ async fn interleaved_batch(store: &dyn Store) -> Vec<String> {
     let mut out: Vec<String> = results
         .iter()
         .map(|r| match r {
-            Ok(()) => "ok".to_string(),
+            Ok(_) => "ok".to_string(),
             Err(StoreError::LockLost(_)) => "lock-lost".to_string(),
             Err(e) => format!("error {e}"),
         })

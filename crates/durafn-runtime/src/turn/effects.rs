@@ -49,6 +49,7 @@ pub(crate) fn consume_only(item: &OrchestrationWorkItem) -> PlannedTurn {
             activities: Vec::new(),
             messages: Vec::new(),
             sub_orchestrations: Vec::new(),
+            claim: None,
         },
         effects: Effects::default(),
     }

@@ -6,9 +6,11 @@
 //! 2. [`plan`] turns each item into its commit and after-commit effects; it is pure (the rules
 //!    live here: [`kind`] decides which applies, [`work`] maps actions to work, [`entity`] maps
 //!    the core's entity scheduler onto a commit).
-//! 3. The commits go to the task hub in one group commit (moved, not copied); then the effects of
-//!    those that committed apply: executors back into the cache, finished instances announced,
-//!    dispatchers with new work woken.
+//! 3. The commits go to the task hub in one group commit (moved, not copied), each claiming the
+//!    activities it schedules for this host while its activity dispatcher has free slots (see
+//!    [`handoff`](crate::handoff)); then the effects of those that committed apply: executors
+//!    back into the cache, finished instances announced, claimed activities handed to the
+//!    activity dispatcher, dispatchers with other new work woken.
 
 pub(crate) mod effects;
 pub(crate) mod entity;
@@ -17,10 +19,12 @@ pub(crate) mod load;
 pub(crate) mod plan;
 pub(crate) mod work;
 
-use durafn_store::OrchestrationWorkItem;
+use durafn_store::{ActivityWorkItem, Committed, OrchestrationWorkItem, StoreError};
+use tokio::sync::OwnedSemaphorePermit;
 
 use self::effects::Effects;
 use self::plan::{PlanContext, plan};
+use crate::handoff::assign_claims;
 use crate::metrics::Metrics;
 use crate::shared::Shared;
 
@@ -71,7 +75,17 @@ pub(crate) async fn run_batch(shared: &Shared, items: Vec<OrchestrationWorkItem>
     if durafn_store::mutation::planted("keep_consumed") {
         commits.iter_mut().for_each(|c| c.consumed.clear());
     }
-    let ids: Vec<_> = commits.iter().map(|c| c.instance_id.clone()).collect();
+    let mut slots = Vec::new();
+    if shared.options.run_activities && !shared.stopping() {
+        let wanted = commits.iter().map(|c| c.activities.len()).sum();
+        slots = shared.handoff.reserve(wanted);
+        let until = shared.clock.now() + shared.lease();
+        assign_claims(&mut commits, slots.len(), &shared.owner, until);
+    }
+    let ids: Vec<_> = commits
+        .iter()
+        .map(|c| (c.instance_id.clone(), c.activities.len()))
+        .collect();
     shared
         .metrics
         .commit_batch_size
@@ -82,7 +96,7 @@ pub(crate) async fn run_batch(shared: &Shared, items: Vec<OrchestrationWorkItem>
         .metrics
         .commit_seconds
         .observe_duration(commit_started.elapsed());
-    after_commit(shared, ids, effects, results);
+    after_commit(shared, ids, effects, results, slots);
 }
 
 /// The log span of one turn: every line logged while it is planned (the orchestrator's own,
@@ -106,9 +120,10 @@ fn turn_span(item: &OrchestrationWorkItem) -> tracing::Span {
 /// Applies the effects of the turns that committed.
 fn after_commit(
     shared: &Shared,
-    ids: Vec<durafn_core::InstanceId>,
+    ids: Vec<(durafn_core::InstanceId, usize)>,
     effects: Vec<Effects>,
-    results: Result<Vec<Result<(), durafn_store::StoreError>>, durafn_store::StoreError>,
+    results: Result<Vec<Result<Committed, StoreError>>, StoreError>,
+    slots: Vec<OwnedSemaphorePermit>,
 ) {
     let results = match results {
         Ok(results) => results,
@@ -123,13 +138,22 @@ fn after_commit(
     let mut committed = false;
     let mut spans = Vec::new();
     let mut finished = Vec::new();
-    for ((instance_id, mut effects), result) in ids.into_iter().zip(effects).zip(results) {
-        if let Err(e) = result {
-            Metrics::add(&shared.metrics.turns_failed, 1);
-            tracing::warn!(instance_id = %instance_id, error = %e, "a turn did not commit");
-            continue;
-        }
+    let mut claimed: Vec<ActivityWorkItem> = Vec::new();
+    for (((instance_id, activities), mut effects), result) in
+        ids.into_iter().zip(effects).zip(results)
+    {
+        let mut result = match result {
+            Ok(result) => result,
+            Err(e) => {
+                Metrics::add(&shared.metrics.turns_failed, 1);
+                tracing::warn!(instance_id = %instance_id, error = %e, "a turn did not commit");
+                continue;
+            }
+        };
         committed = true;
+        // Only activities left for a fetch need the dispatcher woken.
+        effects.wake_activities &= result.claimed.len() < activities;
+        claimed.append(&mut result.claimed);
         Metrics::add(&shared.metrics.turns, 1);
         Metrics::add(&shared.metrics.retries, u64::from(effects.retries));
         spans.append(&mut effects.spans);
@@ -166,10 +190,35 @@ fn after_commit(
     for instance_id in finished {
         let _ = shared.finished.send(instance_id);
     }
+    // Last, so that the turn an activity's result triggers finds its executor in the cache.
+    hand_over(shared, claimed, slots);
     if wake_activities {
         shared.activity_work.notify_one();
     }
     if wake_orchestrations {
         shared.orchestration_work.notify_one();
     }
+}
+
+/// Hands claimed activities to this host's activity dispatcher; the leases of those it can no
+/// longer take (it stopped meanwhile) are given back, so another host need not wait for them to
+/// run out.
+fn hand_over(shared: &Shared, claimed: Vec<ActivityWorkItem>, slots: Vec<OwnedSemaphorePermit>) {
+    if claimed.is_empty() {
+        return;
+    }
+    // A store claims at most what was asked, and as many slots were reserved; the slots of
+    // claims that did not happen (a failed commit) are freed when `slots` drops.
+    let refused = shared
+        .handoff
+        .deliver(claimed.into_iter().zip(slots).collect());
+    if refused.is_empty() {
+        return;
+    }
+    let store = shared.store.clone();
+    tokio::spawn(async move {
+        for item in refused {
+            let _ = store.abandon_activity(item.id, &item.lock, None).await;
+        }
+    });
 }

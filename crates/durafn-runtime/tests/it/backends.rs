@@ -21,6 +21,7 @@ macro_rules! backend_tests {
                 scenarios::rewind, scenarios::restart, scenarios::purge, scenarios::list,
                 scenarios::timers, scenarios::sub_orchestrations, scenarios::continue_as_new,
                 scenarios::retries, scenarios::concurrency_limit, scenarios::no_cache,
+                scenarios::activities_are_handed_off,
                 payloads::a_megabyte_in_and_out,
                 payloads::the_payload_limit_refuses_and_fails_with_its_code,
                 entities::a_thousand_concurrent_signals_from_fifty_orchestrations,

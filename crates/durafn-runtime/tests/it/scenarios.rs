@@ -421,12 +421,20 @@ pub(crate) async fn concurrency_limit(store: Arc<dyn Store>) {
         max_concurrent_activities: 2,
         ..Default::default()
     };
-    let h = start(store, options);
+    let h = start(store.clone(), options);
     let c = &h.client;
     c.start_new("fan", Some("f"), &8).await.expect("start");
-    // Each activity is held until let go: at every moment as many run as the limit allows.
+    // Each activity is held until let go: at every moment as many run as the limit allows, and
+    // no more are leased to this host (claimed by the turn that scheduled them or fetched).
     for remaining in (1..=8).rev() {
         h.flaky.running(remaining.min(2)).await;
+        let now = durafn_runtime::Clock::now(&durafn_runtime::SystemClock);
+        let health = store.hub_health(now).await.expect("health");
+        assert!(
+            health.activities.leased <= 2,
+            "{} activities leased with a limit of 2",
+            health.activities.leased
+        );
         h.flaky.release(1);
     }
     done(c, "f").await;
@@ -449,5 +457,18 @@ pub(crate) async fn no_cache(store: Arc<dyn Store>) {
         "every turn replayed"
     );
     assert_eq!(h.runtime.cached_instances(), 0);
+    h.runtime.shutdown().await;
+}
+
+/// The activities a turn schedules are leased to this host by the turn's commit and run without
+/// being fetched: each of the five is handed off, and each runs once.
+pub(crate) async fn activities_are_handed_off(store: Arc<dyn Store>) {
+    let h = start(store, RuntimeOptions::default());
+    let c = &h.client;
+    c.start_new("hello", Some("h"), &()).await.expect("start");
+    assert_eq!(done(c, "h").await.runtime_status, RuntimeStatus::Completed);
+    let metrics = h.runtime.metrics();
+    assert_eq!(metrics.activities_handed_off.load(Ordering::Relaxed), 5);
+    assert_eq!(metrics.activities.load(Ordering::Relaxed), 5);
     h.runtime.shutdown().await;
 }

@@ -100,5 +100,6 @@ pub fn turn(item: &OrchestrationWorkItem, status: RuntimeStatus, now: DateTime<U
         activities: Vec::new(),
         messages: Vec::new(),
         sub_orchestrations: Vec::new(),
+        claim: None,
     }
 }

@@ -4,7 +4,7 @@ use crate::common::{activity, at, fetch, id, new_instance, raised, turn};
 use durafn_core::{EventId, EventKind, ExecutionId, HistoryEvent, RuntimeStatus};
 use durafn_sqlite::{Durability, SqliteOptions, SqliteStore};
 use durafn_store::{
-    ActivityQueue, AdminStore, InstanceStore, NewMessage, OrchestrationQueue, StoreError,
+    ActivityQueue, AdminStore, Committed, InstanceStore, NewMessage, OrchestrationQueue, StoreError,
 };
 
 fn options(durability: Durability) -> SqliteOptions {
@@ -48,7 +48,7 @@ async fn survives_reopen(durability: Durability) {
         visible_at: Some(at(100)),
     }];
     let results = store.commit_turns(vec![c.clone()]).await.expect("commit");
-    assert_eq!(results, vec![Ok(())]);
+    assert_eq!(results, vec![Ok(Committed::default())]);
     store
         .send_messages(vec![raised("i2", "hello", at(3))])
         .await
@@ -123,7 +123,7 @@ async fn survives_reopen(durability: Durability) {
     let done = turn(&items[0], RuntimeStatus::Completed, at(7));
     assert_eq!(
         store.commit_turns(vec![done]).await.expect("commit"),
-        vec![Ok(())]
+        vec![Ok(Committed::default())]
     );
     let timers = store
         .fetch_orchestration_work(fetch(at(100), 10))

@@ -6,8 +6,8 @@ use crate::common::{activity, at, fetch, id, new_instance, turn};
 use durafn_core::{EventKind, RuntimeStatus};
 use durafn_sqlite::{Durability, SqliteOptions, SqliteStore};
 use durafn_store::{
-    ActivityQueue, AdminStore, InstanceFilter, InstanceStore, LockToken, OrchestrationQueue,
-    StoreError,
+    ActivityQueue, AdminStore, Committed, InstanceFilter, InstanceStore, LockToken,
+    OrchestrationQueue, StoreError,
 };
 
 const N: usize = 200;
@@ -64,7 +64,7 @@ async fn concurrent_calls_are_group_committed() {
                 "{results:?}"
             );
         } else {
-            assert_eq!(results, vec![Ok(())]);
+            assert_eq!(results, vec![Ok(Committed::default())]);
         }
     }
 
@@ -126,7 +126,7 @@ async fn appends_continue_the_sequence() {
         c.messages = vec![crate::common::raised("a", "next", at(step))];
         assert_eq!(
             store.commit_turns(vec![c]).await.expect("commit"),
-            vec![Ok(())]
+            vec![Ok(Committed::default())]
         );
     }
     let history = store.get_history(&id("a")).await.expect("history");
@@ -185,7 +185,10 @@ async fn two_handles_on_one_file_share_the_leases() {
     // A lease taken through one handle is honoured by the other.
     let item = &from_a[0];
     let c = turn(item, RuntimeStatus::Running, at(2));
-    assert_eq!(b.commit_turns(vec![c]).await.expect("commit"), vec![Ok(())]);
+    assert_eq!(
+        b.commit_turns(vec![c]).await.expect("commit"),
+        vec![Ok(Committed::default())]
+    );
     assert_eq!(
         a.get_instance(&item.instance_id)
             .await

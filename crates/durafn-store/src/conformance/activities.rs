@@ -1,10 +1,13 @@
-//! Contract clauses 3 and 5: activity work items, their leases, delivery counts and completions.
+//! Contract clauses 2, 3 and 5: activity work items, their leases (taken by a fetch or claimed
+//! by the commit that creates them), delivery counts and completions.
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use durafn_core::{EventId, EventKind, ExecutionId, HistoryEvent, Payload, RuntimeStatus};
 
-use crate::{ActivityCompletion, LockToken, NewMessage, Store, StoreError};
+use crate::{ActivityClaim, ActivityCompletion, LockToken, NewMessage, Store, StoreError};
 
 use super::fixture::Fixture;
 use super::support::*;
@@ -71,18 +74,7 @@ pub async fn activity_lease_and_completion(hub: &Fixture) {
     let completion = |lock: LockToken| ActivityCompletion {
         id: first.id,
         lock,
-        result: NewMessage {
-            instance_id: id("i1"),
-            execution_id: Some(ExecutionId::new("i1-e1")),
-            event: HistoryEvent::new(
-                at(102),
-                EventKind::TaskCompleted {
-                    task_scheduled_id: EventId(0),
-                    result: Payload::encode(&42).expect("json"),
-                },
-            ),
-            visible_at: None,
-        },
+        result: task_completed("i1", 0, 42, at(102)),
     };
     let stale = store
         .complete_activities(vec![completion(first.lock.clone())])
@@ -107,6 +99,22 @@ pub async fn activity_lease_and_completion(hub: &Fixture) {
         item.messages[0].event.kind,
         EventKind::TaskCompleted { .. }
     ));
+}
+
+/// The `TaskCompleted` message of task `task` of `instance`'s first execution, with `value`.
+fn task_completed(instance: &str, task: i64, value: i64, now: DateTime<Utc>) -> NewMessage {
+    NewMessage {
+        instance_id: id(instance),
+        execution_id: Some(ExecutionId::new(format!("{instance}-e1"))),
+        event: HistoryEvent::new(
+            now,
+            EventKind::TaskCompleted {
+                task_scheduled_id: EventId(task),
+                result: Payload::encode(&value).expect("json"),
+            },
+        ),
+        visible_at: None,
+    }
 }
 
 /// An activity work item keeps the trace context it was enqueued with, so the attempt's span
@@ -138,4 +146,101 @@ pub async fn activity_trace_context_is_kept(hub: &Fixture) {
     assert_eq!(items.len(), 2);
     assert_eq!(items[0].activity.trace_context.as_ref(), Some(&trace));
     assert_eq!(items[1].activity.trace_context, None);
+}
+
+/// A commit that claims its activities leases the first `max_items` of them to the claimant
+/// and returns them as a fetch would (first delivery); the rest are fetchable at once, the
+/// claimed ones only after their lease runs out. A claim on a commit that fails takes nothing.
+pub async fn commit_claims_its_activities(hub: &Fixture) {
+    let store: Arc<dyn Store> = hub.store().clone();
+    for i in ["i1", "i2"] {
+        store
+            .create_instance(new_instance("orch", i, t0()))
+            .await
+            .expect("create");
+    }
+    let mut items = store
+        .fetch_orchestration_work(fetch(at(1), "host-a"))
+        .await
+        .expect("fetch");
+    items.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
+    let claim = ActivityClaim {
+        owner: "host-a".into(),
+        until: at(60),
+        max_items: 2,
+    };
+    let mut claiming = commit_of(&items[0], RuntimeStatus::Running, at(2));
+    claiming.activities = vec![activity("i1", 0), activity("i1", 1), activity("i1", 2)];
+    claiming.claim = Some(claim.clone());
+    let mut lost = commit_of(&items[1], RuntimeStatus::Running, at(2));
+    lost.lock = LockToken("someone-else".into());
+    lost.activities = vec![activity("i2", 0)];
+    lost.claim = Some(claim);
+    let mut results = store
+        .commit_turns(vec![claiming, lost])
+        .await
+        .expect("call");
+    assert!(
+        matches!(results[1], Err(StoreError::LockLost(_))),
+        "{results:?}"
+    );
+    let claimed = results.remove(0).expect("commit succeeds").claimed;
+    let tasks: Vec<i64> = claimed.iter().map(|w| w.activity.task_id.0).collect();
+    assert_eq!(tasks, vec![0, 1], "the first max_items, in order");
+    assert!(
+        claimed
+            .iter()
+            .all(|w| w.delivery == 1 && w.expired_lease.is_none()),
+        "{claimed:?}"
+    );
+    assert_eq!(claimed[0].activity.instance_id, id("i1"));
+
+    let rest = store
+        .fetch_activity_work(fetch(at(3), "host-b"))
+        .await
+        .expect("fetch");
+    let rest: Vec<i64> = rest.iter().map(|w| w.activity.task_id.0).collect();
+    assert_eq!(
+        rest,
+        vec![2],
+        "unclaimed work is fetchable, claimed work is leased"
+    );
+    let renewed = store
+        .renew_activity_leases(vec![(claimed[0].id, claimed[0].lock.clone())], at(90))
+        .await
+        .expect("renew");
+    assert_eq!(
+        renewed,
+        vec![claimed[0].id],
+        "a claimed lease renews as a fetched one"
+    );
+    let done = store
+        .complete_activities(vec![ActivityCompletion {
+            id: claimed[0].id,
+            lock: claimed[0].lock.clone(),
+            result: task_completed("i1", 0, 1, at(4)),
+        }])
+        .await
+        .expect("call");
+    assert!(done[0].is_ok(), "{done:?}");
+    // The claimant died: its second claimed item comes back once the lease ran out.
+    let again = store
+        .fetch_activity_work(fetch(at(61), "host-b"))
+        .await
+        .expect("fetch");
+    let again = again
+        .iter()
+        .find(|w| w.id == claimed[1].id)
+        .expect("the claimed item is fetched again");
+    assert_eq!(again.delivery, 2);
+    assert_eq!(again.expired_lease, Some(at(60)));
+    assert!(
+        store
+            .fetch_activity_work(fetch(at(200), "host-c"))
+            .await
+            .expect("fetch")
+            .iter()
+            .all(|w| w.activity.instance_id != id("i2")),
+        "the failed commit enqueued nothing"
+    );
 }

@@ -135,6 +135,7 @@ pub async fn messages_to_unknown_instances(hub: &Fixture) {
         activities: Vec::new(),
         messages: Vec::new(),
         sub_orchestrations: Vec::new(),
+        claim: None,
     };
     commit_ok(store.as_ref(), c).await;
     assert!(
@@ -176,6 +177,7 @@ pub async fn messages_to_unknown_instances(hub: &Fixture) {
         activities: Vec::new(),
         messages: Vec::new(),
         sub_orchestrations: Vec::new(),
+        claim: None,
     };
     commit_ok(store.as_ref(), c).await;
     let row = store

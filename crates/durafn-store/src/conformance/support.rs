@@ -96,6 +96,7 @@ pub(crate) fn commit_of(
         activities: Vec::new(),
         messages: Vec::new(),
         sub_orchestrations: Vec::new(),
+        claim: None,
     }
 }
 
