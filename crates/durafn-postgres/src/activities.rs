@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use durafn_core::{EventId, ExecutionId, InstanceId};
 use durafn_store::kit::LockTokens;
 use durafn_store::{
-    ActivityCompletion, ActivityId, ActivityWorkItem, FetchRequest, LockToken, NewActivity,
-    StoreError,
+    ActivityCompletion, ActivityId, ActivityWorkItem, Completed, FetchRequest, LockToken,
+    NewActivity, OrchestrationWorkItem, StoreError,
 };
 
 use crate::batch::{Message, begin, commit, lock_order, query};
@@ -77,9 +77,10 @@ fn lost(id: ActivityId) -> StoreError {
 /// round trip. A completion whose lease was lost fails alone.
 pub(crate) async fn complete(
     conn: &mut Conn<'_>,
+    lock_tokens: &LockTokens,
     completions: &[ActivityCompletion],
-) -> Result<(Vec<Result<(), StoreError>>, Wake), StoreError> {
-    let mut results: Vec<Result<(), StoreError>> = Vec::with_capacity(completions.len());
+) -> Result<(Vec<Result<Completed, StoreError>>, Wake), StoreError> {
+    let mut results: Vec<Result<Completed, StoreError>> = Vec::with_capacity(completions.len());
     let mut seen: HashSet<(i64, &str)> = HashSet::new();
     let (mut ids, mut tokens) = (Vec::new(), Vec::new());
     let (mut instances, mut executions, mut events, mut visible) =
@@ -94,7 +95,7 @@ pub(crate) async fn complete(
         match Message::encode(&c.result) {
             Err(e) => results.push(Err(e)),
             Ok(m) => {
-                results.push(Ok(()));
+                results.push(Ok(Completed::default()));
                 pending.push(i);
                 ids.push(c.id.0);
                 tokens.push(c.lock.0.clone());
@@ -109,10 +110,22 @@ pub(crate) async fn complete(
         return Ok((results, Wake::default()));
     }
     let targets = lock_order(instances.clone());
+    // The instances claimed for the completing host (one claim stands for all: they come from
+    // one host), leased in the same transaction once the results are in.
+    let claim = completions.iter().find_map(|c| c.claim.as_ref());
+    let claimed: Vec<String> = lock_order(
+        completions
+            .iter()
+            .filter(|c| c.claim.is_some())
+            .map(|c| c.result.instance_id.as_str().to_string())
+            .collect(),
+    );
+    let claim_lock = claim.map(|k| lock_tokens.next(&k.owner));
+    let claim_params = claim.map(|k| (micros(k.now), micros(k.until), k.owner.clone()));
     let st = conn.statements();
     conn.begin();
     let client = conn.client();
-    let replies = pipeline(vec![
+    let mut steps = vec![
         begin(client),
         query(client, &st.lock, vec![&targets]),
         query(
@@ -120,23 +133,39 @@ pub(crate) async fn complete(
             &st.complete_activities,
             vec![&ids, &tokens, &instances, &executions, &events, &visible],
         ),
-        commit(client),
-    ])
-    .await
-    .map_err(backend)?;
+    ];
+    if let (Some((now, until, owner)), Some(lock)) = (&claim_params, &claim_lock) {
+        steps.push(query(
+            client,
+            &st.claim_orchestrations,
+            vec![now, &claimed, &lock.0, until, owner],
+        ));
+    }
+    steps.push(commit(client));
+    let replies = pipeline(steps).await.map_err(backend)?;
     conn.end();
     let mut done: HashSet<(i64, String)> = HashSet::new();
     for row in &replies[2] {
         done.insert((get(row, 0)?, get(row, 1)?));
     }
-    let mut any = false;
-    for (k, &i) in pending.iter().enumerate() {
-        if done.contains(&(ids[k], tokens[k].clone())) {
-            any = true;
-        } else {
-            results[i] = Err(lost(completions[i].id));
+    let mut turns = Vec::new();
+    if let Some(lock) = &claim_lock {
+        for row in &replies[3] {
+            turns.push(crate::orchestrations::work_item(row, lock)?);
         }
     }
+    let mut any = false;
+    for (k, &i) in pending.iter().enumerate() {
+        if !done.contains(&(ids[k], tokens[k].clone())) {
+            results[i] = Err(lost(completions[i].id));
+        } else if !turns
+            .iter()
+            .any(|t| t.instance_id == completions[i].result.instance_id)
+        {
+            any = true;
+        }
+    }
+    hand_turns(conn, turns, completions, &mut results).await?;
     Ok((
         results,
         if any {
@@ -145,6 +174,29 @@ pub(crate) async fn complete(
             Wake::default()
         },
     ))
+}
+
+/// Gives each claimed instance to the first completion whose result went to it and was
+/// recorded; one whose every completion failed (its leases were lost) is given back.
+async fn hand_turns(
+    conn: &mut Conn<'_>,
+    turns: Vec<OrchestrationWorkItem>,
+    completions: &[ActivityCompletion],
+    results: &mut [Result<Completed, StoreError>],
+) -> Result<(), StoreError> {
+    for turn in turns {
+        let carrier = completions
+            .iter()
+            .zip(results.iter_mut())
+            .find(|(c, r)| r.is_ok() && c.result.instance_id == turn.instance_id);
+        match carrier {
+            Some((_, Ok(done))) => done.turn = Some(turn),
+            _ => {
+                crate::orchestrations::abandon(conn, &turn.instance_id, &turn.lock, None).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Releases a work item's lease; it becomes visible again at `retry_at` (or now).

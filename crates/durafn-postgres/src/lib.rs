@@ -150,9 +150,9 @@ use chrono::{DateTime, Utc};
 use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
 use durafn_store::{
     ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, Committed,
-    FetchRequest, InstanceFilter, InstancePage, InstanceRecord, InstanceStore, LockToken,
-    NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem, StoreError, StoreFuture,
-    TurnCommit, decode_continuation,
+    Completed, FetchRequest, InstanceFilter, InstancePage, InstanceRecord, InstanceStore,
+    LockToken, NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem, StoreError,
+    StoreFuture, TurnCommit, decode_continuation,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -476,10 +476,15 @@ impl ActivityQueue for PostgresStore {
     fn complete_activities(
         &self,
         completions: Vec<ActivityCompletion>,
-    ) -> StoreFuture<'_, Vec<Result<(), StoreError>>> {
+    ) -> StoreFuture<'_, Vec<Result<Completed, StoreError>>> {
         Box::pin(async move {
             let items = completions.len();
-            let results = waking!(self, |c| activities::complete(&mut c, &completions).await);
+            let results = waking!(self, |c| activities::complete(
+                &mut c,
+                &self.shared.tokens,
+                &completions
+            )
+            .await);
             vacuum_if_due(&self.shared, items);
             results
         })

@@ -67,7 +67,8 @@ pub(crate) async fn fetch(
     rows.iter().map(|row| work_item(row, &lock)).collect()
 }
 
-fn work_item(
+/// One leased instance of a fetch (or a completion's claim) as a work item.
+pub(crate) fn work_item(
     row: &tokio_postgres::Row,
     lock: &LockToken,
 ) -> Result<OrchestrationWorkItem, StoreError> {

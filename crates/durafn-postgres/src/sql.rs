@@ -190,18 +190,12 @@ const DELETE_INSTANCES: &str = "
 WITH i AS (DELETE FROM instances WHERE instance_id = ANY($1::text[]))
 DELETE FROM instance_locks WHERE instance_id = ANY($1::text[])";
 
-/// Leases up to `$2` ready instances (oldest first, skipping rows other transactions hold) and
-/// returns each with its instance row and its visible messages, counting their deliveries: one
-/// statement, so one round trip and one commit per fetch.
-const FETCH_ORCHESTRATIONS: &str = concat!(
-    "
-WITH picked AS (
-    SELECT instance_id FROM instance_locks
-    WHERE ready_at <= $1
-    ORDER BY ready_at, first_message
-    LIMIT $2
-    FOR UPDATE SKIP LOCKED
-), locked AS (
+/// The rest of a statement that leases the instances of its `picked` CTE to `$3` until `$4` for
+/// owner `$5` and returns each with its messages visible at `$1` and its row.
+macro_rules! lease_picked {
+    () => {
+        concat!(
+            "), locked AS (
     UPDATE instance_locks SET lock_token = $3, locked_until = $4, owner = $5
     WHERE instance_id = ANY(ARRAY(SELECT instance_id FROM picked))
     RETURNING instance_id, first_message
@@ -218,13 +212,41 @@ WITH picked AS (
     FROM delivered GROUP BY instance_id
 )
 SELECT k.instance_id, g.ids, g.executions, g.events, g.deliveries, i.instance_id IS NOT NULL, ",
-    instance_columns!("i."),
-    "
+            instance_columns!("i."),
+            "
 FROM locked AS k
 LEFT JOIN grouped AS g ON g.instance_id = k.instance_id
 LEFT JOIN LATERAL (SELECT * FROM instances WHERE instances.instance_id = k.instance_id) AS i
     ON TRUE
 ORDER BY k.first_message"
+        )
+    };
+}
+
+/// Leases up to `$2` ready instances (oldest first, skipping rows other transactions hold) and
+/// returns each with its instance row and its visible messages, counting their deliveries: one
+/// statement, so one round trip and one commit per fetch.
+const FETCH_ORCHESTRATIONS: &str = concat!(
+    "
+WITH picked AS (
+    SELECT instance_id FROM instance_locks
+    WHERE ready_at <= $1
+    ORDER BY ready_at, first_message
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+",
+    lease_picked!()
+);
+
+/// Leases the given instances (`$2`) where they are ready (no live lease, a visible message)
+/// and returns them as a fetch does: the claim of an activity completion, whose transaction
+/// already holds their rows.
+const CLAIM_ORCHESTRATIONS: &str = concat!(
+    "
+WITH picked AS (
+    SELECT instance_id FROM instance_locks WHERE instance_id = ANY($2) AND ready_at <= $1
+",
+    lease_picked!()
 );
 
 /// Locks one instance's row and returns its lease token (abandon).
@@ -354,6 +376,7 @@ statements! {
     upsert_instances = UPSERT_INSTANCES,
     delete_instances = DELETE_INSTANCES,
     fetch_orchestrations = FETCH_ORCHESTRATIONS,
+    claim_orchestrations = CLAIM_ORCHESTRATIONS,
     lock_one = LOCK_ONE,
     delay_messages = DELAY_MESSAGES,
     fetch_activities = FETCH_ACTIVITIES,

@@ -10,7 +10,8 @@ use durafn_core::{
     ActivityContext, EventKind, FailureDetails, HistoryEvent, Payload, SystemFailure,
 };
 use durafn_store::{
-    ActivityCompletion, ActivityId, ActivityWorkItem, LockToken, NewMessage, StoreError,
+    ActivityCompletion, ActivityId, ActivityWorkItem, InstanceClaim, LockToken, NewMessage,
+    StoreError,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
@@ -306,6 +307,7 @@ async fn run(
             event: HistoryEvent::new(shared.clock.now(), kind),
             visible_at: None,
         },
+        claim: None,
     };
     (completion, attempt)
 }
@@ -383,6 +385,9 @@ fn timed_out(name: &str, limit: Option<Duration>) -> FailureDetails {
 }
 
 /// Commits finished activities in batches: whatever finished while the last batch committed.
+/// Where this host runs orchestrations, each completion claims the instance its result goes to
+/// (see [`ActivityCompletion::claim`]), and the turns the store hands back run here at once, as
+/// one batch, instead of being fetched by an orchestration dispatcher.
 async fn complete_loop(
     shared: Arc<Shared>,
     mut done: mpsc::UnboundedReceiver<Done>,
@@ -405,14 +410,32 @@ async fn complete_loop(
             permits.push(permit);
         }
         let ids: Vec<ActivityId> = completions.iter().map(|c| c.id).collect();
+        if shared.options.run_orchestrations && !shared.stopping() {
+            let now = shared.clock.now();
+            let claim = InstanceClaim {
+                owner: shared.owner.clone(),
+                until: now + shared.lease(),
+                now,
+            };
+            for c in &mut completions {
+                c.claim = Some(claim.clone());
+            }
+        }
+        let mut turns = Vec::new();
+        // Results whose instance was not handed back wait for a fetch: wake the dispatchers.
+        let mut unclaimed = false;
         match shared.store.complete_activities(completions).await {
             Ok(results) => {
                 let mut recorded = Vec::new();
-                for (result, span) in results.iter().zip(spans) {
+                for (result, span) in results.into_iter().zip(spans) {
                     match result {
-                        Ok(()) => {
+                        Ok(done) => {
                             Metrics::add(&shared.metrics.activities, 1);
                             recorded.extend(span);
+                            match done.turn {
+                                Some(turn) => turns.push(turn),
+                                None => unclaimed = true,
+                            }
                         }
                         // Its next delivery reports this attempt as lost.
                         Err(e) => tracing::warn!(error = %e, "an activity result was not recorded"),
@@ -433,7 +456,13 @@ async fn complete_loop(
             }
         }
         drop(permits);
-        shared.orchestration_work.notify_one();
+        if unclaimed {
+            shared.orchestration_work.notify_one();
+        }
+        if !turns.is_empty() {
+            Metrics::add(&shared.metrics.turns_handed_off, turns.len() as u64);
+            crate::turn::run_batch(&shared, turns).await;
+        }
     }
 }
 

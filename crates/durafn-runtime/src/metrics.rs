@@ -151,6 +151,8 @@ pub struct Metrics {
     pub activity_redeliveries: AtomicU64,
     /// Activities a turn's commit leased straight to this host, run without a fetch.
     pub activities_handed_off: AtomicU64,
+    /// Turns an activity's recorded result leased straight to this host, run without a fetch.
+    pub turns_handed_off: AtomicU64,
     /// Retries scheduled by retry policies (`call_activity_with_retry`,
     /// `call_sub_orchestrator_with_retry`) after a failed attempt.
     pub retries: AtomicU64,
@@ -187,6 +189,7 @@ impl Default for Metrics {
             activities_failed: AtomicU64::new(0),
             activity_redeliveries: AtomicU64::new(0),
             activities_handed_off: AtomicU64::new(0),
+            turns_handed_off: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             dead_lettered: AtomicU64::new(0),
             nondeterminism: AtomicU64::new(0),
@@ -241,6 +244,11 @@ impl Metrics {
                 "durafn_activities_handed_off_total",
                 "Activities a turn's commit leased straight to this host, run without a fetch.",
                 get(&self.activities_handed_off),
+            ),
+            (
+                "durafn_turns_handed_off_total",
+                "Turns an activity's recorded result leased straight to this host, run without a fetch.",
+                get(&self.turns_handed_off),
             ),
             (
                 "durafn_retries_total",

@@ -10,9 +10,9 @@ use durafn_store::inspect::{HubHealth, InstanceQuery, InstanceWork};
 use durafn_store::memory::MemoryStore;
 use durafn_store::{
     ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, Committed,
-    FetchRequest, InspectStore, InstanceFilter, InstancePage, InstanceRecord, InstanceStore,
-    LockToken, NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem, StoreError,
-    StoreFuture, TurnCommit, WorkWaker,
+    Completed, FetchRequest, InspectStore, InstanceFilter, InstancePage, InstanceRecord,
+    InstanceStore, LockToken, NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem,
+    StoreError, StoreFuture, TurnCommit, WorkWaker,
 };
 
 use crate::state::{HostState, SimState, TurnSnapshot};
@@ -258,7 +258,7 @@ impl ActivityQueue for FaultyStore {
     fn complete_activities(
         &self,
         completions: Vec<ActivityCompletion>,
-    ) -> StoreFuture<'_, Vec<Result<(), StoreError>>> {
+    ) -> StoreFuture<'_, Vec<Result<Completed, StoreError>>> {
         let results: Vec<NewMessage> = completions.iter().map(|c| c.result.clone()).collect();
         Box::pin(async move {
             let outcome = self

@@ -90,9 +90,9 @@ use chrono::{DateTime, Utc};
 use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
 use durafn_store::{
     ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, Committed,
-    FetchRequest, InstanceFilter, InstancePage, InstanceRecord, InstanceStore, LockToken,
-    NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem, StoreError, StoreFuture,
-    TurnCommit, decode_continuation,
+    Completed, FetchRequest, InstanceFilter, InstancePage, InstanceRecord, InstanceStore,
+    LockToken, NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem, StoreError,
+    StoreFuture, TurnCommit, decode_continuation,
 };
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
@@ -357,7 +357,7 @@ impl ActivityQueue for SqliteStore {
     fn complete_activities(
         &self,
         completions: Vec<ActivityCompletion>,
-    ) -> StoreFuture<'_, Vec<Result<(), StoreError>>> {
+    ) -> StoreFuture<'_, Vec<Result<Completed, StoreError>>> {
         self.write(|r| WriteOp::CompleteActivities(completions, r))
     }
 

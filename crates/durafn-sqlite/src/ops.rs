@@ -8,8 +8,8 @@ use durafn_core::{EventId, ExecutionId, HistoryEvent, InstanceId, RuntimeStatus}
 use durafn_store::kit::{self, LockTokens};
 use durafn_store::{
     ActivityCompletion, ActivityId, ActivityWorkItem, Committed, FetchRequest, HistoryChange,
-    InstanceFilter, InstanceRecord, LockToken, MessageId, NewActivity, NewInstance, NewMessage,
-    OrchestrationWorkItem, QueuedMessage, StoreError, TurnCommit,
+    InstanceClaim, InstanceFilter, InstanceRecord, LockToken, MessageId, NewActivity, NewInstance,
+    NewMessage, OrchestrationWorkItem, QueuedMessage, StoreError, TurnCommit,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -205,47 +205,84 @@ pub(crate) fn fetch_orchestrations(
     let now = micros(r.now);
     let until = lease_end(r);
     let chosen = choose_instances(conn, now, r.max_items)?;
-    let mut items = Vec::with_capacity(chosen.len());
-    for instance_id in chosen {
-        let lock = tokens.next(&r.owner);
-        conn.prepare_cached(
-            "INSERT INTO instance_locks (instance_id, lock_token, locked_until, owner) \
-             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (instance_id) DO UPDATE SET \
-             lock_token = excluded.lock_token, locked_until = excluded.locked_until, \
-             owner = excluded.owner",
+    chosen
+        .into_iter()
+        .map(|id| lease_instance(conn, tokens, id, &r.owner, until, now))
+        .collect()
+}
+
+/// Leases an instance to `owner` until `until` and returns it with its messages visible at
+/// `now`, each counted as delivered once more.
+fn lease_instance(
+    conn: &Connection,
+    tokens: &LockTokens,
+    instance_id: String,
+    owner: &str,
+    until: i64,
+    now: i64,
+) -> Result<OrchestrationWorkItem, StoreError> {
+    let lock = tokens.next(owner);
+    conn.prepare_cached(
+        "INSERT INTO instance_locks (instance_id, lock_token, locked_until, owner) \
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (instance_id) DO UPDATE SET \
+         lock_token = excluded.lock_token, locked_until = excluded.locked_until, \
+         owner = excluded.owner",
+    )
+    .map_err(backend)?
+    .execute(params![instance_id, lock.0, until, owner])
+    .map_err(backend)?;
+    let mut stmt = conn
+        .prepare_cached(
+            "UPDATE messages SET delivery = delivery + 1 \
+             WHERE instance_id = ?1 AND visible_at <= ?2 \
+             RETURNING id, execution_id, event, delivery",
         )
-        .map_err(backend)?
-        .execute(params![instance_id, lock.0, until, r.owner])
         .map_err(backend)?;
-        let mut stmt = conn
-            .prepare_cached(
-                "UPDATE messages SET delivery = delivery + 1 \
-                 WHERE instance_id = ?1 AND visible_at <= ?2 \
-                 RETURNING id, execution_id, event, delivery",
-            )
-            .map_err(backend)?;
-        let mut rows = stmt.query(params![instance_id, now]).map_err(backend)?;
-        let mut messages = Vec::new();
-        while let Some(row) = rows.next().map_err(backend)? {
-            let execution_id: Option<String> = row.get(1).map_err(backend)?;
-            let text: String = row.get(2).map_err(backend)?;
-            messages.push(QueuedMessage {
-                id: MessageId(row.get(0).map_err(backend)?),
-                execution_id: execution_id.map(ExecutionId::new),
-                event: event(&text)?,
-                delivery: codec::delivery(row.get(3).map_err(backend)?)?,
-            });
-        }
-        drop(rows);
-        messages.sort_unstable_by_key(|m| m.id);
-        items.push(OrchestrationWorkItem {
-            instance: load_instance(conn, &instance_id)?,
-            instance_id: InstanceId::from_trusted(instance_id),
-            messages,
-            lock,
+    let mut rows = stmt.query(params![instance_id, now]).map_err(backend)?;
+    let mut messages = Vec::new();
+    while let Some(row) = rows.next().map_err(backend)? {
+        let execution_id: Option<String> = row.get(1).map_err(backend)?;
+        let text: String = row.get(2).map_err(backend)?;
+        messages.push(QueuedMessage {
+            id: MessageId(row.get(0).map_err(backend)?),
+            execution_id: execution_id.map(ExecutionId::new),
+            event: event(&text)?,
+            delivery: codec::delivery(row.get(3).map_err(backend)?)?,
         });
     }
-    Ok(items)
+    drop(rows);
+    messages.sort_unstable_by_key(|m| m.id);
+    Ok(OrchestrationWorkItem {
+        instance: load_instance(conn, &instance_id)?,
+        instance_id: InstanceId::from_trusted(instance_id),
+        messages,
+        lock,
+    })
+}
+
+/// Leases the instance a completion's result went to for the claimant, unless a live lease
+/// holds it or none of its messages is visible yet (see [`ActivityCompletion::claim`]).
+pub(crate) fn claim_instance(
+    conn: &Connection,
+    tokens: &LockTokens,
+    instance_id: &InstanceId,
+    claim: &InstanceClaim,
+) -> Result<Option<OrchestrationWorkItem>, StoreError> {
+    let now = micros(claim.now);
+    let free: bool = conn
+        .prepare_cached(
+            "SELECT NOT EXISTS (SELECT 1 FROM instance_locks WHERE instance_id = ?1 \
+             AND locked_until > ?2) AND EXISTS (SELECT 1 FROM messages \
+             WHERE instance_id = ?1 AND visible_at <= ?2)",
+        )
+        .map_err(backend)?
+        .query_row(params![instance_id.as_str(), now], |row| row.get(0))
+        .map_err(backend)?;
+    if !free {
+        return Ok(None);
+    }
+    let id = instance_id.as_str().to_string();
+    lease_instance(conn, tokens, id, &claim.owner, micros(claim.until), now).map(Some)
 }
 
 /// Releases the instance's lease if `lock` is the current one; fails (changing nothing)

@@ -11,8 +11,9 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use chrono::{DateTime, Utc};
 use durafn_core::InstanceId;
 use durafn_store::{
-    ActivityCompletion, ActivityId, ActivityWorkItem, Committed, FetchRequest, InstanceFilter,
-    LockToken, NewInstance, NewMessage, OrchestrationWorkItem, StoreError, TurnCommit,
+    ActivityCompletion, ActivityId, ActivityWorkItem, Committed, Completed, FetchRequest,
+    InstanceFilter, LockToken, NewInstance, NewMessage, OrchestrationWorkItem, StoreError,
+    TurnCommit,
 };
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -37,7 +38,10 @@ pub(crate) enum WriteOp {
         reply: Reply<()>,
     },
     FetchActivities(FetchRequest, Reply<Vec<ActivityWorkItem>>),
-    CompleteActivities(Vec<ActivityCompletion>, Reply<Vec<Result<(), StoreError>>>),
+    CompleteActivities(
+        Vec<ActivityCompletion>,
+        Reply<Vec<Result<Completed, StoreError>>>,
+    ),
     AbandonActivity {
         id: ActivityId,
         lock: LockToken,
@@ -147,11 +151,7 @@ impl WriteOp {
                 savepoint(conn, |c| ops::fetch_activities(c, tokens, &req)),
             ),
             WriteOp::CompleteActivities(completions, r) => {
-                let results = completions
-                    .iter()
-                    .map(|a| savepoint(conn, |c| ops::complete_activity(c, a)))
-                    .collect();
-                finish(r, Ok(results))
+                finish(r, Ok(complete_activities(conn, tokens, &completions)))
             }
             WriteOp::AbandonActivity {
                 id,
@@ -178,6 +178,37 @@ impl WriteOp {
             }
         }
     }
+}
+
+/// Records each result in its own savepoint, then leases the instances claiming completions'
+/// results went to, each given to the first completion that claimed it (a claim that fails is
+/// only not made: the result is recorded either way).
+fn complete_activities(
+    conn: &Connection,
+    tokens: &LockTokens,
+    completions: &[ActivityCompletion],
+) -> Vec<Result<Completed, StoreError>> {
+    let mut results: Vec<Result<Completed, StoreError>> = completions
+        .iter()
+        .map(|a| savepoint(conn, |c| ops::complete_activity(c, a)).map(|()| Completed::default()))
+        .collect();
+    let mut claimed: Vec<&InstanceId> = Vec::new();
+    for (index, completion) in completions.iter().enumerate() {
+        let target = &completion.result.instance_id;
+        let Some(claim) = &completion.claim else {
+            continue;
+        };
+        if results[index].is_err() || claimed.contains(&target) {
+            continue;
+        }
+        claimed.push(target);
+        if let Ok(turn) = savepoint(conn, |c| ops::claim_instance(c, tokens, target, claim))
+            && let Ok(done) = &mut results[index]
+        {
+            done.turn = turn;
+        }
+    }
+    results
 }
 
 fn exec(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {

@@ -13,15 +13,16 @@ use crate::model::{
     NewInstance, NewMessage, OrchestrationWorkItem, TurnCommit,
 };
 use crate::{
-    ActivityCompletion, ActivityQueue, AdminStore, Committed, FetchRequest, InstanceStore,
-    OrchestrationQueue, Store, StoreError, StoreFuture, WorkWaker,
+    ActivityCompletion, ActivityQueue, AdminStore, Committed, Completed, FetchRequest,
+    InstanceStore, OrchestrationQueue, Store, StoreError, StoreFuture, WorkWaker,
 };
 
 /// Wraps a store and counts each method called, by name.
 pub struct CountingStore {
     inner: Arc<dyn Store>,
     calls: Mutex<BTreeMap<&'static str, u64>>,
-    /// Orchestration fetches that returned work: the batches of turns.
+    /// Orchestration fetches that returned work, and activity completions that handed back
+    /// turns: the batches of turns.
     batches: Mutex<u64>,
 }
 
@@ -66,7 +67,8 @@ impl CountingStore {
         self.calls().get(method).copied().unwrap_or(0)
     }
 
-    /// How many orchestration fetches returned work (each is one batch of turns).
+    /// How many orchestration fetches returned work and activity completions handed back turns
+    /// (each is one batch of turns).
     pub fn batches(&self) -> u64 {
         *self.batches.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -150,9 +152,17 @@ impl ActivityQueue for CountingStore {
     fn complete_activities(
         &self,
         completions: Vec<ActivityCompletion>,
-    ) -> StoreFuture<'_, Vec<Result<(), StoreError>>> {
-        self.count("complete_activities")
-            .complete_activities(completions)
+    ) -> StoreFuture<'_, Vec<Result<Completed, StoreError>>> {
+        let complete = self
+            .count("complete_activities")
+            .complete_activities(completions);
+        Box::pin(async move {
+            let results = complete.await?;
+            if results.iter().flatten().any(|r| r.turn.is_some()) {
+                *self.batches.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+            }
+            Ok(results)
+        })
     }
 
     fn abandon_activity<'a>(

@@ -20,7 +20,9 @@
 //!    current fails with [`StoreError::LockLost`] and changes nothing. An expired lease makes the
 //!    work fetchable again. A turn's commit may take the first lease of the activity work items
 //!    it creates for the committing host ([`TurnCommit::claim`]), exactly as a fetch right after
-//!    the commit would, so a host runs the activities its own turns schedule without a fetch.
+//!    the commit would, so a host runs the activities its own turns schedule without a fetch;
+//!    likewise an activity's completion may lease the instance its result goes to
+//!    ([`ActivityCompletion::claim`]), so the host runs the next turn without a fetch.
 //! 3. **Delivery counts.** Every fetch of a message or activity work item counts a delivery; the
 //!    runtime dead-letters work delivered more than its configured limit, failing the activity (or
 //!    the instance) with a clear error instead of looping forever.
@@ -103,6 +105,31 @@ pub struct ActivityCompletion {
     pub lock: LockToken,
     /// `TaskCompleted` or `TaskFailed` for the scheduling instance.
     pub result: NewMessage,
+    /// Lease the result's instance to the completing host and return it with its messages, so
+    /// the host runs the turn the result triggers without fetching it (`None`: only enqueue).
+    pub claim: Option<InstanceClaim>,
+}
+
+/// Asks an activity's completion to lease the instance its result goes to, in the same
+/// transaction, exactly as a fetch right after it would: the in-process hand-off of the next
+/// turn. A store declines (returns no work item) when another fetcher holds the instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceClaim {
+    /// Who takes the lease (a host id).
+    pub owner: String,
+    /// When the lease ends.
+    pub until: DateTime<Utc>,
+    /// The current time: messages visible by then come with the work item.
+    pub now: DateTime<Utc>,
+}
+
+/// What a recorded activity result hands back.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Completed {
+    /// The result's instance, leased to the completing host with every message visible to it
+    /// (see [`ActivityCompletion::claim`]). When several completions of one call claim the same
+    /// instance, the first that got it carries it, with all their results.
+    pub turn: Option<OrchestrationWorkItem>,
 }
 
 /// Instances, their history, and messages sent to them from outside a turn.
@@ -174,11 +201,12 @@ pub trait ActivityQueue: Send + Sync {
     fn fetch_activity_work(&self, request: FetchRequest) -> StoreFuture<'_, Vec<ActivityWorkItem>>;
 
     /// Deletes finished work items and enqueues their results, each atomically. Returns one
-    /// result per completion, in order.
+    /// result per completion, in order; a completion with a [`claim`](ActivityCompletion::claim)
+    /// may come back with its instance leased to the claimant ([`Completed::turn`]).
     fn complete_activities(
         &self,
         completions: Vec<ActivityCompletion>,
-    ) -> StoreFuture<'_, Vec<Result<(), StoreError>>>;
+    ) -> StoreFuture<'_, Vec<Result<Completed, StoreError>>>;
 
     /// Releases a work item's lease; it becomes fetchable again at `retry_at` (or now).
     fn abandon_activity<'a>(

@@ -21,8 +21,8 @@ use crate::model::{
     OrchestrationWorkItem, QueuedMessage, TurnCommit,
 };
 use crate::{
-    ActivityCompletion, ActivityQueue, AdminStore, FetchRequest, InstanceStore, OrchestrationQueue,
-    StoreFuture,
+    ActivityCompletion, ActivityQueue, AdminStore, Completed, FetchRequest, InstanceClaim,
+    InstanceStore, OrchestrationQueue, StoreFuture,
 };
 
 struct StoredMessage {
@@ -162,6 +162,70 @@ impl Inner {
             visible_at: None,
         });
         Ok(())
+    }
+
+    /// Leases an instance (whose lease is free) to `owner` until `until` and returns it with its
+    /// messages visible at `now`, each counted as delivered once more.
+    fn lease(
+        &mut self,
+        instance_id: InstanceId,
+        tokens: &LockTokens,
+        owner: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> OrchestrationWorkItem {
+        let lock = tokens.next(owner);
+        self.locks
+            .insert(instance_id.clone(), (lock.clone(), until));
+        self.lock_owners
+            .insert(instance_id.clone(), owner.to_string());
+        let messages = self
+            .messages
+            .iter_mut()
+            .filter(|(_, m)| m.instance_id == instance_id && m.visible_at <= now)
+            .map(|(id, m)| {
+                m.delivery += 1;
+                QueuedMessage {
+                    id: MessageId(*id),
+                    execution_id: m.execution_id.clone(),
+                    event: m.event.clone(),
+                    delivery: m.delivery,
+                }
+            })
+            .collect();
+        OrchestrationWorkItem {
+            instance: self.instances.get(&instance_id).cloned(),
+            instance_id,
+            messages,
+            lock,
+        }
+    }
+
+    /// Leases the instances the claiming completions' results went to, where no one holds them
+    /// and a message is visible, and gives each to the first completion that claimed it.
+    fn claim_turns(
+        &mut self,
+        claims: Vec<(usize, InstanceId, InstanceClaim)>,
+        results: &mut [Result<Completed, StoreError>],
+        tokens: &LockTokens,
+    ) {
+        for (index, instance_id, claim) in claims {
+            let held = self
+                .locks
+                .get(&instance_id)
+                .is_some_and(|(_, until)| *until > claim.now);
+            let visible = self
+                .messages
+                .values()
+                .any(|m| m.instance_id == instance_id && m.visible_at <= claim.now);
+            if held || !visible {
+                continue;
+            }
+            let item = self.lease(instance_id, tokens, &claim.owner, claim.until, claim.now);
+            if let Ok(completed) = &mut results[index] {
+                completed.turn = Some(item);
+            }
+        }
     }
 
     fn commit(&mut self, c: TurnCommit, tokens: &LockTokens) -> Result<Committed, StoreError> {
@@ -327,34 +391,10 @@ impl OrchestrationQueue for MemoryStore {
                     chosen.push(m.instance_id.clone());
                 }
             }
-            let mut items = Vec::with_capacity(chosen.len());
-            for instance_id in chosen {
-                let lock = self.tokens.next(&r.owner);
-                s.locks
-                    .insert(instance_id.clone(), (lock.clone(), r.now + r.lease));
-                s.lock_owners.insert(instance_id.clone(), r.owner.clone());
-                let messages = s
-                    .messages
-                    .iter_mut()
-                    .filter(|(_, m)| m.instance_id == instance_id && m.visible_at <= r.now)
-                    .map(|(id, m)| {
-                        m.delivery += 1;
-                        QueuedMessage {
-                            id: MessageId(*id),
-                            execution_id: m.execution_id.clone(),
-                            event: m.event.clone(),
-                            delivery: m.delivery,
-                        }
-                    })
-                    .collect();
-                items.push(OrchestrationWorkItem {
-                    instance: s.instances.get(&instance_id).cloned(),
-                    instance_id,
-                    messages,
-                    lock,
-                });
-            }
-            items
+            chosen
+                .into_iter()
+                .map(|id| s.lease(id, &self.tokens, &r.owner, r.now + r.lease, r.now))
+                .collect()
         })))
     }
 
@@ -432,11 +472,13 @@ impl ActivityQueue for MemoryStore {
     fn complete_activities(
         &self,
         completions: Vec<ActivityCompletion>,
-    ) -> StoreFuture<'_, Vec<Result<(), StoreError>>> {
+    ) -> StoreFuture<'_, Vec<Result<Completed, StoreError>>> {
         ready(Ok(self.with(|s| {
-            completions
+            let mut claims: Vec<(usize, InstanceId, InstanceClaim)> = Vec::new();
+            let mut results: Vec<Result<Completed, StoreError>> = completions
                 .into_iter()
-                .map(|c| {
+                .enumerate()
+                .map(|(index, c)| {
                     let owned = s
                         .activities
                         .get(&c.id.0)
@@ -449,10 +491,18 @@ impl ActivityQueue for MemoryStore {
                         )));
                     }
                     s.activities.remove(&c.id.0);
+                    let target = c.result.instance_id.clone();
                     s.enqueue(c.result);
-                    Ok(())
+                    if let Some(claim) = c.claim
+                        && !claims.iter().any(|(_, id, _)| *id == target)
+                    {
+                        claims.push((index, target, claim));
+                    }
+                    Ok(Completed::default())
                 })
-                .collect()
+                .collect();
+            s.claim_turns(claims, &mut results, &self.tokens);
+            results
         })))
     }
 

@@ -56,9 +56,9 @@ async fn a_batch_of_turns_reads_its_histories_in_one_round_trip() {
     let per_batch = (batches + reads + 2 * commits) as f64 / batches as f64;
     println!(
         "round trips: {n} instances, {misses} turns (all missing the cache) in {batches} batches: \
-         {reads} history reads, {commits} commits, {fetches} fetches ({} empty); \
-         {per_batch:.2} round trips per batch (fetch + history read + 2 for the commit)",
-        fetches - batches
+         {reads} history reads, {commits} commits, {fetches} fetches; \
+         {per_batch:.2} round trips per batch (fetch + history read + 2 for the commit; a batch \
+         handed back by activity results needs no fetch)"
     );
     assert_eq!(
         counting.calls_of("get_history"),

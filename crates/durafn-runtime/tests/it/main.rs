@@ -8,6 +8,7 @@ mod backends;
 mod delivery;
 mod determinism;
 mod entities;
+mod handoff;
 mod http;
 mod load;
 mod payloads;

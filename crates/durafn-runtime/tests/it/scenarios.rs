@@ -460,15 +460,19 @@ pub(crate) async fn no_cache(store: Arc<dyn Store>) {
     h.runtime.shutdown().await;
 }
 
-/// The activities a turn schedules are leased to this host by the turn's commit and run without
-/// being fetched: each of the five is handed off, and each runs once.
+/// The activities a turn schedules are leased to this host by the turn's commit, and the turns
+/// their results trigger by the results' commits, and run without being fetched. Each of the
+/// five runs once. (A fetch that holds every free slot at the moment a turn commits takes that
+/// turn's activity instead, so on a store whose fetch takes time not every one is handed off;
+/// `handoff.rs` checks the exact count where none does.)
 pub(crate) async fn activities_are_handed_off(store: Arc<dyn Store>) {
     let h = start(store, RuntimeOptions::default());
     let c = &h.client;
     c.start_new("hello", Some("h"), &()).await.expect("start");
     assert_eq!(done(c, "h").await.runtime_status, RuntimeStatus::Completed);
     let metrics = h.runtime.metrics();
-    assert_eq!(metrics.activities_handed_off.load(Ordering::Relaxed), 5);
+    assert!(metrics.activities_handed_off.load(Ordering::Relaxed) >= 1);
+    assert!(metrics.turns_handed_off.load(Ordering::Relaxed) >= 1);
     assert_eq!(metrics.activities.load(Ordering::Relaxed), 5);
     h.runtime.shutdown().await;
 }

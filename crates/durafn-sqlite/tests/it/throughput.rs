@@ -156,6 +156,7 @@ async fn activity_loop(run: Arc<Run>) {
                             id: item.id,
                             lock: item.lock,
                             result,
+                            claim: None,
                         }])
                         .await
                 })

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 
 use durafn_core::{EventId, EventKind, ExecutionId, HistoryEvent, Payload, RuntimeStatus};
 
-use crate::{ActivityClaim, ActivityCompletion, LockToken, NewMessage, Store, StoreError};
+use crate::{
+    ActivityClaim, ActivityCompletion, InstanceClaim, LockToken, NewMessage, Store, StoreError,
+};
 
 use super::fixture::Fixture;
 use super::support::*;
@@ -75,6 +77,7 @@ pub async fn activity_lease_and_completion(hub: &Fixture) {
         id: first.id,
         lock,
         result: task_completed("i1", 0, 42, at(102)),
+        claim: None,
     };
     let stale = store
         .complete_activities(vec![completion(first.lock.clone())])
@@ -219,6 +222,7 @@ pub async fn commit_claims_its_activities(hub: &Fixture) {
             id: claimed[0].id,
             lock: claimed[0].lock.clone(),
             result: task_completed("i1", 0, 1, at(4)),
+            claim: None,
         }])
         .await
         .expect("call");
@@ -242,5 +246,98 @@ pub async fn commit_claims_its_activities(hub: &Fixture) {
             .iter()
             .all(|w| w.activity.instance_id != id("i2")),
         "the failed commit enqueued nothing"
+    );
+}
+
+/// Completions that claim their instance lease it to the claimant where no one holds it and
+/// return it with every message visible, the results of the whole call included; one instance
+/// claimed twice comes back once. An instance another fetcher holds is not claimed, and its
+/// result waits for a fetch.
+pub async fn completion_claims_the_next_turn(hub: &Fixture) {
+    let store: Arc<dyn Store> = hub.store().clone();
+    for i in ["i1", "i2"] {
+        store
+            .create_instance(new_instance("orch", i, t0()))
+            .await
+            .expect("create");
+    }
+    let mut items = store
+        .fetch_orchestration_work(fetch(at(1), "host-a"))
+        .await
+        .expect("fetch");
+    items.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
+    let mut first = commit_of(&items[0], RuntimeStatus::Running, at(1));
+    first.activities = vec![activity("i1", 0), activity("i1", 1)];
+    let mut second = commit_of(&items[1], RuntimeStatus::Running, at(1));
+    second.activities = vec![activity("i2", 0)];
+    for result in store
+        .commit_turns(vec![first, second])
+        .await
+        .expect("commit")
+    {
+        result.expect("commit succeeds");
+    }
+    let mut work = store
+        .fetch_activity_work(fetch(at(2), "host-a"))
+        .await
+        .expect("fetch");
+    work.sort_by_key(|w| (w.activity.instance_id.clone(), w.activity.task_id.0));
+    assert_eq!(work.len(), 3);
+    // Another host holds i2 (an event arrived and it fetched it).
+    store
+        .send_messages(vec![raised("i2", "go", 1, at(2))])
+        .await
+        .expect("raise");
+    let held = fetch_one(store.as_ref(), at(3)).await;
+    assert_eq!(held.instance_id, id("i2"));
+
+    let claim = InstanceClaim {
+        owner: "host-a".into(),
+        until: at(60),
+        now: at(4),
+    };
+    let completions = work
+        .iter()
+        .map(|w| ActivityCompletion {
+            id: w.id,
+            lock: w.lock.clone(),
+            result: task_completed(
+                w.activity.instance_id.as_str(),
+                w.activity.task_id.0,
+                7,
+                at(4),
+            ),
+            claim: Some(claim.clone()),
+        })
+        .collect();
+    let mut results = store.complete_activities(completions).await.expect("call");
+    let completed: Vec<_> = results.drain(..).map(|r| r.expect("completes")).collect();
+    let turn = completed[0].turn.clone().expect("i1 is claimed");
+    assert_eq!(turn.instance_id, id("i1"));
+    assert_eq!(turn.messages.len(), 2, "both results of the call: {turn:?}");
+    assert!(completed[1].turn.is_none(), "an instance comes back once");
+    assert!(completed[2].turn.is_none(), "i2 is held by another fetcher");
+    assert!(
+        store
+            .fetch_orchestration_work(fetch(at(5), "host-b"))
+            .await
+            .expect("fetch")
+            .is_empty(),
+        "the claimed instance is leased, the held one still held"
+    );
+    // The claimed work item is a lease like a fetched one: its turn commits with it.
+    commit_ok(
+        store.as_ref(),
+        commit_of(&turn, RuntimeStatus::Running, at(6)),
+    )
+    .await;
+    // i2's result waits for a fetch once its holder's lease ran out.
+    let later = fetch_one(store.as_ref(), at(40)).await;
+    assert_eq!(later.instance_id, id("i2"));
+    assert!(
+        later
+            .messages
+            .iter()
+            .any(|m| matches!(m.event.kind, EventKind::TaskCompleted { .. }))
     );
 }

@@ -44,6 +44,7 @@ macro_rules! conformance_tests {
             activities::activity_lease_and_completion,
             activities::activity_trace_context_is_kept,
             activities::commit_claims_its_activities,
+            activities::completion_claims_the_next_turn,
             visibility::timers_are_invisible_until_due,
             visibility::fetch_batches_instances,
             admin::list_filters_and_pages,

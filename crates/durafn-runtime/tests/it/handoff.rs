@@ -1,0 +1,36 @@
+//! The in-process hand-off, counted exactly: on one thread over the in-memory task hub (whose
+//! calls finish without yielding) no fetch can run while a turn commits, so every activity a
+//! turn schedules and every turn a result triggers is handed over without a fetch.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use durafn_core::RuntimeStatus;
+use durafn_runtime::RuntimeOptions;
+use durafn_store::Store;
+use durafn_store::counting::CountingStore;
+use durafn_store::memory::MemoryStore;
+
+use crate::app::{done, start};
+
+#[tokio::test(flavor = "current_thread")]
+async fn every_step_of_a_sequence_is_handed_over() {
+    let counting = Arc::new(CountingStore::new(Arc::new(MemoryStore::new())));
+    let store: Arc<dyn Store> = counting.clone();
+    let h = start(store, RuntimeOptions::default());
+    let c = &h.client;
+    c.start_new("hello", Some("h"), &()).await.expect("start");
+    let status = done(c, "h").await;
+    assert_eq!(status.runtime_status, RuntimeStatus::Completed);
+    let metrics = h.runtime.metrics();
+    assert_eq!(metrics.activities_handed_off.load(Ordering::Relaxed), 5);
+    assert_eq!(
+        metrics.turns_handed_off.load(Ordering::Relaxed),
+        5,
+        "each result's turn ran where the result was recorded"
+    );
+    assert_eq!(metrics.turns.load(Ordering::Relaxed), 6);
+    // The start was fetched; the five turns after it came with their results.
+    assert_eq!(counting.batches(), 6);
+    h.runtime.shutdown().await;
+}
