@@ -151,7 +151,7 @@ pub(crate) async fn complete(
     let mut turns = Vec::new();
     if let Some(lock) = &claim_lock {
         for row in &replies[3] {
-            turns.push(crate::orchestrations::work_item(row, lock)?);
+            turns.push(crate::codec::work_item(row, lock)?);
         }
     }
     let mut any = false;

@@ -9,7 +9,10 @@ use durafn_core::{
     ExecutionId, FailureDetails, HistoryEvent, InstanceId, ParentInstance, Payload, RuntimeStatus,
     TraceContext,
 };
-use durafn_store::{FetchRequest, InstanceRecord, StoreError};
+use durafn_store::{
+    FetchRequest, InstanceRecord, LockToken, MessageId, OrchestrationWorkItem, QueuedMessage,
+    StoreError,
+};
 use tokio_postgres::Row;
 
 use crate::error::{backend, corrupt};
@@ -132,5 +135,42 @@ pub(crate) fn record(row: &Row, at: usize) -> Result<InstanceRecord, StoreError>
         trace_context: o(13)?
             .map(|t| from_json::<TraceContext>(&t, "trace context"))
             .transpose()?,
+    })
+}
+
+/// One leased instance of a fetch (or a completion's claim) as a work item.
+pub(crate) fn work_item(row: &Row, lock: &LockToken) -> Result<OrchestrationWorkItem, StoreError> {
+    let instance_id = InstanceId::from_trusted(get::<String>(row, 0)?);
+    let ids = get::<Option<Vec<i64>>>(row, 1)?.unwrap_or_default();
+    let executions = get::<Option<Vec<Option<String>>>>(row, 2)?.unwrap_or_default();
+    let events = get::<Option<Vec<String>>>(row, 3)?.unwrap_or_default();
+    let deliveries = get::<Option<Vec<i32>>>(row, 4)?.unwrap_or_default();
+    if executions.len() != ids.len() || events.len() != ids.len() || deliveries.len() != ids.len() {
+        return Err(corrupt("fetched message arrays differ in length"));
+    }
+    let messages = ids
+        .into_iter()
+        .zip(executions)
+        .zip(events)
+        .zip(deliveries)
+        .map(|(((id, execution_id), text), count)| {
+            Ok(QueuedMessage {
+                id: MessageId(id),
+                execution_id: execution_id.map(ExecutionId::new),
+                event: event(&text)?,
+                delivery: delivery(count)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let instance = if get::<bool>(row, 5)? {
+        Some(record(row, 6)?)
+    } else {
+        None
+    };
+    Ok(OrchestrationWorkItem {
+        instance,
+        instance_id,
+        messages,
+        lock: lock.clone(),
     })
 }

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use durafn_store::{NewInstance, StoreError};
+use durafn_store::{InstanceClaim, NewInstance, OrchestrationWorkItem, StoreError};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::instances::create_many;
@@ -24,10 +24,11 @@ pub(crate) const MAX_BATCH: usize = 512;
 /// The most batches committing at once.
 pub(crate) const IN_FLIGHT: usize = 2;
 
-/// A queued creation.
+/// A queued creation, and whether the caller claims the new instance's first turn.
 pub(crate) struct CreateRequest {
     pub(crate) instance: NewInstance,
-    pub(crate) reply: oneshot::Sender<Result<(), StoreError>>,
+    pub(crate) claim: Option<InstanceClaim>,
+    pub(crate) reply: oneshot::Sender<Result<Option<OrchestrationWorkItem>, StoreError>>,
 }
 
 /// The error a caller sees when the store stopped before answering.
@@ -88,10 +89,13 @@ pub(crate) async fn create_loop(
 }
 
 async fn commit_batch(shared: &Shared, batch: Vec<CreateRequest>) {
-    let requests: Vec<&NewInstance> = batch.iter().map(|r| &r.instance).collect();
+    let requests: Vec<(&NewInstance, Option<&InstanceClaim>)> = batch
+        .iter()
+        .map(|r| (&r.instance, r.claim.as_ref()))
+        .collect();
     let outcome = match shared.pool.get().await {
         Ok(mut conn) => {
-            let outcome = create_many(&mut conn, &requests).await;
+            let outcome = create_many(&mut conn, &shared.tokens, &requests).await;
             conn.check(&outcome);
             outcome
         }

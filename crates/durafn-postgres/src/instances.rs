@@ -2,9 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
-use durafn_store::kit;
+use durafn_store::kit::{self, LockTokens};
 use durafn_store::{
-    InstanceFilter, InstancePage, InstanceRecord, NewInstance, NewMessage, StoreError,
+    InstanceClaim, InstanceFilter, InstancePage, InstanceRecord, NewInstance, NewMessage,
+    OrchestrationWorkItem, StoreError,
 };
 use tokio_postgres::types::ToSql;
 
@@ -33,14 +34,15 @@ pub(crate) fn statuses(
 /// must be distinct. Returns one result per instance and whether any was created.
 pub(crate) async fn create_many(
     conn: &mut Conn<'_>,
-    requests: &[&NewInstance],
-) -> Result<(Vec<Result<(), StoreError>>, Wake), StoreError> {
+    tokens: &LockTokens,
+    requests: &[(&NewInstance, Option<&InstanceClaim>)],
+) -> Result<(Vec<Result<Option<OrchestrationWorkItem>, StoreError>>, Wake), StoreError> {
     let mut results = Vec::with_capacity(requests.len());
     let mut encoded = Vec::with_capacity(requests.len());
-    for ni in requests {
+    for (ni, _) in requests {
         match Instance::encode(ni) {
             Ok(i) => {
-                results.push(Ok(()));
+                results.push(Ok(None));
                 encoded.push(Some(i));
             }
             Err(e) => {
@@ -71,7 +73,11 @@ pub(crate) async fn create_many(
     .map_err(backend)?;
     let existing = statuses(&first[2])?;
     let mut creations = Creations::default();
-    for ((ni, instance), result) in requests.iter().zip(encoded).zip(results.iter_mut()) {
+    // The new instances whose first turn the callers claim (one claim stands for all: a start
+    // is claimed by the host it is made on, and a batch holds that host's starts).
+    let mut claimed: Vec<String> = Vec::new();
+    let mut claim: Option<&InstanceClaim> = None;
+    for (((ni, wants), instance), result) in requests.iter().zip(encoded).zip(results.iter_mut()) {
         let Some(instance) = instance else { continue };
         match existing.get(&instance.instance_id) {
             Some(status) if !status.is_terminal() => {
@@ -80,25 +86,60 @@ pub(crate) async fn create_many(
                     status: *status,
                 });
             }
-            _ => creations.push(instance),
+            _ => {
+                if let Some(wants) = wants {
+                    claimed.push(instance.instance_id.clone());
+                    claim = claim.or(Some(*wants));
+                }
+                creations.push(instance);
+            }
         }
     }
+    let claimed = lock_order(claimed);
+    let lease = claim.map(|k| {
+        (
+            micros(k.now),
+            tokens.next(&k.owner),
+            micros(k.until),
+            k.owner.clone(),
+        )
+    });
     let mut steps = Vec::new();
     if !creations.is_empty() {
         steps.extend(creations.steps(client, &st));
     }
     steps.push(query(client, &st.maintain, vec![&ids, &creations.ids]));
+    let claim_step = steps.len();
+    if let Some((now, lock, until, owner)) = &lease {
+        steps.push(query(
+            client,
+            &st.claim_orchestrations,
+            vec![now, &claimed, &lock.0, until, owner],
+        ));
+    }
     steps.push(if creations.is_empty() {
         rollback(client)
     } else {
         commit(client)
     });
-    pipeline(steps).await.map_err(backend)?;
+    let replies = pipeline(steps).await.map_err(backend)?;
     conn.end();
-    let wake = if creations.is_empty() {
-        Wake::default()
-    } else {
+    if let Some((_, lock, _, _)) = &lease {
+        for row in &replies[claim_step] {
+            let item = crate::codec::work_item(row, lock)?;
+            let index = requests
+                .iter()
+                .position(|(ni, _)| ni.instance_id == item.instance_id);
+            if let Some(Ok(slot)) = index.map(|i| &mut results[i]) {
+                *slot = Some(item);
+            }
+        }
+    }
+    // Starts whose first turn was claimed need no dispatcher woken, here or on another host.
+    let wake = if creations.ids.len() > claimed.len() {
         Wake::ORCHESTRATIONS
+    } else {
+        Wake::default()
     };
     Ok((results, wake))
 }

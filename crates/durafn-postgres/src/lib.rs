@@ -150,9 +150,9 @@ use chrono::{DateTime, Utc};
 use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
 use durafn_store::{
     ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, Committed,
-    Completed, FetchRequest, InstanceFilter, InstancePage, InstanceRecord, InstanceStore,
-    LockToken, NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem, StoreError,
-    StoreFuture, TurnCommit, decode_continuation,
+    Completed, FetchRequest, InstanceClaim, InstanceFilter, InstancePage, InstanceRecord,
+    InstanceStore, LockToken, NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem,
+    StoreError, StoreFuture, TurnCommit, decode_continuation,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -380,7 +380,29 @@ impl InstanceStore for PostgresStore {
             // Group commit: queued for the creation task (see `creates`).
             let (reply, answer) = oneshot::channel();
             self.creates
-                .send(CreateRequest { instance, reply })
+                .send(CreateRequest {
+                    instance,
+                    claim: None,
+                    reply,
+                })
+                .map_err(|_| creates::closed())?;
+            answer.await.map_err(|_| creates::closed())?.map(|_| ())
+        })
+    }
+
+    fn create_and_claim(
+        &self,
+        instance: NewInstance,
+        claim: InstanceClaim,
+    ) -> StoreFuture<'_, Option<OrchestrationWorkItem>> {
+        Box::pin(async move {
+            let (reply, answer) = oneshot::channel();
+            self.creates
+                .send(CreateRequest {
+                    instance,
+                    claim: Some(claim),
+                    reply,
+                })
                 .map_err(|_| creates::closed())?;
             answer.await.map_err(|_| creates::closed())?
         })

@@ -22,18 +22,18 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use durafn_core::{ExecutionId, InstanceId, RuntimeStatus};
+use durafn_core::{InstanceId, RuntimeStatus};
 use durafn_store::kit::{self, LockTokens};
 use durafn_store::{
-    ActivityId, ActivityWorkItem, Committed, FetchRequest, HistoryChange, LockToken, MessageId,
-    OrchestrationWorkItem, QueuedMessage, StoreError, TurnCommit,
+    ActivityId, ActivityWorkItem, Committed, FetchRequest, HistoryChange, LockToken,
+    OrchestrationWorkItem, StoreError, TurnCommit,
 };
 
 use crate::batch::{
     Creations, Instance, Message, Messages, Params, begin, commit, lock_order, query, rollback,
 };
 use crate::codec::{self, event_json, get, lease_end, limit, micros, to_json};
-use crate::error::{backend, corrupt};
+use crate::error::backend;
 use crate::instances::statuses;
 use crate::notify::Wake;
 use crate::pipeline::{Rows, Step, pipeline};
@@ -64,47 +64,9 @@ pub(crate) async fn fetch(
         )
         .await
         .map_err(backend)?;
-    rows.iter().map(|row| work_item(row, &lock)).collect()
-}
-
-/// One leased instance of a fetch (or a completion's claim) as a work item.
-pub(crate) fn work_item(
-    row: &tokio_postgres::Row,
-    lock: &LockToken,
-) -> Result<OrchestrationWorkItem, StoreError> {
-    let instance_id = InstanceId::from_trusted(get::<String>(row, 0)?);
-    let ids = get::<Option<Vec<i64>>>(row, 1)?.unwrap_or_default();
-    let executions = get::<Option<Vec<Option<String>>>>(row, 2)?.unwrap_or_default();
-    let events = get::<Option<Vec<String>>>(row, 3)?.unwrap_or_default();
-    let deliveries = get::<Option<Vec<i32>>>(row, 4)?.unwrap_or_default();
-    if executions.len() != ids.len() || events.len() != ids.len() || deliveries.len() != ids.len() {
-        return Err(corrupt("fetched message arrays differ in length"));
-    }
-    let messages = ids
-        .into_iter()
-        .zip(executions)
-        .zip(events)
-        .zip(deliveries)
-        .map(|(((id, execution_id), event), delivery)| {
-            Ok(QueuedMessage {
-                id: MessageId(id),
-                execution_id: execution_id.map(ExecutionId::new),
-                event: codec::event(&event)?,
-                delivery: codec::delivery(delivery)?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    let instance = if get::<bool>(row, 5)? {
-        Some(codec::record(row, 6)?)
-    } else {
-        None
-    };
-    Ok(OrchestrationWorkItem {
-        instance,
-        instance_id,
-        messages,
-        lock: lock.clone(),
-    })
+    rows.iter()
+        .map(|row| codec::work_item(row, &lock))
+        .collect()
 }
 
 /// The new instance row of a turn, encoded.
@@ -681,7 +643,7 @@ pub(crate) async fn abandon(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use durafn_core::{EventKind, HistoryEvent, Payload};
+    use durafn_core::{EventKind, ExecutionId, HistoryEvent, Payload};
     use durafn_store::{NewInstance, NewMessage};
 
     fn turn(id: &str, targets: &[&str], children: &[&str]) -> Turn {

@@ -28,6 +28,12 @@ type InFlight = Arc<Mutex<HashMap<ActivityId, LockToken>>>;
 /// is recorded) and its concurrency slot.
 type Done = (ActivityCompletion, Option<SpanRecord>, OwnedSemaphorePermit);
 
+/// Up to how many results one completion batch claims their instances for. A few results are
+/// a sequence stepping on (one result, the next turn), where the fetch the claim saves is most of
+/// the step; many are a loaded host, whose orchestration dispatchers fetch the instances in
+/// large batches anyway, and measured faster so.
+const CLAIM_BELOW: usize = 4;
+
 /// The status message of an attempt whose result was never recorded.
 const ABANDONED: &str = "attempt abandoned: host lost its lease";
 
@@ -410,7 +416,10 @@ async fn complete_loop(
             permits.push(permit);
         }
         let ids: Vec<ActivityId> = completions.iter().map(|c| c.id).collect();
-        if shared.options.run_orchestrations && !shared.stopping() {
+        if shared.options.run_orchestrations
+            && !shared.stopping()
+            && completions.len() <= CLAIM_BELOW
+        {
             let now = shared.clock.now();
             let claim = InstanceClaim {
                 owner: shared.owner.clone(),
@@ -461,7 +470,10 @@ async fn complete_loop(
         }
         if !turns.is_empty() {
             Metrics::add(&shared.metrics.turns_handed_off, turns.len() as u64);
-            crate::turn::run_batch(&shared, turns).await;
+            let task_shared = shared.clone();
+            shared.handoff.run_turn(async move {
+                crate::turn::run_batch(&task_shared, turns).await;
+            });
         }
     }
 }

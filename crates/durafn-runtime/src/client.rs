@@ -13,7 +13,8 @@ use durafn_core::{
     Payload, Registry, RuntimeStatus, Scheduler, TraceContext,
 };
 use durafn_store::{
-    InstanceFilter, InstancePage, InstanceRecord, NewInstance, NewMessage, Store, StoreError,
+    InstanceClaim, InstanceFilter, InstancePage, InstanceRecord, NewInstance, NewMessage, Store,
+    StoreError,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -315,23 +316,42 @@ impl DurableClient {
                 self.clock.now(),
             )
         });
-        let created = self
-            .store
-            .create_instance(NewInstance {
-                instance_id: instance_id.clone(),
-                name,
-                execution_id: ExecutionId::new(self.ids.new_id()),
-                input,
-                parent: None,
-                created_at: self.clock.now(),
-                version,
-                trace_context: span.as_ref().map(SpanRecord::context).or(caller),
-            })
-            .await;
+        let new = NewInstance {
+            instance_id: instance_id.clone(),
+            name,
+            execution_id: ExecutionId::new(self.ids.new_id()),
+            input,
+            parent: None,
+            created_at: self.clock.now(),
+            version,
+            trace_context: span.as_ref().map(SpanRecord::context).or(caller),
+        };
+        // On a quiet host that runs orchestrations, the start's first turn is claimed and run
+        // here (see `handoff`); otherwise a dispatcher fetches it.
+        let claim = self
+            .runtime
+            .as_ref()
+            .filter(|rt| rt.options.run_orchestrations && !rt.stopping() && rt.handoff.quiet());
+        let created = match claim {
+            None => self.store.create_instance(new).await.map(|()| None),
+            Some(rt) => {
+                let now = self.clock.now();
+                let claim = InstanceClaim {
+                    owner: rt.owner.clone(),
+                    until: now + rt.lease(),
+                    now,
+                };
+                let turn = self.store.create_and_claim(new, claim).await;
+                turn.map(|turn| turn.map(|turn| (rt, turn)))
+            }
+        };
         match created {
-            Ok(()) => {
+            Ok(claimed) => {
                 self.emit(span);
-                self.wake();
+                match claimed {
+                    Some((rt, turn)) => crate::turn::run_claimed_start(rt, turn),
+                    None => self.wake(),
+                }
                 Ok(instance_id)
             }
             Err(StoreError::InstanceExists {

@@ -190,5 +190,6 @@ impl Runtime {
         for task in self.tasks {
             let _ = task.await;
         }
+        self.shared.handoff.finish_turns().await;
     }
 }

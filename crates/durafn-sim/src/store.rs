@@ -10,9 +10,9 @@ use durafn_store::inspect::{HubHealth, InstanceQuery, InstanceWork};
 use durafn_store::memory::MemoryStore;
 use durafn_store::{
     ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, Committed,
-    Completed, FetchRequest, InspectStore, InstanceFilter, InstancePage, InstanceRecord,
-    InstanceStore, LockToken, NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem,
-    StoreError, StoreFuture, TurnCommit, WorkWaker,
+    Completed, FetchRequest, InspectStore, InstanceClaim, InstanceFilter, InstancePage,
+    InstanceRecord, InstanceStore, LockToken, NewInstance, NewMessage, OrchestrationQueue,
+    OrchestrationWorkItem, StoreError, StoreFuture, TurnCommit, WorkWaker,
 };
 
 use crate::state::{HostState, SimState, TurnSnapshot};
@@ -121,6 +121,16 @@ impl InstanceStore for FaultyStore {
     fn create_instance(&self, instance: NewInstance) -> StoreFuture<'_, ()> {
         self.call("create_instance", true, move || {
             self.inner.create_instance(instance)
+        })
+    }
+
+    fn create_and_claim(
+        &self,
+        instance: NewInstance,
+        claim: InstanceClaim,
+    ) -> StoreFuture<'_, Option<OrchestrationWorkItem>> {
+        self.call("create_and_claim", true, move || {
+            self.inner.create_and_claim(instance, claim)
         })
     }
 

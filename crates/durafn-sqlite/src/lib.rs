@@ -90,9 +90,9 @@ use chrono::{DateTime, Utc};
 use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
 use durafn_store::{
     ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, Committed,
-    Completed, FetchRequest, InstanceFilter, InstancePage, InstanceRecord, InstanceStore,
-    LockToken, NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem, StoreError,
-    StoreFuture, TurnCommit, decode_continuation,
+    Completed, FetchRequest, InstanceClaim, InstanceFilter, InstancePage, InstanceRecord,
+    InstanceStore, LockToken, NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem,
+    StoreError, StoreFuture, TurnCommit, decode_continuation,
 };
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
@@ -296,6 +296,14 @@ impl Drop for SqliteStore {
 impl InstanceStore for SqliteStore {
     fn create_instance(&self, instance: NewInstance) -> StoreFuture<'_, ()> {
         self.write(|r| WriteOp::CreateInstance(instance, r))
+    }
+
+    fn create_and_claim(
+        &self,
+        instance: NewInstance,
+        claim: InstanceClaim,
+    ) -> StoreFuture<'_, Option<OrchestrationWorkItem>> {
+        self.write(|r| WriteOp::CreateAndClaim(instance, claim, r))
     }
 
     fn get_instance<'a>(&'a self, id: &'a InstanceId) -> StoreFuture<'a, Option<InstanceRecord>> {

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use durafn_core::InstanceId;
 use durafn_store::{
     ActivityCompletion, ActivityId, ActivityWorkItem, Committed, Completed, FetchRequest,
-    InstanceFilter, LockToken, NewInstance, NewMessage, OrchestrationWorkItem, StoreError,
-    TurnCommit,
+    InstanceClaim, InstanceFilter, LockToken, NewInstance, NewMessage, OrchestrationWorkItem,
+    StoreError, TurnCommit,
 };
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -28,6 +28,11 @@ pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 /// A request to the writer thread.
 pub(crate) enum WriteOp {
     CreateInstance(NewInstance, Reply<()>),
+    CreateAndClaim(
+        NewInstance,
+        InstanceClaim,
+        Reply<Option<OrchestrationWorkItem>>,
+    ),
     SendMessages(Vec<NewMessage>, Reply<()>),
     FetchOrchestrations(FetchRequest, Reply<Vec<OrchestrationWorkItem>>),
     CommitTurns(Vec<TurnCommit>, Reply<Vec<Result<Committed, StoreError>>>),
@@ -104,6 +109,7 @@ impl WriteOp {
     fn fail(self, e: StoreError) {
         let fin = match self {
             WriteOp::CreateInstance(_, r) | WriteOp::SendMessages(_, r) => finish(r, Err(e)),
+            WriteOp::CreateAndClaim(_, _, r) => finish(r, Err(e)),
             WriteOp::FetchOrchestrations(_, r) => finish(r, Err(e)),
             WriteOp::CommitTurns(_, r) => finish(r, Err(e)),
             WriteOp::CompleteActivities(_, r) => finish(r, Err(e)),
@@ -121,6 +127,13 @@ impl WriteOp {
     fn run(self, conn: &Connection, tokens: &LockTokens) -> Finisher {
         match self {
             WriteOp::CreateInstance(ni, r) => finish(r, savepoint(conn, |c| ops::create(c, &ni))),
+            WriteOp::CreateAndClaim(ni, claim, r) => finish(
+                r,
+                savepoint(conn, |c| {
+                    ops::create(c, &ni)?;
+                    ops::claim_instance(c, tokens, &ni.instance_id, &claim)
+                }),
+            ),
             WriteOp::SendMessages(m, r) => {
                 finish(r, savepoint(conn, |c| ops::send_messages(c, &m)))
             }

@@ -14,15 +14,15 @@ use crate::model::{
 };
 use crate::{
     ActivityCompletion, ActivityQueue, AdminStore, Committed, Completed, FetchRequest,
-    InstanceStore, OrchestrationQueue, Store, StoreError, StoreFuture, WorkWaker,
+    InstanceClaim, InstanceStore, OrchestrationQueue, Store, StoreError, StoreFuture, WorkWaker,
 };
 
 /// Wraps a store and counts each method called, by name.
 pub struct CountingStore {
     inner: Arc<dyn Store>,
     calls: Mutex<BTreeMap<&'static str, u64>>,
-    /// Orchestration fetches that returned work, and activity completions that handed back
-    /// turns: the batches of turns.
+    /// Orchestration fetches that returned work, and starts and activity completions that
+    /// handed back turns: the batches of turns.
     batches: Mutex<u64>,
 }
 
@@ -67,8 +67,8 @@ impl CountingStore {
         self.calls().get(method).copied().unwrap_or(0)
     }
 
-    /// How many orchestration fetches returned work and activity completions handed back turns
-    /// (each is one batch of turns).
+    /// How many orchestration fetches returned work and starts and activity completions handed
+    /// back turns (each is one batch of turns).
     pub fn batches(&self) -> u64 {
         *self.batches.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -86,6 +86,23 @@ impl CountingStore {
 impl InstanceStore for CountingStore {
     fn create_instance(&self, instance: NewInstance) -> StoreFuture<'_, ()> {
         self.count("create_instance").create_instance(instance)
+    }
+
+    fn create_and_claim(
+        &self,
+        instance: NewInstance,
+        claim: InstanceClaim,
+    ) -> StoreFuture<'_, Option<OrchestrationWorkItem>> {
+        let create = self
+            .count("create_and_claim")
+            .create_and_claim(instance, claim);
+        Box::pin(async move {
+            let turn = create.await?;
+            if turn.is_some() {
+                *self.batches.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+            }
+            Ok(turn)
+        })
     }
 
     fn get_instance<'a>(&'a self, id: &'a InstanceId) -> StoreFuture<'a, Option<InstanceRecord>> {

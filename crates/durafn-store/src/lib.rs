@@ -110,9 +110,10 @@ pub struct ActivityCompletion {
     pub claim: Option<InstanceClaim>,
 }
 
-/// Asks an activity's completion to lease the instance its result goes to, in the same
-/// transaction, exactly as a fetch right after it would: the in-process hand-off of the next
-/// turn. A store declines (returns no work item) when another fetcher holds the instance.
+/// Asks an activity's completion (or a start, [`InstanceStore::create_and_claim`]) to lease the
+/// instance its result goes to, in the same transaction, exactly as a fetch right after it
+/// would: the in-process hand-off of the next turn. A completion's claim is declined (no work
+/// item) when another fetcher holds the instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceClaim {
     /// Who takes the lease (a host id).
@@ -139,6 +140,18 @@ pub trait InstanceStore: Send + Sync {
     /// [`StoreError::InstanceExists`]; a terminal instance is replaced (its history, messages and
     /// activity work items are deleted).
     fn create_instance(&self, instance: NewInstance) -> StoreFuture<'_, ()>;
+
+    /// Creates an instance as [`create_instance`](Self::create_instance) does and, in the same
+    /// transaction, leases it to the claimant and returns it with its `ExecutionStarted`
+    /// message, exactly as a fetch right after the creation would: the in-process hand-off of
+    /// its first turn, so the host that starts an instance runs it without fetching it. `None`
+    /// when another fetcher still holds the id's lease (messages to the instance it replaced):
+    /// the instance is created all the same, and its first turn is fetched.
+    fn create_and_claim(
+        &self,
+        instance: NewInstance,
+        claim: InstanceClaim,
+    ) -> StoreFuture<'_, Option<OrchestrationWorkItem>>;
 
     /// The instance row.
     fn get_instance<'a>(&'a self, id: &'a InstanceId) -> StoreFuture<'a, Option<InstanceRecord>>;

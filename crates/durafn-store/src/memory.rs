@@ -210,22 +210,31 @@ impl Inner {
         tokens: &LockTokens,
     ) {
         for (index, instance_id, claim) in claims {
-            let held = self
-                .locks
-                .get(&instance_id)
-                .is_some_and(|(_, until)| *until > claim.now);
-            let visible = self
-                .messages
-                .values()
-                .any(|m| m.instance_id == instance_id && m.visible_at <= claim.now);
-            if held || !visible {
-                continue;
-            }
-            let item = self.lease(instance_id, tokens, &claim.owner, claim.until, claim.now);
+            let item = self.claim(instance_id, &claim, tokens);
             if let Ok(completed) = &mut results[index] {
-                completed.turn = Some(item);
+                completed.turn = item;
             }
         }
+    }
+
+    /// Leases an instance for a claimant unless a live lease holds it or none of its messages is
+    /// visible.
+    fn claim(
+        &mut self,
+        instance_id: InstanceId,
+        claim: &InstanceClaim,
+        tokens: &LockTokens,
+    ) -> Option<OrchestrationWorkItem> {
+        let held = self
+            .locks
+            .get(&instance_id)
+            .is_some_and(|(_, until)| *until > claim.now);
+        let visible = self
+            .messages
+            .values()
+            .any(|m| m.instance_id == instance_id && m.visible_at <= claim.now);
+        (!held && visible)
+            .then(|| self.lease(instance_id, tokens, &claim.owner, claim.until, claim.now))
     }
 
     fn commit(&mut self, c: TurnCommit, tokens: &LockTokens) -> Result<Committed, StoreError> {
@@ -336,6 +345,18 @@ impl Inner {
 impl InstanceStore for MemoryStore {
     fn create_instance(&self, instance: NewInstance) -> StoreFuture<'_, ()> {
         ready(self.with(|s| s.create(instance)))
+    }
+
+    fn create_and_claim(
+        &self,
+        instance: NewInstance,
+        claim: InstanceClaim,
+    ) -> StoreFuture<'_, Option<OrchestrationWorkItem>> {
+        ready(self.with(|s| {
+            let id = instance.instance_id.clone();
+            s.create(instance)?;
+            Ok(s.claim(id, &claim, &self.tokens))
+        }))
     }
 
     fn get_instance<'a>(&'a self, id: &'a InstanceId) -> StoreFuture<'a, Option<InstanceRecord>> {

@@ -30,6 +30,7 @@ use crate::shared::Shared;
 
 /// Runs one fetched batch of orchestration work through load, plan and commit.
 pub(crate) async fn run_batch(shared: &Shared, items: Vec<OrchestrationWorkItem>) {
+    let _busy = shared.handoff.running();
     let now = shared.clock.now();
     let loaded = load::load_batch(shared, items, now).await;
 
@@ -220,5 +221,15 @@ fn hand_over(shared: &Shared, claimed: Vec<ActivityWorkItem>, slots: Vec<OwnedSe
         for item in refused {
             let _ = store.abandon_activity(item.id, &item.lock, None).await;
         }
+    });
+}
+
+/// Runs the first turn of a start this host claimed (see [`handoff`](crate::handoff)) as a task
+/// of its own.
+pub(crate) fn run_claimed_start(shared: &std::sync::Arc<Shared>, turn: OrchestrationWorkItem) {
+    Metrics::add(&shared.metrics.turns_handed_off, 1);
+    let task_shared = shared.clone();
+    shared.handoff.run_turn(async move {
+        run_batch(&task_shared, vec![turn]).await;
     });
 }

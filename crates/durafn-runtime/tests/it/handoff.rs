@@ -1,6 +1,7 @@
 //! The in-process hand-off, counted exactly: on one thread over the in-memory task hub (whose
-//! calls finish without yielding) no fetch can run while a turn commits, so every activity a
-//! turn schedules and every turn a result triggers is handed over without a fetch.
+//! calls finish without yielding) no fetch can run while a turn commits, so the first turn of a
+//! start, every activity a turn schedules and every turn a result triggers is handed over
+//! without a fetch.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -26,11 +27,11 @@ async fn every_step_of_a_sequence_is_handed_over() {
     assert_eq!(metrics.activities_handed_off.load(Ordering::Relaxed), 5);
     assert_eq!(
         metrics.turns_handed_off.load(Ordering::Relaxed),
-        5,
-        "each result's turn ran where the result was recorded"
+        6,
+        "the start's turn ran where it was made, each result's where the result was recorded"
     );
     assert_eq!(metrics.turns.load(Ordering::Relaxed), 6);
-    // The start was fetched; the five turns after it came with their results.
     assert_eq!(counting.batches(), 6);
+    assert_eq!(counting.calls_of("create_and_claim"), 1);
     h.runtime.shutdown().await;
 }

@@ -7,7 +7,9 @@ use durafn_core::{
     SystemFailure, TraceContext,
 };
 
-use crate::{HistoryChange, InstanceFilter, InstanceUpdate, Store, StoreError, TurnCommit};
+use crate::{
+    HistoryChange, InstanceClaim, InstanceFilter, InstanceUpdate, Store, StoreError, TurnCommit,
+};
 
 use super::fixture::Fixture;
 use super::support::*;
@@ -372,4 +374,58 @@ pub async fn version_and_trace_context_are_kept(hub: &Fixture) {
         .expect("get")
         .expect("exists");
     assert_eq!((row.version, row.trace_context), (None, None));
+}
+
+/// A start that claims its instance gets it back leased, with its `ExecutionStarted` message,
+/// as a fetch would return it; a fetch does not see it until that lease ends, and the lease
+/// commits the first turn. A claiming start of an id that is taken fails and leases nothing.
+pub async fn create_and_claim_leases_the_first_turn(hub: &Fixture) {
+    let store: Arc<dyn Store> = hub.store().clone();
+    let claim = InstanceClaim {
+        owner: "host-a".into(),
+        until: at(60),
+        now: t0(),
+    };
+    let item = store
+        .create_and_claim(new_instance("orch", "i1", t0()), claim.clone())
+        .await
+        .expect("create")
+        .expect("a new id is free to lease");
+    assert_eq!(item.instance_id, id("i1"));
+    assert_eq!(
+        item.instance.as_ref().map(|r| r.status),
+        Some(RuntimeStatus::Pending)
+    );
+    assert_eq!(item.messages.len(), 1, "{item:?}");
+    assert_eq!(item.messages[0].delivery, 1);
+    assert!(matches!(
+        item.messages[0].event.kind,
+        EventKind::ExecutionStarted { .. }
+    ));
+    assert!(
+        store
+            .fetch_orchestration_work(fetch(at(1), "host-b"))
+            .await
+            .expect("fetch")
+            .is_empty(),
+        "the claimed instance is leased"
+    );
+    let taken = store
+        .create_and_claim(new_instance("orch", "i1", t0()), claim)
+        .await;
+    assert!(
+        matches!(taken, Err(StoreError::InstanceExists { .. })),
+        "{taken:?}"
+    );
+    commit_ok(
+        store.as_ref(),
+        commit_of(&item, RuntimeStatus::Running, at(2)),
+    )
+    .await;
+    let row = store
+        .get_instance(&id("i1"))
+        .await
+        .expect("get")
+        .expect("row");
+    assert_eq!(row.status, RuntimeStatus::Running);
 }

@@ -33,6 +33,7 @@ macro_rules! conformance_tests {
             instances::history_round_trips_verbatim,
             instances::histories_come_back_in_the_order_asked,
             instances::version_and_trace_context_are_kept,
+            instances::create_and_claim_leases_the_first_turn,
             turns::commit_applies_everything_atomically,
             turns::replace_history_resets_it,
             turns::sub_orchestrations,
