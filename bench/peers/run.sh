@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The side-by-side comparison of durafn with its peers: builds the runner and runs it.
 #
-#   bench/peers/run.sh            the full comparison, medians of 3 runs (about an hour)
+#   bench/peers/run.sh            the full comparison, medians of 3 runs (about 40 minutes)
 #   bench/peers/run.sh --smoke    tiny sizes, one run: checks that every system runs
 #
 # Both install every peer into the cache first (minutes the first time, seconds after). Other

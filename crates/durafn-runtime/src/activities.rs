@@ -32,7 +32,7 @@ type Done = (ActivityCompletion, Option<SpanRecord>, OwnedSemaphorePermit);
 /// a sequence stepping on (one result, the next turn), where the fetch the claim saves is most of
 /// the step; many are a loaded host, whose orchestration dispatchers fetch the instances in
 /// large batches anyway, and measured faster so.
-const CLAIM_BELOW: usize = 4;
+const CLAIMS_UP_TO: usize = 4;
 
 /// The status message of an attempt whose result was never recorded.
 const ABANDONED: &str = "attempt abandoned: host lost its lease";
@@ -391,9 +391,10 @@ fn timed_out(name: &str, limit: Option<Duration>) -> FailureDetails {
 }
 
 /// Commits finished activities in batches: whatever finished while the last batch committed.
-/// Where this host runs orchestrations, each completion claims the instance its result goes to
-/// (see [`ActivityCompletion::claim`]), and the turns the store hands back run here at once, as
-/// one batch, instead of being fetched by an orchestration dispatcher.
+/// Where this host runs orchestrations, each completion of a small batch claims the instance its
+/// result goes to (see [`ActivityCompletion::claim`]), and the turns the store hands back run at
+/// once, as one batch of their own (a task the shutdown waits for), instead of being fetched by an
+/// orchestration dispatcher.
 async fn complete_loop(
     shared: Arc<Shared>,
     mut done: mpsc::UnboundedReceiver<Done>,
@@ -418,7 +419,7 @@ async fn complete_loop(
         let ids: Vec<ActivityId> = completions.iter().map(|c| c.id).collect();
         if shared.options.run_orchestrations
             && !shared.stopping()
-            && completions.len() <= CLAIM_BELOW
+            && completions.len() <= CLAIMS_UP_TO
         {
             let now = shared.clock.now();
             let claim = InstanceClaim {

@@ -199,7 +199,11 @@ impl Browser {
         );
         self.fill("#key", key).await;
         self.click("section.login button[type=submit]").await;
-        self.css("h1").await;
+        // The login page stays until the browser has followed the redirect: wait for the next.
+        self.until("the instance list after signing in", |page| {
+            page.contains("<h1>Instances</h1>")
+        })
+        .await;
         assert_eq!(self.text("h1").await, "Instances");
     }
 

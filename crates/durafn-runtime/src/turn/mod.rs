@@ -28,7 +28,8 @@ use crate::handoff::assign_claims;
 use crate::metrics::Metrics;
 use crate::shared::Shared;
 
-/// Runs one fetched batch of orchestration work through load, plan and commit.
+/// Runs one batch of orchestration work (fetched, or handed over by this host's own commits)
+/// through load, plan and commit.
 pub(crate) async fn run_batch(shared: &Shared, items: Vec<OrchestrationWorkItem>) {
     let _busy = shared.handoff.running();
     let now = shared.clock.now();
