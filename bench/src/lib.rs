@@ -149,3 +149,23 @@ impl workload::Driver for InProcess {
         }
     }
 }
+
+/// Starts `n` instances of `name` (input `null`) through `client`, at most `in_flight` starts
+/// waiting at once, as a caller with a bounded pool of requests would; returns once all started.
+pub async fn start_many(
+    client: &durafn_runtime::DurableClient,
+    name: &str,
+    n: usize,
+    in_flight: usize,
+) {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let client = client.clone();
+        let name = name.to_string();
+        set.spawn(async move { client.start_new(&name, None, &()).await.expect("start") });
+        if set.len() >= in_flight {
+            set.join_next().await;
+        }
+    }
+    while set.join_next().await.is_some() {}
+}

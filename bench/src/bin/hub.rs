@@ -67,19 +67,9 @@ async fn count(store: &Arc<dyn Store>, status: RuntimeStatus) -> u64 {
         .unwrap_or(0)
 }
 
-/// Starts `n` instances of `name`, `concurrency` at a time, so their creation is group-committed.
+/// Starts `n` instances of `name`, 512 at a time, so their creation is group-committed.
 async fn start_many(runtime: &Runtime, name: &str, n: usize) {
-    let client = runtime.client();
-    let mut set = tokio::task::JoinSet::new();
-    for _ in 0..n {
-        let client = client.clone();
-        let name = name.to_string();
-        set.spawn(async move { client.start_new(&name, None, &()).await.expect("start") });
-        if set.len() >= 512 {
-            set.join_next().await;
-        }
-    }
-    while set.join_next().await.is_some() {}
+    durafn_bench::start_many(&runtime.client(), name, n, 512).await;
 }
 
 async fn wait_for(store: &Arc<dyn Store>, status: RuntimeStatus, n: u64, progress: &str) {

@@ -76,20 +76,7 @@ async fn run_hello_cities(registry: Registry, dir: &Path, n: usize, fsync: bool)
         .start();
     let client = runtime.client();
     let started = Instant::now();
-    let mut set = tokio::task::JoinSet::new();
-    for _ in 0..n {
-        let client = client.clone();
-        set.spawn(async move {
-            client
-                .start_new("hello_cities", None, &())
-                .await
-                .expect("start")
-        });
-        if set.len() >= 512 {
-            set.join_next().await;
-        }
-    }
-    while set.join_next().await.is_some() {}
+    durafn_bench::start_many(&client, "hello_cities", n, 512).await;
     let mut last = Instant::now();
     loop {
         let done = completed(&store).await;

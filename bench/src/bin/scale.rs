@@ -86,20 +86,7 @@ async fn measure(url: &str, hosts: usize, n: usize, tag: usize) -> f64 {
     let mut children: Vec<Child> = (0..hosts).map(|_| host(url, &schema)).collect();
     let client = DurableClient::detached(store.clone(), None);
     let started = Instant::now();
-    let mut set = tokio::task::JoinSet::new();
-    for _ in 0..n {
-        let client = client.clone();
-        set.spawn(async move {
-            client
-                .start_new("hello_cities", None, &())
-                .await
-                .expect("start")
-        });
-        if set.len() >= 200 {
-            set.join_next().await;
-        }
-    }
-    while set.join_next().await.is_some() {}
+    durafn_bench::start_many(&client, "hello_cities", n, 200).await;
     loop {
         let counts = store.count_by_status().await.expect("count");
         let done = counts
