@@ -165,7 +165,8 @@ pub(crate) async fn complete(
             any = true;
         }
     }
-    hand_turns(conn, turns, completions, &mut results).await?;
+    // An instance given back has work ready: tell the hosts, as for any unclaimed result.
+    any |= hand_turns(conn, turns, completions, &mut results).await?;
     Ok((
         results,
         if any {
@@ -177,13 +178,15 @@ pub(crate) async fn complete(
 }
 
 /// Gives each claimed instance to the first completion whose result went to it and was
-/// recorded; one whose every completion failed (its leases were lost) is given back.
+/// recorded; one whose every completion failed (its leases were lost) is given back. Returns
+/// whether any was.
 async fn hand_turns(
     conn: &mut Conn<'_>,
     turns: Vec<OrchestrationWorkItem>,
     completions: &[ActivityCompletion],
     results: &mut [Result<Completed, StoreError>],
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
+    let mut given_back = false;
     for turn in turns {
         let carrier = completions
             .iter()
@@ -193,10 +196,11 @@ async fn hand_turns(
             Some((_, Ok(done))) => done.turn = Some(turn),
             _ => {
                 crate::orchestrations::abandon(conn, &turn.instance_id, &turn.lock, None).await?;
+                given_back = true;
             }
         }
     }
-    Ok(())
+    Ok(given_back)
 }
 
 /// Releases a work item's lease; it becomes visible again at `retry_at` (or now).
