@@ -14,12 +14,33 @@ use crate::paths::tail;
 /// How long a server gets to listen on its ports.
 const SERVER_START: Duration = Duration::from_secs(60);
 
-/// A port nobody listens on right now.
+/// Where the ports given to servers come from: below the ephemeral range (Linux's default is
+/// 32768-60999), so a port a server picks for itself (`bind` to port 0: the Temporal dev server
+/// does so for its internal services) can never be the one we chose for it before it bound it.
+/// Picking from the ephemeral range did collide once: the dev server's worker service took the
+/// frontend's port, panicked, and the Temporal workload failed.
+const PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A port nobody listens on right now, outside the ephemeral range; successive calls walk the
+/// range, so the ports of one server differ.
 pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let span = PORTS.end - PORTS.start;
+    // Start where this process's id puts it, so concurrent runs rarely try the same ports.
+    let _ = NEXT.compare_exchange(
+        0,
+        (std::process::id() % u32::from(span)) as u16 + 1,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    for _ in 0..span {
+        let port = PORTS.start + NEXT.fetch_add(1, Ordering::Relaxed) % span;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {PORTS:?}")
 }
 
 fn wait_for_port(port: u16, within: Duration) -> bool {
