@@ -4,13 +4,13 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use durafn_core::{EventId, ExecutionId, InstanceId};
-use durafn_store::kit::LockTokens;
+use durafn_store::kit::{self, LockTokens};
 use durafn_store::{
     ActivityCompletion, ActivityId, ActivityWorkItem, Completed, FetchRequest, LockToken,
     NewActivity, OrchestrationWorkItem, StoreError,
 };
 
-use crate::batch::{Message, begin, commit, lock_order, query};
+use crate::batch::{ClaimStep, Message, begin, commit, lock_order, query};
 use crate::codec::{self, get, lease_end, limit, micros, payload};
 use crate::error::backend;
 use crate::notify::Wake;
@@ -112,16 +112,14 @@ pub(crate) async fn complete(
     let targets = lock_order(instances.clone());
     // The instances claimed for the completing host (one claim stands for all: they come from
     // one host), leased in the same transaction once the results are in.
-    let claim = completions.iter().find_map(|c| c.claim.as_ref());
-    let claimed: Vec<String> = lock_order(
-        completions
+    let claim = completions.iter().find_map(|c| c.claim.as_ref()).map(|k| {
+        let ids = completions
             .iter()
             .filter(|c| c.claim.is_some())
             .map(|c| c.result.instance_id.as_str().to_string())
-            .collect(),
-    );
-    let claim_lock = claim.map(|k| lock_tokens.next(&k.owner));
-    let claim_params = claim.map(|k| (micros(k.now), micros(k.until), k.owner.clone()));
+            .collect();
+        ClaimStep::new(lock_tokens, k, ids)
+    });
     let st = conn.statements();
     conn.begin();
     let client = conn.client();
@@ -134,12 +132,8 @@ pub(crate) async fn complete(
             vec![&ids, &tokens, &instances, &executions, &events, &visible],
         ),
     ];
-    if let (Some((now, until, owner)), Some(lock)) = (&claim_params, &claim_lock) {
-        steps.push(query(
-            client,
-            &st.claim_orchestrations,
-            vec![now, &claimed, &lock.0, until, owner],
-        ));
+    if let Some(claim) = &claim {
+        steps.push(claim.step(client, &st));
     }
     steps.push(commit(client));
     let replies = pipeline(steps).await.map_err(backend)?;
@@ -148,12 +142,10 @@ pub(crate) async fn complete(
     for row in &replies[2] {
         done.insert((get(row, 0)?, get(row, 1)?));
     }
-    let mut turns = Vec::new();
-    if let Some(lock) = &claim_lock {
-        for row in &replies[3] {
-            turns.push(crate::codec::work_item(row, lock)?);
-        }
-    }
+    let turns = match &claim {
+        Some(claim) => claim.items(&replies[3])?,
+        None => Vec::new(),
+    };
     let mut any = false;
     for (k, &i) in pending.iter().enumerate() {
         if !done.contains(&(ids[k], tokens[k].clone())) {
@@ -177,23 +169,25 @@ pub(crate) async fn complete(
     ))
 }
 
-/// Gives each claimed instance to the first completion whose result went to it and was
-/// recorded; one whose every completion failed (its leases were lost) is given back. Returns
-/// whether any was.
+/// Gives each claimed instance to the completion that carries it (`kit::turn_carriers`); one
+/// whose every completion failed (its leases were lost) is given back. Returns whether any was.
 async fn hand_turns(
     conn: &mut Conn<'_>,
     turns: Vec<OrchestrationWorkItem>,
     completions: &[ActivityCompletion],
     results: &mut [Result<Completed, StoreError>],
 ) -> Result<bool, StoreError> {
+    let carriers: Vec<usize> = kit::turn_carriers(completions, |i| results[i].is_ok())
+        .into_iter()
+        .map(|(index, _)| index)
+        .collect();
     let mut given_back = false;
     for turn in turns {
-        let carrier = completions
+        let carrier = carriers
             .iter()
-            .zip(results.iter_mut())
-            .find(|(c, r)| r.is_ok() && c.result.instance_id == turn.instance_id);
-        match carrier {
-            Some((_, Ok(done))) => done.turn = Some(turn),
+            .find(|i| completions[**i].result.instance_id == turn.instance_id);
+        match carrier.map(|i| &mut results[*i]) {
+            Some(Ok(done)) => done.turn = Some(turn),
             _ => {
                 crate::orchestrations::abandon(conn, &turn.instance_id, &turn.lock, None).await?;
                 given_back = true;

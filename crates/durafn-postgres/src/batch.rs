@@ -2,11 +2,14 @@
 //! messages and new instances gathered into the arrays the batch statements take.
 
 use durafn_core::{HistoryEvent, ParentInstance};
-use durafn_store::{NewInstance, NewMessage, StoreError};
+use durafn_store::kit::LockTokens;
+use durafn_store::{
+    InstanceClaim, LockToken, NewInstance, NewMessage, OrchestrationWorkItem, StoreError,
+};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
-use crate::codec::{event_json, micros, to_json};
+use crate::codec::{event_json, micros, to_json, work_item};
 use crate::pipeline::{Rows, Step, no_rows};
 
 /// A parameter list.
@@ -204,5 +207,51 @@ impl Creations {
             ),
             self.started.insert(client, &st.insert_messages),
         ]
+    }
+}
+
+/// The statement that leases claimed instances to the claimant inside a transaction that already
+/// holds their rows (a start's or an activity result's claim), and reading back what it leased.
+pub(crate) struct ClaimStep {
+    now: i64,
+    ids: Vec<String>,
+    lock: LockToken,
+    until: i64,
+    owner: String,
+}
+
+impl ClaimStep {
+    /// Claims `ids` (in lock order) for `claim` under one fresh lease token.
+    pub(crate) fn new(tokens: &LockTokens, claim: &InstanceClaim, ids: Vec<String>) -> Self {
+        Self {
+            now: micros(claim.now),
+            ids: lock_order(ids),
+            lock: tokens.next(&claim.owner),
+            until: micros(claim.until),
+            owner: claim.owner.clone(),
+        }
+    }
+
+    /// The step, for the transaction's pipeline.
+    pub(crate) fn step<'a>(
+        &'a self,
+        client: &'a Client,
+        st: &'a crate::sql::Statements,
+    ) -> Step<'a, Rows> {
+        query(
+            client,
+            &st.claim_orchestrations,
+            vec![&self.now, &self.ids, &self.lock.0, &self.until, &self.owner],
+        )
+    }
+
+    /// The instances the step leased, as work items.
+    pub(crate) fn items(&self, rows: &Rows) -> Result<Vec<OrchestrationWorkItem>, StoreError> {
+        rows.iter().map(|row| work_item(row, &self.lock)).collect()
+    }
+
+    /// How many instances were asked for.
+    pub(crate) fn asked(&self) -> usize {
+        self.ids.len()
     }
 }

@@ -10,7 +10,7 @@ use durafn_store::{
 use tokio_postgres::types::ToSql;
 
 use crate::batch::{
-    Creations, Instance, Message, Messages, begin, commit, lock_order, query, rollback,
+    ClaimStep, Creations, Instance, Message, Messages, begin, commit, lock_order, query, rollback,
 };
 use crate::codec::{self, get, micros};
 use crate::error::backend;
@@ -76,7 +76,7 @@ pub(crate) async fn create_many(
     // The new instances whose first turn the callers claim (one claim stands for all: a start
     // is claimed by the host it is made on, and a batch holds that host's starts).
     let mut claimed: Vec<String> = Vec::new();
-    let mut claim: Option<&InstanceClaim> = None;
+    let mut wanted: Option<&InstanceClaim> = None;
     for (((ni, wants), instance), result) in requests.iter().zip(encoded).zip(results.iter_mut()) {
         let Some(instance) = instance else { continue };
         match existing.get(&instance.instance_id) {
@@ -89,33 +89,21 @@ pub(crate) async fn create_many(
             _ => {
                 if let Some(wants) = wants {
                     claimed.push(instance.instance_id.clone());
-                    claim = claim.or(Some(*wants));
+                    wanted = wanted.or(Some(*wants));
                 }
                 creations.push(instance);
             }
         }
     }
-    let claimed = lock_order(claimed);
-    let lease = claim.map(|k| {
-        (
-            micros(k.now),
-            tokens.next(&k.owner),
-            micros(k.until),
-            k.owner.clone(),
-        )
-    });
+    let claim = wanted.map(|k| ClaimStep::new(tokens, k, claimed));
     let mut steps = Vec::new();
     if !creations.is_empty() {
         steps.extend(creations.steps(client, &st));
     }
     steps.push(query(client, &st.maintain, vec![&ids, &creations.ids]));
     let claim_step = steps.len();
-    if let Some((now, lock, until, owner)) = &lease {
-        steps.push(query(
-            client,
-            &st.claim_orchestrations,
-            vec![now, &claimed, &lock.0, until, owner],
-        ));
+    if let Some(claim) = &claim {
+        steps.push(claim.step(client, &st));
     }
     steps.push(if creations.is_empty() {
         rollback(client)
@@ -124,9 +112,8 @@ pub(crate) async fn create_many(
     });
     let replies = pipeline(steps).await.map_err(backend)?;
     conn.end();
-    if let Some((_, lock, _, _)) = &lease {
-        for row in &replies[claim_step] {
-            let item = crate::codec::work_item(row, lock)?;
+    if let Some(claim) = &claim {
+        for item in claim.items(&replies[claim_step])? {
             let index = requests
                 .iter()
                 .position(|(ni, _)| ni.instance_id == item.instance_id);
@@ -136,7 +123,7 @@ pub(crate) async fn create_many(
         }
     }
     // Starts whose first turn was claimed need no dispatcher woken, here or on another host.
-    let wake = if creations.ids.len() > claimed.len() {
+    let wake = if creations.ids.len() > claim.as_ref().map_or(0, ClaimStep::asked) {
         Wake::ORCHESTRATIONS
     } else {
         Wake::default()

@@ -582,13 +582,11 @@ fn hand_over(
             continue;
         };
         if let Ok(committed) = &mut results[*index] {
-            committed.claimed.push(ActivityWorkItem {
-                id: ActivityId(get(row, 0)?),
-                activity: activity.clone(),
-                delivery: 1,
-                expired_lease: None,
-                lock: LockToken(token.clone()),
-            });
+            committed.claimed.push(ActivityWorkItem::claimed(
+                ActivityId(get(row, 0)?),
+                activity.clone(),
+                LockToken(token.clone()),
+            ));
         }
     }
     for r in results.iter_mut().flatten() {

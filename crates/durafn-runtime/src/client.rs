@@ -328,11 +328,11 @@ impl DurableClient {
         };
         // On a quiet host that runs orchestrations, the start's first turn is claimed and run
         // here (see `handoff`); otherwise a dispatcher fetches it.
-        let claim = self
+        let claimant = self
             .runtime
             .as_ref()
             .filter(|rt| rt.options.run_orchestrations && !rt.stopping() && rt.handoff.quiet());
-        let created = match claim {
+        let created = match claimant {
             None => self.store.create_instance(new).await.map(|()| None),
             Some(rt) => {
                 let now = self.clock.now();
@@ -341,14 +341,13 @@ impl DurableClient {
                     until: now + rt.lease(),
                     now,
                 };
-                let turn = self.store.create_and_claim(new, claim).await;
-                turn.map(|turn| turn.map(|turn| (rt, turn)))
+                self.store.create_and_claim(new, claim).await
             }
         };
         match created {
-            Ok(claimed) => {
+            Ok(turn) => {
                 self.emit(span);
-                match claimed {
+                match claimant.zip(turn) {
                     Some((rt, turn)) => crate::turn::run_claimed_start(rt, turn),
                     None => self.wake(),
                 }

@@ -443,13 +443,9 @@ pub(crate) fn commit_turn(
                 let lock = tokens.next(&claim.owner);
                 let lease = (&lock, micros(claim.until), claim.owner.as_str());
                 let id = insert_activity(conn, a, Some(lease))?;
-                committed.claimed.push(ActivityWorkItem {
-                    id: ActivityId(id),
-                    activity: a.clone(),
-                    delivery: 1,
-                    expired_lease: None,
-                    lock,
-                });
+                committed
+                    .claimed
+                    .push(ActivityWorkItem::claimed(ActivityId(id), a.clone(), lock));
             }
         }
     }

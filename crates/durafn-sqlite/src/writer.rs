@@ -18,7 +18,7 @@ use durafn_store::{
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use durafn_store::kit::LockTokens;
+use durafn_store::kit::{self, LockTokens};
 
 use crate::ops;
 
@@ -205,16 +205,8 @@ fn complete_activities(
         .iter()
         .map(|a| savepoint(conn, |c| ops::complete_activity(c, a)).map(|()| Completed::default()))
         .collect();
-    let mut claimed: Vec<&InstanceId> = Vec::new();
-    for (index, completion) in completions.iter().enumerate() {
-        let target = &completion.result.instance_id;
-        let Some(claim) = &completion.claim else {
-            continue;
-        };
-        if results[index].is_err() || claimed.contains(&target) {
-            continue;
-        }
-        claimed.push(target);
+    for (index, claim) in kit::turn_carriers(completions, |i| results[i].is_ok()) {
+        let target = &completions[index].result.instance_id;
         if let Ok(turn) = savepoint(conn, |c| ops::claim_instance(c, tokens, target, claim))
             && let Ok(done) = &mut results[index]
         {

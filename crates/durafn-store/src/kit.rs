@@ -167,6 +167,29 @@ impl LockTokens {
     }
 }
 
+/// Which completions of one `complete_activities` call carry the instances they claim: for each
+/// instance, the first completion that asked to claim it and was recorded (`recorded(index)`),
+/// with its claim, in completion order. Every backend hands claimed turns back by this rule.
+pub fn turn_carriers(
+    completions: &[crate::ActivityCompletion],
+    recorded: impl Fn(usize) -> bool,
+) -> Vec<(usize, &crate::InstanceClaim)> {
+    let mut carriers: Vec<(usize, &crate::InstanceClaim)> = Vec::new();
+    for (index, completion) in completions.iter().enumerate() {
+        let Some(claim) = &completion.claim else {
+            continue;
+        };
+        let target = &completion.result.instance_id;
+        let taken = carriers
+            .iter()
+            .any(|(i, _)| completions[*i].result.instance_id == *target);
+        if recorded(index) && !taken {
+            carriers.push((index, claim));
+        }
+    }
+    carriers
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

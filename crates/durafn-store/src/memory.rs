@@ -201,22 +201,6 @@ impl Inner {
         }
     }
 
-    /// Leases the instances the claiming completions' results went to, where no one holds them
-    /// and a message is visible, and gives each to the first completion that claimed it.
-    fn claim_turns(
-        &mut self,
-        claims: Vec<(usize, InstanceId, InstanceClaim)>,
-        results: &mut [Result<Completed, StoreError>],
-        tokens: &LockTokens,
-    ) {
-        for (index, instance_id, claim) in claims {
-            let item = self.claim(instance_id, &claim, tokens);
-            if let Ok(completed) = &mut results[index] {
-                completed.turn = item;
-            }
-        }
-    }
-
     /// Leases an instance for a claimant unless a live lease holds it or none of its messages is
     /// visible.
     fn claim(
@@ -306,13 +290,11 @@ impl Inner {
                 stored.lease = Some((lock.clone(), claim.until));
                 stored.lease_owner.clone_from(&claim.owner);
                 stored.delivery = 1;
-                committed.claimed.push(ActivityWorkItem {
-                    id: ActivityId(id),
-                    activity: stored.activity.clone(),
-                    delivery: 1,
-                    expired_lease: None,
+                committed.claimed.push(ActivityWorkItem::claimed(
+                    ActivityId(id),
+                    stored.activity.clone(),
                     lock,
-                });
+                ));
             }
             self.activities.insert(id, stored);
         }
@@ -495,11 +477,9 @@ impl ActivityQueue for MemoryStore {
         completions: Vec<ActivityCompletion>,
     ) -> StoreFuture<'_, Vec<Result<Completed, StoreError>>> {
         ready(Ok(self.with(|s| {
-            let mut claims: Vec<(usize, InstanceId, InstanceClaim)> = Vec::new();
             let mut results: Vec<Result<Completed, StoreError>> = completions
-                .into_iter()
-                .enumerate()
-                .map(|(index, c)| {
+                .iter()
+                .map(|c| {
                     let owned = s
                         .activities
                         .get(&c.id.0)
@@ -512,17 +492,17 @@ impl ActivityQueue for MemoryStore {
                         )));
                     }
                     s.activities.remove(&c.id.0);
-                    let target = c.result.instance_id.clone();
-                    s.enqueue(c.result);
-                    if let Some(claim) = c.claim
-                        && !claims.iter().any(|(_, id, _)| *id == target)
-                    {
-                        claims.push((index, target, claim));
-                    }
+                    s.enqueue(c.result.clone());
                     Ok(Completed::default())
                 })
                 .collect();
-            s.claim_turns(claims, &mut results, &self.tokens);
+            for (index, claim) in kit::turn_carriers(&completions, |i| results[i].is_ok()) {
+                let target = completions[index].result.instance_id.clone();
+                let turn = s.claim(target, claim, &self.tokens);
+                if let Ok(done) = &mut results[index] {
+                    done.turn = turn;
+                }
+            }
             results
         })))
     }

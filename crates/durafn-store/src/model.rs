@@ -172,6 +172,20 @@ pub struct ActivityWorkItem {
     pub lock: LockToken,
 }
 
+impl ActivityWorkItem {
+    /// An item a commit leased to the committing host as it created it (a claim): its first
+    /// delivery, after no lease, exactly as a fetch right after the commit would return it.
+    pub fn claimed(id: ActivityId, activity: NewActivity, lock: LockToken) -> Self {
+        Self {
+            id,
+            activity,
+            delivery: 1,
+            expired_lease: None,
+            lock,
+        }
+    }
+}
+
 /// How a turn changes an instance's history.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HistoryChange {
