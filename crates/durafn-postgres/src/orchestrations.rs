@@ -25,12 +25,13 @@ use chrono::{DateTime, Utc};
 use durafn_core::{InstanceId, RuntimeStatus};
 use durafn_store::kit::{self, LockTokens};
 use durafn_store::{
-    ActivityId, ActivityWorkItem, Committed, FetchRequest, HistoryChange, LockToken,
+    ActivityId, ActivityWorkItem, Committed, FetchRequest, HistoryChange, InstanceClaim, LockToken,
     OrchestrationWorkItem, StoreError, TurnCommit,
 };
 
 use crate::batch::{
-    Creations, Instance, Message, Messages, Params, begin, commit, lock_order, query, rollback,
+    ClaimStep, Creations, Instance, Message, Messages, Params, begin, commit, lock_order, query,
+    rollback,
 };
 use crate::codec::{self, event_json, get, lease_end, limit, micros, to_json};
 use crate::error::backend;
@@ -488,6 +489,8 @@ pub(crate) async fn commit_turns(
     let client = conn.client();
     let mut wake = Wake::default();
     let mut applied_any = false;
+    let mut claimants: Vec<usize> = Vec::new();
+    let lock_tokens = tokens;
     let last = plan.len() - 1;
     for (k, segment) in plan.iter().enumerate() {
         let children: Vec<String> = lock_order(
@@ -530,6 +533,7 @@ pub(crate) async fn commit_turns(
             touched.extend(t.touched());
             let owns = tokens.get(&t.id).and_then(Option::as_deref) == Some(t.lock.as_str());
             if owns {
+                claimants.push(t.index);
                 apply.add(t, &mut status)?;
                 applied_any = true;
             } else {
@@ -540,7 +544,14 @@ pub(crate) async fn commit_turns(
         let w = apply.wake();
         wake.orchestrations |= w.orchestrations;
         wake.activities |= w.activities;
+        let turn_claims = if k == last {
+            TurnClaims::new(lock_tokens, commits, &claimants)
+        } else {
+            TurnClaims::default()
+        };
         let (mut steps, claimed) = apply.steps(client, &st);
+        let first_claim = steps.len();
+        steps.extend(turn_claims.steps.iter().map(|c| c.step(client, &st)));
         if k == last {
             steps.push(if applied_any {
                 commit(client)
@@ -552,12 +563,73 @@ pub(crate) async fn commit_turns(
         if let Some(step) = claimed {
             hand_over(&replies[step], &apply.claims, commits, &mut results)?;
         }
+        turn_claims.hand_over(&replies[first_claim..], &mut results)?;
     }
     conn.end();
     if !applied_any {
         wake = Wake::default();
     }
     Ok((results, wake))
+}
+
+/// The claims of the turns' next work ([`TurnCommit::claim_turns`]): one claim statement per
+/// lease asked for (a batch's commits normally share one), over the targets of every commit that
+/// applied, run last, once every lease of the batch is released.
+#[derive(Default)]
+struct TurnClaims {
+    steps: Vec<ClaimStep>,
+    /// Each applied commit that claims, with its targets in order.
+    targets: Vec<(usize, Vec<String>)>,
+}
+
+impl TurnClaims {
+    fn new(tokens: &LockTokens, commits: &[TurnCommit], applied: &[usize]) -> Self {
+        let mut out = Self::default();
+        let mut leases: Vec<(&InstanceClaim, Vec<String>)> = Vec::new();
+        for &index in applied {
+            let Some(claim) = &commits[index].claim_turns else {
+                continue;
+            };
+            let ids: Vec<String> = kit::turn_targets(&commits[index])
+                .iter()
+                .map(|id| id.as_str().to_string())
+                .collect();
+            match leases.iter_mut().find(|(lease, _)| **lease == claim.lease) {
+                Some((_, all)) => all.extend(ids.iter().cloned()),
+                None => leases.push((&claim.lease, ids.clone())),
+            }
+            out.targets.push((index, ids));
+        }
+        out.steps = leases
+            .into_iter()
+            .map(|(lease, ids)| ClaimStep::new(tokens, lease, ids))
+            .collect();
+        out
+    }
+
+    /// Gives each leased instance to the first commit that named it.
+    fn hand_over(
+        &self,
+        replies: &[Rows],
+        results: &mut [Result<Committed, StoreError>],
+    ) -> Result<(), StoreError> {
+        for (step, rows) in self.steps.iter().zip(replies) {
+            for item in step.items(rows)? {
+                let id = item.instance_id.as_str();
+                let Some((index, _)) = self
+                    .targets
+                    .iter()
+                    .find(|(_, ids)| ids.iter().any(|t| t == id))
+                else {
+                    continue;
+                };
+                if let Ok(committed) = &mut results[*index] {
+                    committed.turns.push(item);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Puts each claimed activity the insert returned into its turn's result, as a fetch would have
@@ -654,6 +726,7 @@ mod tests {
             update: None,
             activities: Vec::new(),
             claim: None,
+            claim_turns: None,
             messages: targets
                 .iter()
                 .map(|t| NewMessage {

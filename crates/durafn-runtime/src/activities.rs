@@ -469,13 +469,7 @@ async fn complete_loop(
         if unclaimed {
             shared.orchestration_work.notify_one();
         }
-        if !turns.is_empty() {
-            Metrics::add(&shared.metrics.turns_handed_off, turns.len() as u64);
-            let task_shared = shared.clone();
-            shared.handoff.run_turn(async move {
-                crate::turn::run_batch(&task_shared, turns).await;
-            });
-        }
+        crate::turn::run_claimed_turns(&shared, turns);
     }
 }
 

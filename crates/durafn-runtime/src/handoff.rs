@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
-use durafn_store::{ActivityClaim, ActivityWorkItem, TurnCommit};
+use durafn_store::{ActivityClaim, ActivityWorkItem, InstanceClaim, TurnClaim, TurnCommit};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
@@ -137,6 +137,34 @@ pub(crate) fn assign_claims(
     }
 }
 
+/// Sets the turn claims of a batch's commits ([`TurnCommit::claim_turns`]): each commit that
+/// makes work due at once (a sub-orchestration, a message visible now, to another instance or to
+/// itself) asks for the instances it gives that work, up to `max_items` candidates. A commit
+/// that makes nothing due asks for nothing: on SQLite the check is one statement more on the
+/// writer, which is W1's bottleneck, and such a commit would only find its own instance ready if
+/// a message reached it while the turn ran, which a fetch takes up as well. Unlike starts these
+/// are claimed on a busy host too: the instances one batch hands back run together as one batch,
+/// as a fetch would have returned them, so batches stay as large.
+pub(crate) fn assign_turn_claims(
+    commits: &mut [TurnCommit],
+    lease: &InstanceClaim,
+    max_items: usize,
+) {
+    for commit in commits {
+        let due_now = !commit.sub_orchestrations.is_empty()
+            || commit
+                .messages
+                .iter()
+                .any(|m| m.visible_at.is_none_or(|at| at <= lease.now));
+        if due_now {
+            commit.claim_turns = Some(TurnClaim {
+                lease: lease.clone(),
+                max_items,
+            });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +191,7 @@ mod tests {
             messages: Vec::new(),
             sub_orchestrations: Vec::new(),
             claim: None,
+            claim_turns: None,
         }
     }
 

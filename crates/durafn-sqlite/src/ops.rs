@@ -455,6 +455,13 @@ pub(crate) fn commit_turn(
     for child in &c.sub_orchestrations {
         create_child(conn, child)?;
     }
+    if let Some(claim) = &c.claim_turns {
+        for target in kit::turn_targets(c) {
+            committed
+                .turns
+                .extend(claim_instance(conn, tokens, &target, &claim.lease)?);
+        }
+    }
     Ok(committed)
 }
 

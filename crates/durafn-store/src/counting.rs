@@ -21,8 +21,8 @@ use crate::{
 pub struct CountingStore {
     inner: Arc<dyn Store>,
     calls: Mutex<BTreeMap<&'static str, u64>>,
-    /// Orchestration fetches that returned work, and starts and activity completions that
-    /// handed back turns: the batches of turns.
+    /// Orchestration fetches that returned work, and starts, activity completions and turn
+    /// commits that handed back turns: the batches of turns.
     batches: Mutex<u64>,
 }
 
@@ -67,8 +67,8 @@ impl CountingStore {
         self.calls().get(method).copied().unwrap_or(0)
     }
 
-    /// How many orchestration fetches returned work and starts and activity completions handed
-    /// back turns (each is one batch of turns).
+    /// How many orchestration fetches returned work and starts, activity completions and turn
+    /// commits handed back turns (each is one batch of turns).
     pub fn batches(&self) -> u64 {
         *self.batches.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -146,7 +146,14 @@ impl OrchestrationQueue for CountingStore {
         &self,
         commits: Vec<TurnCommit>,
     ) -> StoreFuture<'_, Vec<Result<Committed, StoreError>>> {
-        self.count("commit_turns").commit_turns(commits)
+        let commit = self.count("commit_turns").commit_turns(commits);
+        Box::pin(async move {
+            let results = commit.await?;
+            if results.iter().flatten().any(|r| !r.turns.is_empty()) {
+                *self.batches.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+            }
+            Ok(results)
+        })
     }
 
     fn abandon_orchestration<'a>(

@@ -167,6 +167,38 @@ impl LockTokens {
     }
 }
 
+/// The instances a turn's commit may claim for its committer ([`TurnCommit::claim_turns`]):
+/// the instance itself, the sub-orchestrations it creates, then the targets of its messages
+/// visible by the claim's time, each once, in that order, at most the claim's `max_items`.
+/// Every backend claims by this list. Empty without a claim.
+///
+/// [`TurnCommit::claim_turns`]: crate::TurnCommit::claim_turns
+pub fn turn_targets(commit: &crate::TurnCommit) -> Vec<InstanceId> {
+    let Some(claim) = &commit.claim_turns else {
+        return Vec::new();
+    };
+    let now = claim.lease.now;
+    let candidates = std::iter::once(&commit.instance_id)
+        .chain(commit.sub_orchestrations.iter().map(|c| &c.instance_id))
+        .chain(
+            commit
+                .messages
+                .iter()
+                .filter(|m| m.visible_at.is_none_or(|at| at <= now))
+                .map(|m| &m.instance_id),
+        );
+    let mut targets: Vec<InstanceId> = Vec::new();
+    for id in candidates {
+        if targets.len() == claim.max_items {
+            break;
+        }
+        if !targets.contains(id) {
+            targets.push(id.clone());
+        }
+    }
+    targets
+}
+
 /// Which completions of one `complete_activities` call carry the instances they claim: for each
 /// instance, the first completion that asked to claim it and was recorded (`recorded(index)`),
 /// with its claim, in completion order. Every backend hands claimed turns back by this rule.

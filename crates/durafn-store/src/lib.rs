@@ -65,7 +65,7 @@ pub use kit::{decode_continuation, encode_continuation};
 pub use model::{
     ActivityClaim, ActivityId, ActivityWorkItem, Committed, HistoryChange, InstanceFilter,
     InstancePage, InstanceRecord, InstanceUpdate, LockToken, MessageId, NewActivity, NewInstance,
-    NewMessage, OrchestrationWorkItem, QueuedMessage, TurnCommit,
+    NewMessage, OrchestrationWorkItem, QueuedMessage, TurnClaim, TurnCommit,
 };
 
 /// Which kind of work a store saw become available.

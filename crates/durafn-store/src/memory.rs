@@ -235,6 +235,8 @@ impl Inner {
         for id in &c.consumed {
             self.messages.remove(&id.0);
         }
+        let targets = kit::turn_targets(&c);
+        let claim_turns = c.claim_turns.clone();
         let history = self.history.entry(c.instance_id.clone()).or_default();
         match c.history {
             HistoryChange::Append(events) => history.extend(events),
@@ -320,6 +322,11 @@ impl Inner {
             }
         }
         self.locks.remove(&c.instance_id);
+        if let Some(claim) = claim_turns {
+            for id in targets {
+                committed.turns.extend(self.claim(id, &claim.lease, tokens));
+            }
+        }
         Ok(committed)
     }
 }

@@ -241,6 +241,28 @@ pub struct TurnCommit {
     /// Hand the first of [`activities`](Self::activities) straight to the committing host,
     /// leased to it, instead of leaving them for a fetch (`None`: enqueue them all).
     pub claim: Option<ActivityClaim>,
+    /// Lease to the committing host the instances this turn gives work that is due at once, and
+    /// hand them back as a fetch would (`None`: leave them for a fetch). See [`TurnClaim`].
+    pub claim_turns: Option<TurnClaim>,
+}
+
+/// Asks a turn's commit to lease the instances it gives work that is due at once to the
+/// committing host, in the same transaction, so their next turns run there without a fetch: the
+/// in-process hand-off of sub-orchestration starts, of results and events sent to other
+/// instances (a child's result to its parent), and of the turn's own instance when a timer it set
+/// is already due or a message reached it while the turn ran. The candidates, in this order and
+/// at most [`max_items`](Self::max_items) of them, are the instance itself, the
+/// sub-orchestrations it creates and the targets of its messages that are visible by
+/// [`InstanceClaim::now`] ([`kit::turn_targets`](crate::kit::turn_targets)); each is taken only
+/// if no live lease holds it and one of its messages is visible, exactly as
+/// [`ActivityCompletion::claim`](crate::ActivityCompletion::claim) takes an instance. Within one
+/// `commit_turns` call an instance is handed back once, to one of the commits that named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnClaim {
+    /// Who takes the leases, until when, and the time that decides what is due.
+    pub lease: crate::InstanceClaim,
+    /// At most this many candidates are considered.
+    pub max_items: usize,
 }
 
 /// Asks a turn's commit to lease the activities it schedules to the committing host, so the host
@@ -264,6 +286,9 @@ pub struct Committed {
     /// The activity work items the commit leased to the committing host (see
     /// [`TurnCommit::claim`]), each as a fetch would have returned it (first delivery).
     pub claimed: Vec<ActivityWorkItem>,
+    /// The instances the commit leased to the committing host (see
+    /// [`TurnCommit::claim_turns`]), each with its visible messages, as a fetch returns them.
+    pub turns: Vec<OrchestrationWorkItem>,
 }
 
 /// Filters for listing and purging instances; every set field must match.

@@ -323,6 +323,7 @@ async fn notifications_reach_the_other_hosts() {
         messages: Vec::new(),
         sub_orchestrations: Vec::new(),
         claim: None,
+        claim_turns: None,
     };
     let results = hub.store.commit_turns(vec![commit]).await.expect("commit");
     assert!(results[0].is_ok());
@@ -430,6 +431,7 @@ async fn interleaved_batch(store: &dyn Store) -> Vec<String> {
             messages: Vec::new(),
             sub_orchestrations: Vec::new(),
             claim: None,
+            claim_turns: None,
         }
     };
     // a creates child "kid" and messages b; b messages the new kid; a is committed twice; c

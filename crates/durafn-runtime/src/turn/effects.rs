@@ -50,6 +50,7 @@ pub(crate) fn consume_only(item: &OrchestrationWorkItem) -> PlannedTurn {
             messages: Vec::new(),
             sub_orchestrations: Vec::new(),
             claim: None,
+            claim_turns: None,
         },
         effects: Effects::default(),
     }

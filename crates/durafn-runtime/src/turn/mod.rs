@@ -19,18 +19,20 @@ pub(crate) mod load;
 pub(crate) mod plan;
 pub(crate) mod work;
 
-use durafn_store::{ActivityWorkItem, Committed, OrchestrationWorkItem, StoreError};
+use std::sync::Arc;
+
+use durafn_store::{ActivityWorkItem, Committed, InstanceClaim, OrchestrationWorkItem, StoreError};
 use tokio::sync::OwnedSemaphorePermit;
 
 use self::effects::Effects;
 use self::plan::{PlanContext, plan};
-use crate::handoff::assign_claims;
+use crate::handoff::{assign_claims, assign_turn_claims};
 use crate::metrics::Metrics;
 use crate::shared::Shared;
 
 /// Runs one batch of orchestration work (fetched, or handed over by this host's own commits)
 /// through load, plan and commit.
-pub(crate) async fn run_batch(shared: &Shared, items: Vec<OrchestrationWorkItem>) {
+pub(crate) async fn run_batch(shared: &Arc<Shared>, items: Vec<OrchestrationWorkItem>) {
     let _busy = shared.handoff.running();
     let now = shared.clock.now();
     let loaded = load::load_batch(shared, items, now).await;
@@ -84,6 +86,16 @@ pub(crate) async fn run_batch(shared: &Shared, items: Vec<OrchestrationWorkItem>
         let until = shared.clock.now() + shared.lease();
         assign_claims(&mut commits, slots.len(), &shared.owner, until);
     }
+    if shared.options.run_orchestrations && !shared.stopping() {
+        let now = shared.clock.now();
+        let lease = InstanceClaim {
+            owner: shared.owner.clone(),
+            until: now + shared.lease(),
+            now,
+        };
+        let max_items = shared.options.max_concurrent_orchestrations.max(1);
+        assign_turn_claims(&mut commits, &lease, max_items);
+    }
     let ids: Vec<_> = commits
         .iter()
         .map(|c| (c.instance_id.clone(), c.activities.len()))
@@ -121,7 +133,7 @@ fn turn_span(item: &OrchestrationWorkItem) -> tracing::Span {
 
 /// Applies the effects of the turns that committed.
 fn after_commit(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     ids: Vec<(durafn_core::InstanceId, usize)>,
     effects: Vec<Effects>,
     results: Result<Vec<Result<Committed, StoreError>>, StoreError>,
@@ -141,6 +153,7 @@ fn after_commit(
     let mut spans = Vec::new();
     let mut finished = Vec::new();
     let mut claimed: Vec<ActivityWorkItem> = Vec::new();
+    let mut turns: Vec<OrchestrationWorkItem> = Vec::new();
     for (((instance_id, activities), mut effects), result) in
         ids.into_iter().zip(effects).zip(results)
     {
@@ -156,6 +169,7 @@ fn after_commit(
         // Only activities left for a fetch need the dispatcher woken.
         effects.wake_activities &= result.claimed.len() < activities;
         claimed.append(&mut result.claimed);
+        turns.append(&mut result.turns);
         Metrics::add(&shared.metrics.turns, 1);
         Metrics::add(&shared.metrics.retries, u64::from(effects.retries));
         spans.append(&mut effects.spans);
@@ -194,6 +208,7 @@ fn after_commit(
     }
     // Last, so that the turn an activity's result triggers finds its executor in the cache.
     hand_over(shared, claimed, slots);
+    run_claimed_turns(shared, turns);
     if wake_activities {
         shared.activity_work.notify_one();
     }
@@ -227,10 +242,31 @@ fn hand_over(shared: &Shared, claimed: Vec<ActivityWorkItem>, slots: Vec<OwnedSe
 
 /// Runs the first turn of a start this host claimed (see [`handoff`](crate::handoff)) as a task
 /// of its own.
-pub(crate) fn run_claimed_start(shared: &std::sync::Arc<Shared>, turn: OrchestrationWorkItem) {
-    Metrics::add(&shared.metrics.turns_handed_off, 1);
+pub(crate) fn run_claimed_start(shared: &Arc<Shared>, turn: OrchestrationWorkItem) {
+    run_claimed_turns(shared, vec![turn]);
+}
+
+/// Runs turns this host claimed (a start, the instances an activity result or a committed turn
+/// gave work) as one batch, a task of its own. A host that is stopping gives their leases back
+/// instead, so the instances need not wait for the leases to run out.
+pub(crate) fn run_claimed_turns(shared: &Arc<Shared>, turns: Vec<OrchestrationWorkItem>) {
+    if turns.is_empty() {
+        return;
+    }
     let task_shared = shared.clone();
+    if shared.stopping() {
+        tokio::spawn(async move {
+            for turn in turns {
+                let _ = task_shared
+                    .store
+                    .abandon_orchestration(&turn.instance_id, &turn.lock, None)
+                    .await;
+            }
+        });
+        return;
+    }
+    Metrics::add(&shared.metrics.turns_handed_off, turns.len() as u64);
     shared.handoff.run_turn(async move {
-        run_batch(&task_shared, vec![turn]).await;
+        run_batch(&task_shared, turns).await;
     });
 }

@@ -1,7 +1,8 @@
 //! The in-process hand-off, counted exactly: on one thread over the in-memory task hub (whose
 //! calls finish without yielding) no fetch can run while a turn commits, so the first turn of a
-//! start, every activity a turn schedules and every turn a result triggers is handed over
-//! without a fetch.
+//! start, every activity a turn schedules, every turn a result triggers, every sub-orchestration
+//! a turn starts and every turn a due timer or a child's result triggers is handed over without
+//! a fetch.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -33,5 +34,50 @@ async fn every_step_of_a_sequence_is_handed_over() {
     assert_eq!(metrics.turns.load(Ordering::Relaxed), 6);
     assert_eq!(counting.batches(), 6);
     assert_eq!(counting.calls_of("create_and_claim"), 1);
+    h.runtime.shutdown().await;
+}
+
+/// A parent's sub-orchestration starts where the parent's turn committed, and the child's result
+/// wakes the parent there too: four turns, each handed over, none fetched.
+#[tokio::test(flavor = "current_thread")]
+async fn a_sub_orchestration_and_its_result_are_handed_over() {
+    let counting = Arc::new(CountingStore::new(Arc::new(MemoryStore::new())));
+    let store: Arc<dyn Store> = counting.clone();
+    let h = start(store, RuntimeOptions::default());
+    let c = &h.client;
+    c.start_new("parent", Some("p"), &false)
+        .await
+        .expect("start");
+    let status = done(c, "p").await;
+    assert_eq!(status.runtime_status, RuntimeStatus::Completed);
+    let metrics = h.runtime.metrics();
+    assert_eq!(metrics.turns.load(Ordering::Relaxed), 4);
+    assert_eq!(
+        metrics.turns_handed_off.load(Ordering::Relaxed),
+        4,
+        "the parent's start, the child's start (claimed by the parent's commit), the child's \
+         next turn (by its activity's result) and the parent's (by the child's last commit)"
+    );
+    assert_eq!(metrics.activities_handed_off.load(Ordering::Relaxed), 1);
+    assert_eq!(counting.batches(), 4, "no fetch brought a turn");
+    h.runtime.shutdown().await;
+}
+
+/// A timer that is already due when its turn commits comes back with that commit.
+#[tokio::test(flavor = "current_thread")]
+async fn a_timer_due_at_once_is_handed_over() {
+    let counting = Arc::new(CountingStore::new(Arc::new(MemoryStore::new())));
+    let store: Arc<dyn Store> = counting.clone();
+    let h = start(store, RuntimeOptions::default());
+    let c = &h.client;
+    c.start_new("sleepy", Some("s"), &0u64)
+        .await
+        .expect("start");
+    let status = done(c, "s").await;
+    assert_eq!(status.runtime_status, RuntimeStatus::Completed);
+    let metrics = h.runtime.metrics();
+    assert_eq!(metrics.turns.load(Ordering::Relaxed), 2);
+    assert_eq!(metrics.turns_handed_off.load(Ordering::Relaxed), 2);
+    assert_eq!(counting.batches(), 2, "no fetch brought a turn");
     h.runtime.shutdown().await;
 }

@@ -101,5 +101,6 @@ pub fn turn(item: &OrchestrationWorkItem, status: RuntimeStatus, now: DateTime<U
         messages: Vec::new(),
         sub_orchestrations: Vec::new(),
         claim: None,
+        claim_turns: None,
     }
 }

@@ -156,7 +156,7 @@ pub async fn activity_trace_context_is_kept(hub: &Fixture) {
 /// claimed ones only after their lease runs out. A claim on a commit that fails takes nothing.
 pub async fn commit_claims_its_activities(hub: &Fixture) {
     let store: Arc<dyn Store> = hub.store().clone();
-    let items = two_started(store.as_ref()).await;
+    let items = started(store.as_ref(), &["i1", "i2"]).await;
     let claim = ActivityClaim {
         owner: "host-a".into(),
         until: at(60),
@@ -245,7 +245,7 @@ pub async fn commit_claims_its_activities(hub: &Fixture) {
 /// result waits for a fetch.
 pub async fn completion_claims_the_next_turn(hub: &Fixture) {
     let store: Arc<dyn Store> = hub.store().clone();
-    let items = two_started(store.as_ref()).await;
+    let items = started(store.as_ref(), &["i1", "i2"]).await;
     let mut first = commit_of(&items[0], RuntimeStatus::Running, at(1));
     first.activities = vec![activity("i1", 0), activity("i1", 1)];
     let mut second = commit_of(&items[1], RuntimeStatus::Running, at(1));
@@ -320,20 +320,4 @@ pub async fn completion_claims_the_next_turn(hub: &Fixture) {
             .iter()
             .any(|m| matches!(m.event.kind, EventKind::TaskCompleted { .. }))
     );
-}
-
-/// Starts instances `i1` and `i2` and fetches both for `host-a` at `at(1)`, in id order.
-async fn two_started(store: &dyn Store) -> Vec<crate::OrchestrationWorkItem> {
-    for i in ["i1", "i2"] {
-        store
-            .create_instance(new_instance("orch", i, t0()))
-            .await
-            .expect("create");
-    }
-    let mut items = store
-        .fetch_orchestration_work(fetch(at(1), "host-a"))
-        .await
-        .expect("fetch");
-    items.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
-    items
 }

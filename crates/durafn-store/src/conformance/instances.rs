@@ -138,6 +138,7 @@ pub async fn messages_to_unknown_instances(hub: &Fixture) {
         messages: Vec::new(),
         sub_orchestrations: Vec::new(),
         claim: None,
+        claim_turns: None,
     };
     commit_ok(store.as_ref(), c).await;
     assert!(
@@ -180,6 +181,7 @@ pub async fn messages_to_unknown_instances(hub: &Fixture) {
         messages: Vec::new(),
         sub_orchestrations: Vec::new(),
         claim: None,
+        claim_turns: None,
     };
     commit_ok(store.as_ref(), c).await;
     let row = store
@@ -263,16 +265,7 @@ pub async fn history_round_trips_verbatim(hub: &Fixture) {
 /// `get_history` does for each (an unknown instance has an empty history).
 pub async fn histories_come_back_in_the_order_asked(hub: &Fixture) {
     let store: Arc<dyn Store> = hub.store().clone();
-    for i in ["a", "b", "c"] {
-        store
-            .create_instance(new_instance("orch", i, t0()))
-            .await
-            .expect("create");
-    }
-    let items = store
-        .fetch_orchestration_work(fetch(at(1), "host-a"))
-        .await
-        .expect("fetch");
+    let items = started(store.as_ref(), &["a", "b", "c"]).await;
     assert_eq!(items.len(), 3);
     let mut commits = Vec::new();
     for item in &items {

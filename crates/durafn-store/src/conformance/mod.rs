@@ -8,6 +8,7 @@
 pub mod activities;
 pub mod admin;
 mod fixture;
+pub mod handoff;
 pub mod inspect;
 pub mod instances;
 pub mod leases;
@@ -38,6 +39,7 @@ macro_rules! conformance_tests {
             turns::replace_history_resets_it,
             turns::sub_orchestrations,
             turns::group_commit_results_are_independent,
+            handoff::commit_claims_the_turns_it_makes_due,
             leases::instance_lease_is_exclusive_until_it_expires,
             leases::stale_lock_commit_changes_nothing,
             leases::messages_during_lease_wait_for_next_fetch,

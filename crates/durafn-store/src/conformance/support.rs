@@ -46,6 +46,23 @@ pub(crate) fn fetch(now: DateTime<Utc>, owner: &str) -> FetchRequest {
     }
 }
 
+/// Creates instances of orchestrator `orch` with these ids at `t0()` and fetches them all for
+/// `host-a` at `at(1)`, sorted by id.
+pub(crate) async fn started(store: &dyn Store, ids: &[&str]) -> Vec<OrchestrationWorkItem> {
+    for i in ids {
+        store
+            .create_instance(new_instance("orch", i, t0()))
+            .await
+            .expect("create");
+    }
+    let mut items = store
+        .fetch_orchestration_work(fetch(at(1), "host-a"))
+        .await
+        .expect("fetch");
+    items.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
+    items
+}
+
 pub(crate) async fn fetch_one(store: &dyn Store, now: DateTime<Utc>) -> OrchestrationWorkItem {
     let mut items = store
         .fetch_orchestration_work(fetch(now, "host-a"))
@@ -97,6 +114,7 @@ pub(crate) fn commit_of(
         messages: Vec::new(),
         sub_orchestrations: Vec::new(),
         claim: None,
+        claim_turns: None,
     }
 }
 
