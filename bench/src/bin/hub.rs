@@ -5,12 +5,15 @@
 //! cargo run --release -p durafn-bench --bin hub -- latency [--samples 300]
 //! cargo run --release -p durafn-bench --bin hub -- memory [--instances 100000]
 //! cargo run --release -p durafn-bench --bin hub -- entities [--operations 20000] [--entities 10]
+//! cargo run --release -p durafn-bench --bin hub -- children [--children 500] [--runs 3]
 //! ```
 //!
 //! `throughput` runs "hello cities" (an orchestrator calling 5 sequential activities) over N
 //! instances started at once; `latency` measures start-to-completed of a one-activity
 //! orchestration, one at a time; `memory` parks N instances on an external event and reports the
-//! process's resident memory. Medians are reported over `--runs`.
+//! process's resident memory; `children` runs one orchestration that calls N one-activity
+//! sub-orchestrations one after another and reports the time per child call. Medians are
+//! reported over `--runs`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,6 +33,16 @@ fn registry() -> Arc<Registry> {
                 "one_activity",
                 |ctx: OrchestrationContext, _: ()| async move {
                     Ok::<_, FunctionError>(ctx.call_activity::<String>("say_hello", &"you").await?)
+                },
+            ))
+            .orchestrator(orchestrator_fn(
+                "sequential_children",
+                |ctx: OrchestrationContext, n: u32| async move {
+                    for _ in 0..n {
+                        ctx.call_sub_orchestrator::<String>("one_activity", None, &())
+                            .await?;
+                    }
+                    Ok::<_, FunctionError>(n)
                 },
             ))
             .orchestrator(orchestrator_fn(
@@ -152,6 +165,34 @@ async fn latency() {
     runtime.shutdown().await;
 }
 
+async fn children() {
+    let n: u32 = arg("--children", 500);
+    let runs: usize = arg("--runs", 3);
+    let mut per_child = Vec::new();
+    for run in 1..=runs {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let runtime = Runtime::builder(open(dir.path(), !flag("--no-fsync")), registry()).start();
+        let client = runtime.client();
+        let started = Instant::now();
+        let id = client
+            .start_new("sequential_children", None, &n)
+            .await
+            .expect("start");
+        client
+            .wait_for_completion(id.as_str(), Duration::from_secs(600))
+            .await
+            .expect("completes");
+        let ms = started.elapsed().as_secs_f64() * 1000.0 / f64::from(n);
+        eprintln!("run {run}: {n} children in sequence, {ms:.3} ms per child");
+        per_child.push(ms);
+        runtime.shutdown().await;
+    }
+    println!(
+        "sub-orchestrations (one activity each) called one after another, SQLite: median {:.3} ms per child over {runs} runs of {n}",
+        median(per_child)
+    );
+}
+
 fn rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -240,8 +281,9 @@ async fn main() {
         Some("latency") => latency().await,
         Some("memory") => memory().await,
         Some("entities") => entities().await,
+        Some("children") => children().await,
         _ => eprintln!(
-            "usage: hub throughput|latency|memory|entities [options]; see the file's docs"
+            "usage: hub throughput|latency|memory|entities|children [options]; see the file's docs"
         ),
     }
 }
