@@ -13,6 +13,10 @@
 //! tracked so a shutdown waits for it. On a busy host starts are left to the orchestration
 //! dispatchers, which fetch them in large batches: claiming every start of 200 in flight made
 //! more, smaller commits, each with its own fsync, and cost W1 about a tenth of its throughput.
+//!
+//! A committed turn hands back, the same way, the instances it made ready at once (its new
+//! sub-orchestrations, the targets of its messages due now, itself for a timer already due:
+//! [`assign_turn_claims`]); the instances one batch gets back run together as the next batch.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
