@@ -490,7 +490,6 @@ pub(crate) async fn commit_turns(
     let mut wake = Wake::default();
     let mut applied_any = false;
     let mut claimants: Vec<usize> = Vec::new();
-    let lock_tokens = tokens;
     let last = plan.len() - 1;
     for (k, segment) in plan.iter().enumerate() {
         let children: Vec<String> = lock_order(
@@ -515,9 +514,9 @@ pub(crate) async fn commit_turns(
         }
         let replies = pipeline(read).await.map_err(backend)?;
         let token_rows = &replies[if k == 0 { 2 } else { 0 }];
-        let mut tokens: HashMap<String, Option<String>> = HashMap::new();
+        let mut held: HashMap<String, Option<String>> = HashMap::new();
         for row in token_rows {
-            tokens.insert(get::<String>(row, 0)?, get::<Option<String>>(row, 1)?);
+            held.insert(get::<String>(row, 0)?, get::<Option<String>>(row, 1)?);
         }
         let mut status: HashMap<String, Option<RuntimeStatus>> =
             children.iter().map(|c| (c.clone(), None)).collect();
@@ -531,7 +530,7 @@ pub(crate) async fn commit_turns(
         for &i in segment {
             let Some(t) = turns[i].take() else { continue };
             touched.extend(t.touched());
-            let owns = tokens.get(&t.id).and_then(Option::as_deref) == Some(t.lock.as_str());
+            let owns = held.get(&t.id).and_then(Option::as_deref) == Some(t.lock.as_str());
             if owns {
                 claimants.push(t.index);
                 apply.add(t, &mut status)?;
@@ -545,13 +544,13 @@ pub(crate) async fn commit_turns(
         wake.orchestrations |= w.orchestrations;
         wake.activities |= w.activities;
         let turn_claims = if k == last {
-            TurnClaims::new(lock_tokens, commits, &claimants)
+            TurnClaims::new(tokens, commits, &claimants)
         } else {
             TurnClaims::default()
         };
         let (mut steps, claimed) = apply.steps(client, &st);
-        let first_claim = steps.len();
-        steps.extend(turn_claims.steps.iter().map(|c| c.step(client, &st)));
+        let claim_at = steps.len();
+        steps.extend(turn_claims.step.as_ref().map(|c| c.step(client, &st)));
         if k == last {
             steps.push(if applied_any {
                 commit(client)
@@ -563,7 +562,7 @@ pub(crate) async fn commit_turns(
         if let Some(step) = claimed {
             hand_over(&replies[step], &apply.claims, commits, &mut results)?;
         }
-        turn_claims.hand_over(&replies[first_claim..], &mut results)?;
+        turn_claims.hand_over(replies.get(claim_at), &mut results)?;
     }
     conn.end();
     if !applied_any {
@@ -572,60 +571,57 @@ pub(crate) async fn commit_turns(
     Ok((results, wake))
 }
 
-/// The claims of the turns' next work ([`TurnCommit::claim_turns`]): one claim statement per
-/// lease asked for (a batch's commits normally share one), over the targets of every commit that
-/// applied, run last, once every lease of the batch is released.
+/// The claims of the turns' next work ([`TurnCommit::claim_turns`]): one claim statement over
+/// the targets of every commit that applied, run last, once every lease of the batch is
+/// released. One claim stands for all, as for starts and results: a batch is one host's.
 #[derive(Default)]
 struct TurnClaims {
-    steps: Vec<ClaimStep>,
+    step: Option<ClaimStep>,
     /// Each applied commit that claims, with its targets in order.
     targets: Vec<(usize, Vec<String>)>,
 }
 
 impl TurnClaims {
     fn new(tokens: &LockTokens, commits: &[TurnCommit], applied: &[usize]) -> Self {
-        let mut out = Self::default();
-        let mut leases: Vec<(&InstanceClaim, Vec<String>)> = Vec::new();
+        let mut lease: Option<&InstanceClaim> = None;
+        let mut targets = Vec::new();
         for &index in applied {
             let Some(claim) = &commits[index].claim_turns else {
                 continue;
             };
+            lease = lease.or(Some(&claim.lease));
             let ids: Vec<String> = kit::turn_targets(&commits[index])
                 .iter()
                 .map(|id| id.as_str().to_string())
                 .collect();
-            match leases.iter_mut().find(|(lease, _)| **lease == claim.lease) {
-                Some((_, all)) => all.extend(ids.iter().cloned()),
-                None => leases.push((&claim.lease, ids.clone())),
-            }
-            out.targets.push((index, ids));
+            targets.push((index, ids));
         }
-        out.steps = leases
-            .into_iter()
-            .map(|(lease, ids)| ClaimStep::new(tokens, lease, ids))
-            .collect();
-        out
+        let step = lease.map(|k| {
+            let all = targets.iter().flat_map(|(_, ids)| ids.iter().cloned());
+            ClaimStep::new(tokens, k, all.collect())
+        });
+        Self { step, targets }
     }
 
     /// Gives each leased instance to the first commit that named it.
     fn hand_over(
         &self,
-        replies: &[Rows],
+        rows: Option<&Rows>,
         results: &mut [Result<Committed, StoreError>],
     ) -> Result<(), StoreError> {
-        for (step, rows) in self.steps.iter().zip(replies) {
-            for item in step.items(rows)? {
-                let id = item.instance_id.as_str();
-                let Some((index, _)) = self
-                    .targets
-                    .iter()
-                    .find(|(_, ids)| ids.iter().any(|t| t == id))
-                else {
-                    continue;
-                };
-                if let Ok(committed) = &mut results[*index] {
-                    committed.turns.push(item);
-                }
+        let (Some(step), Some(rows)) = (&self.step, rows) else {
+            return Ok(());
+        };
+        for item in step.items(rows)? {
+            let id = item.instance_id.as_str();
+            let carrier = self
+                .targets
+                .iter()
+                .find(|(_, ids)| ids.iter().any(|t| t == id));
+            if let Some((index, _)) = carrier
+                && let Ok(committed) = &mut results[*index]
+            {
+                committed.turns.push(item);
             }
         }
         Ok(())

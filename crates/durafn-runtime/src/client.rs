@@ -348,7 +348,7 @@ impl DurableClient {
             Ok(turn) => {
                 self.emit(span);
                 match claimant.zip(turn) {
-                    Some((rt, turn)) => crate::turn::run_claimed_start(rt, turn),
+                    Some((rt, turn)) => crate::turn::run_claimed_turns(rt, vec![turn]),
                     None => self.wake(),
                 }
                 Ok(instance_id)

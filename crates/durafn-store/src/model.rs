@@ -256,7 +256,8 @@ pub struct TurnCommit {
 /// [`InstanceClaim::now`] ([`kit::turn_targets`](crate::kit::turn_targets)); each is taken only
 /// if no live lease holds it and one of its messages is visible, exactly as
 /// [`ActivityCompletion::claim`](crate::ActivityCompletion::claim) takes an instance. Within one
-/// `commit_turns` call an instance is handed back once, to one of the commits that named it.
+/// `commit_turns` call an instance is handed back once, to one of the commits that named it, and
+/// the commits' claims are one host's: a backend may lease them all under the first claim.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TurnClaim {
     /// Who takes the leases, until when, and the time that decides what is due.

@@ -240,12 +240,6 @@ fn hand_over(shared: &Shared, claimed: Vec<ActivityWorkItem>, slots: Vec<OwnedSe
     });
 }
 
-/// Runs the first turn of a start this host claimed (see [`handoff`](crate::handoff)) as a task
-/// of its own.
-pub(crate) fn run_claimed_start(shared: &Arc<Shared>, turn: OrchestrationWorkItem) {
-    run_claimed_turns(shared, vec![turn]);
-}
-
 /// Runs turns this host claimed (a start, the instances an activity result or a committed turn
 /// gave work) as one batch, a task of its own. A host that is stopping gives their leases back
 /// instead, so the instances need not wait for the leases to run out.

@@ -13,17 +13,29 @@ use durafn_store::Store;
 use durafn_store::counting::CountingStore;
 use durafn_store::memory::MemoryStore;
 
-use crate::app::{done, start};
+use crate::app::{Harness, done, start};
 
-#[tokio::test(flavor = "current_thread")]
-async fn every_step_of_a_sequence_is_handed_over() {
+/// Runs one instance of `name` to completion on one thread over a counted in-memory hub.
+async fn run_counted(
+    name: &str,
+    id: &str,
+    input: &impl serde::Serialize,
+) -> (Harness, Arc<CountingStore>) {
     let counting = Arc::new(CountingStore::new(Arc::new(MemoryStore::new())));
     let store: Arc<dyn Store> = counting.clone();
     let h = start(store, RuntimeOptions::default());
-    let c = &h.client;
-    c.start_new("hello", Some("h"), &()).await.expect("start");
-    let status = done(c, "h").await;
+    h.client
+        .start_new(name, Some(id), input)
+        .await
+        .expect("start");
+    let status = done(&h.client, id).await;
     assert_eq!(status.runtime_status, RuntimeStatus::Completed);
+    (h, counting)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn every_step_of_a_sequence_is_handed_over() {
+    let (h, counting) = run_counted("hello", "h", &()).await;
     let metrics = h.runtime.metrics();
     assert_eq!(metrics.activities_handed_off.load(Ordering::Relaxed), 5);
     assert_eq!(
@@ -41,15 +53,7 @@ async fn every_step_of_a_sequence_is_handed_over() {
 /// wakes the parent there too: four turns, each handed over, none fetched.
 #[tokio::test(flavor = "current_thread")]
 async fn a_sub_orchestration_and_its_result_are_handed_over() {
-    let counting = Arc::new(CountingStore::new(Arc::new(MemoryStore::new())));
-    let store: Arc<dyn Store> = counting.clone();
-    let h = start(store, RuntimeOptions::default());
-    let c = &h.client;
-    c.start_new("parent", Some("p"), &false)
-        .await
-        .expect("start");
-    let status = done(c, "p").await;
-    assert_eq!(status.runtime_status, RuntimeStatus::Completed);
+    let (h, counting) = run_counted("parent", "p", &false).await;
     let metrics = h.runtime.metrics();
     assert_eq!(metrics.turns.load(Ordering::Relaxed), 4);
     assert_eq!(
@@ -66,15 +70,7 @@ async fn a_sub_orchestration_and_its_result_are_handed_over() {
 /// A timer that is already due when its turn commits comes back with that commit.
 #[tokio::test(flavor = "current_thread")]
 async fn a_timer_due_at_once_is_handed_over() {
-    let counting = Arc::new(CountingStore::new(Arc::new(MemoryStore::new())));
-    let store: Arc<dyn Store> = counting.clone();
-    let h = start(store, RuntimeOptions::default());
-    let c = &h.client;
-    c.start_new("sleepy", Some("s"), &0u64)
-        .await
-        .expect("start");
-    let status = done(c, "s").await;
-    assert_eq!(status.runtime_status, RuntimeStatus::Completed);
+    let (h, counting) = run_counted("sleepy", "s", &0u64).await;
     let metrics = h.runtime.metrics();
     assert_eq!(metrics.turns.load(Ordering::Relaxed), 2);
     assert_eq!(metrics.turns_handed_off.load(Ordering::Relaxed), 2);

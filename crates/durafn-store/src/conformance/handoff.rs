@@ -52,13 +52,7 @@ fn ids(items: &[OrchestrationWorkItem]) -> Vec<&str> {
 pub async fn commit_claims_the_turns_it_makes_due(hub: &Fixture) {
     let store: Arc<dyn Store> = hub.store().clone();
     let items = started(store.as_ref(), &["busy", "p", "peer", "later"]).await;
-    let item = |name: &str| {
-        items
-            .iter()
-            .find(|i| i.instance_id == id(name))
-            .expect("fetched")
-            .clone()
-    };
+    let item = |name: &str| item_of(&items, name);
     // peer and later are committed (free, nothing left to do); held is another host's.
     for free in ["peer", "later"] {
         commit_ok(
@@ -104,13 +98,7 @@ pub async fn commit_claims_the_turns_it_makes_due(hub: &Fixture) {
         vec!["busy", "child", "p", "peer"],
         "each once; held is another host's, later's timer is not due: {results:?}"
     );
-    let turn = |name: &str| {
-        turns
-            .iter()
-            .find(|t| t.instance_id == id(name))
-            .expect("claimed")
-            .clone()
-    };
+    let turn = |name: &str| item_of(&turns, name);
     assert!(
         matches!(
             turn("p").messages[0].event.kind,

@@ -63,6 +63,15 @@ pub(crate) async fn started(store: &dyn Store, ids: &[&str]) -> Vec<Orchestratio
     items
 }
 
+/// The work item of instance `name` among `items` (it must be there).
+pub(crate) fn item_of(items: &[OrchestrationWorkItem], name: &str) -> OrchestrationWorkItem {
+    items
+        .iter()
+        .find(|i| i.instance_id == id(name))
+        .unwrap_or_else(|| panic!("no work item for {name}: {items:?}"))
+        .clone()
+}
+
 pub(crate) async fn fetch_one(store: &dyn Store, now: DateTime<Utc>) -> OrchestrationWorkItem {
     let mut items = store
         .fetch_orchestration_work(fetch(now, "host-a"))

@@ -134,16 +134,8 @@ pub async fn sub_orchestrations(hub: &Fixture) {
         .fetch_orchestration_work(fetch(at(1), "h"))
         .await
         .expect("fetch");
-    let parent_item = items
-        .iter()
-        .find(|i| i.instance_id == id("p"))
-        .expect("parent")
-        .clone();
-    let busy_item = items
-        .iter()
-        .find(|i| i.instance_id == id("busy-child"))
-        .expect("busy")
-        .clone();
+    let parent_item = item_of(&items, "p");
+    let busy_item = item_of(&items, "busy-child");
     let parent = |task: i64| ParentInstance {
         name: "parent".into(),
         instance_id: id("p"),
@@ -174,10 +166,7 @@ pub async fn sub_orchestrations(hub: &Fixture) {
         .fetch_orchestration_work(fetch(at(3), "h"))
         .await
         .expect("fetch");
-    let to_parent = items
-        .iter()
-        .find(|i| i.instance_id == id("p"))
-        .expect("parent told");
+    let to_parent = item_of(&items, "p");
     match &to_parent.messages[0].event.kind {
         EventKind::SubOrchestrationInstanceFailed {
             task_scheduled_id,
