@@ -123,33 +123,42 @@ impl Schedule {
     fn next_cron(&self, cron: &CronExpression, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let zone = self.zone;
         let now_local = zone.local(now);
-        let mut next = zone.instant(cron.next_after(now_local)?);
-        let now_offset = zone.offset_at(now);
-        let next_offset = zone.offset_at(next);
-        let now_ambiguous = zone.is_ambiguous(now_local);
-        let next_ambiguous = zone.is_ambiguous(zone.local(next));
-        let shift = TimeDelta::seconds(i64::from(next_offset - now_offset));
+        let first = cron.next_after(now_local)?;
         if cron.is_interval() {
-            // Crossing into the repeated hour: keep the real interval by
-            // moving back to the offset of `now`.
-            if (now_ambiguous || next_ambiguous) && next_offset != now_offset {
-                next += shift;
-            }
-        } else if next_ambiguous {
-            if next_offset != now_offset {
-                // Still in daylight time: run in the first pass.
-                next += shift;
+            // Every instant whose wall time matches, through both passes of
+            // a repeated hour: the earliest pass of the next local match
+            // that is still ahead ...
+            let early = zone.first_instant(first);
+            let mut next = if early > now {
+                early
             } else {
-                // Already in the second pass: that occurrence ran in the
-                // first one; take the next time that is not repeated.
-                let mut local = zone.local(next);
-                while zone.is_ambiguous(local) {
-                    local = cron.next_after(local)?;
+                zone.instant(first)
+            };
+            // ... unless `now` is in the first pass of a repeated period,
+            // whose second pass replays the local times before `now_local`.
+            if zone.is_ambiguous(now_local) && zone.first_instant(now_local) == now {
+                let start = zone.repeat_start(now_local);
+                if let Some(replayed) = cron.next_after(start - TimeDelta::seconds(1)) {
+                    if replayed <= now_local {
+                        next = next.min(zone.instant(replayed));
+                    }
                 }
-                next = zone.instant(local);
             }
+            return Some(next);
         }
-        Some(next)
+        // A point in time runs once, in the first pass of a repeated hour.
+        let early = zone.first_instant(first);
+        if early > now {
+            return Some(early);
+        }
+        // `now` is in the second pass, after that first pass: the times
+        // still repeated ran in their first pass; take the next time that
+        // is not repeated.
+        let mut local = first;
+        while zone.is_ambiguous(local) {
+            local = cron.next_after(local)?;
+        }
+        Some(zone.instant(local))
     }
 
     /// The occurrences strictly after `after` and strictly before `before`,

@@ -107,6 +107,37 @@ impl TimeZone {
         )
     }
 
+    /// The first instant a local time names: the daylight pass of a time
+    /// that happens twice, otherwise the same as [`instant`](Self::instant).
+    pub fn first_instant(&self, local: NaiveDateTime) -> DateTime<Utc> {
+        match self.0.from_local_datetime(&local) {
+            LocalResult::Ambiguous(a, b) => a.min(b).with_timezone(&Utc),
+            _ => self.instant(local),
+        }
+    }
+
+    /// Where the repeated period holding `local` starts, as local time: the
+    /// earliest local time from which every time up to `local` happens
+    /// twice. `local` itself when it does not happen twice.
+    pub fn repeat_start(&self, local: NaiveDateTime) -> NaiveDateTime {
+        // Repeated periods are at most a few hours long and months apart,
+        // so ambiguity over the three hours before `local` is one run
+        // ending at `local`: search for its first second.
+        let (mut outside, mut inside) = (local - TimeDelta::hours(3), local);
+        if !self.is_ambiguous(local) {
+            return local;
+        }
+        while inside - outside > TimeDelta::seconds(1) {
+            let middle = outside + (inside - outside) / 2;
+            if self.is_ambiguous(middle) {
+                inside = middle;
+            } else {
+                outside = middle;
+            }
+        }
+        inside
+    }
+
     /// The instant of a local time, as .NET's `DateTimeOffset` gives it for
     /// a local `DateTime`: a time that happens twice is taken in standard
     /// time, its later occurrence; a time skipped when clocks go forward

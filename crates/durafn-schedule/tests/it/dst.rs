@@ -200,3 +200,25 @@ fn the_last_occurrence_follows_the_same_rules() {
         Some(utc("2024-03-09 10:30:00"))
     );
 }
+
+#[test]
+fn a_clock_change_far_from_the_next_occurrence_does_not_move_it() {
+    // From the first pass of Berlin's repeated hour (02:00 CEST on
+    // 29 October 2062), the next 1st of the month is midnight CET, days
+    // after the change.
+    assert_eq!(
+        chain("* * * 1 * *", "Europe/Berlin", "2062-10-29 00:00:00", 2),
+        ["2062-10-31 23:00:00", "2062-10-31 23:00:01"]
+    );
+    // A yearly time in the repeated hour, from the standard time a year
+    // before, still runs in the first pass.
+    assert_eq!(
+        chain(
+            "0 30 1 3 11 *",
+            "America/Los_Angeles",
+            "2023-11-10 12:00:00",
+            1
+        ),
+        ["2024-11-03 08:30:00"]
+    );
+}
