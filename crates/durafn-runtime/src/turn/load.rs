@@ -9,8 +9,11 @@
 //! Items whose loading fails are abandoned, to be fetched again.
 
 use chrono::{DateTime, Utc};
-use durafn_core::{BatchPreparation, EntityId, OrchestrationExecutor, TurnPreparation};
+use durafn_core::{
+    BatchPreparation, EntityId, HistoryEvent, OrchestrationExecutor, TurnPreparation,
+};
 use durafn_store::OrchestrationWorkItem;
+use tokio::task::JoinHandle;
 
 use super::entity::batch_inputs;
 use super::kind::{Loaded, TurnKind, classify, turn_messages};
@@ -66,41 +69,89 @@ pub(crate) async fn load_batch(
         }
     };
 
-    let mut loaded = Vec::with_capacity(pending.len());
+    // Start every preparation first, so that code out of process prepares the batch's turns
+    // side by side rather than one after another (a batch of slow turns, one at a time, could
+    // outlast its lease), then finish each in order.
+    let mut started = Vec::with_capacity(pending.len());
     for (item, step) in pending {
-        let ready = match step {
-            Pending::Ready(ready) => ready,
-            Pending::Entity(id) => match prepare_entity(shared, &item, id).await {
-                Ok(ready) => ready,
-                Err(e) => {
-                    tracing::warn!(instance_id = %item.instance_id, error = %e, "preparing an entity batch failed; abandoning");
-                    abandon(shared, &item).await;
-                    continue;
-                }
-            },
+        let next = match step {
+            Pending::Ready(ready) => Started::Ready(ready),
+            Pending::Entity(id) => start_entity(shared, &item, id),
             Pending::Rewind(_) | Pending::Replay if histories.is_none() => {
                 abandon(shared, &item).await;
                 continue;
             }
-            Pending::Rewind(reason) => Loaded::Rewind {
+            Pending::Rewind(reason) => Started::Ready(Loaded::Rewind {
                 history: next_history(&mut histories),
                 reason,
-            },
-            Pending::Replay => {
-                let history = next_history(&mut histories);
-                match replay(shared, &item, history, now).await {
-                    Ok(ready) => ready,
-                    Err(e) => {
-                        tracing::warn!(instance_id = %item.instance_id, error = %e, "preparing a turn failed; abandoning");
-                        abandon(shared, &item).await;
-                        continue;
-                    }
-                }
-            }
+            }),
+            Pending::Replay => start_replay(shared, &item, next_history(&mut histories), now),
         };
-        loaded.push((item, ready));
+        started.push((item, next));
+    }
+    let mut loaded = Vec::with_capacity(started.len());
+    for (item, next) in started {
+        match next.finish().await {
+            Ok(ready) => loaded.push((item, ready)),
+            Err(e) => {
+                tracing::warn!(instance_id = %item.instance_id, error = %e, "preparing a turn failed; abandoning");
+                abandon(shared, &item).await;
+            }
+        }
     }
     loaded
+}
+
+/// An item whose preparation may still be running.
+// As with `Pending`, the executor moves through once per turn.
+#[allow(clippy::large_enum_variant)]
+enum Started {
+    Ready(Loaded),
+    Entity {
+        id: EntityId,
+        prepared: Option<JoinHandle<Result<std::sync::Arc<dyn durafn_core::Entity>, String>>>,
+    },
+    Replay {
+        executor: OrchestrationExecutor,
+        history: Vec<HistoryEvent>,
+        prepared: Option<JoinHandle<Result<durafn_core::Payload, String>>>,
+    },
+}
+
+impl Started {
+    /// Waits for the preparation; an orchestrator's executor is replayed after it, since its
+    /// code runs from the start of the replay on.
+    async fn finish(self) -> Result<Loaded, String> {
+        match self {
+            Started::Ready(ready) => Ok(ready),
+            Started::Entity { id, prepared } => {
+                let prepared = match prepared {
+                    None => None,
+                    Some(task) => Some(joined(task.await)?),
+                };
+                Ok(Loaded::Entity { id, prepared })
+            }
+            Started::Replay {
+                mut executor,
+                history,
+                prepared,
+            } => {
+                let cacheable = prepared.is_none();
+                if let Some(task) = prepared {
+                    executor.set_prepared(Some(joined(task.await)?));
+                }
+                executor.replay(&history);
+                Ok(Loaded::Turn {
+                    executor,
+                    cacheable,
+                })
+            }
+        }
+    }
+}
+
+fn joined<T>(outcome: Result<Result<T, String>, tokio::task::JoinError>) -> Result<T, String> {
+    outcome.map_err(|e| format!("the preparation stopped: {e}"))?
 }
 
 /// A current executor from the instance cache, or the need to replay.
@@ -126,14 +177,10 @@ fn cached(shared: &Shared, item: &OrchestrationWorkItem) -> Pending {
     }
 }
 
-/// Lets the entity prepare its batch if it does.
-async fn prepare_entity(
-    shared: &Shared,
-    item: &OrchestrationWorkItem,
-    id: EntityId,
-) -> Result<Loaded, String> {
+/// Lets the entity prepare its batch if it does, in a task of its own.
+fn start_entity(shared: &Shared, item: &OrchestrationWorkItem, id: EntityId) -> Started {
     let Some(entity) = shared.registry.entity(&id.name) else {
-        return Ok(Loaded::Entity { id, prepared: None });
+        return Started::Ready(Loaded::Entity { id, prepared: None });
     };
     let (scheduler, state, incoming) = batch_inputs(item);
     let preparation = BatchPreparation {
@@ -143,28 +190,26 @@ async fn prepare_entity(
         waiting: scheduler.queue,
         incoming,
     };
-    let prepared = match entity.prepare_batch(&preparation) {
-        None => None,
-        Some(prepare) => Some(prepare.await.map_err(|e| e.to_string())?),
-    };
-    Ok(Loaded::Entity { id, prepared })
+    let prepared = entity
+        .prepare_batch(&preparation)
+        .map(|prepare| tokio::spawn(async move { prepare.await.map_err(|e| e.to_string()) }));
+    Started::Entity { id, prepared }
 }
 
-/// Rebuilds the executor by replay; an orchestrator that prepares its turns does so first, and
-/// its preparation is handed to the executor before the replay, since its code runs from the
-/// start of the replay on.
-async fn replay(
+/// Sets up the executor's rebuild by replay; an orchestrator that prepares its turns starts
+/// doing so in a task of its own.
+fn start_replay(
     shared: &Shared,
     item: &OrchestrationWorkItem,
-    history: Vec<durafn_core::HistoryEvent>,
+    history: Vec<HistoryEvent>,
     now: DateTime<Utc>,
-) -> Result<Loaded, String> {
+) -> Started {
     let mut executor = OrchestrationExecutor::new(shared.registry.clone());
     if shared.spans.is_none() {
         executor = executor.without_task_ledger();
     }
     let Some(row) = &item.instance else {
-        return Ok(Loaded::Orphan);
+        return Started::Ready(Loaded::Orphan);
     };
     let orchestrator = shared.registry.orchestrator(&row.name);
     let preparation = TurnPreparation {
@@ -173,19 +218,15 @@ async fn replay(
         history,
         now,
     };
-    let prepare = orchestrator
+    let prepared = orchestrator
         .as_ref()
-        .and_then(|o| o.prepare_turn(&preparation));
-    let cacheable = prepare.is_none();
-    if let Some(prepare) = prepare {
-        let prepared = prepare.await.map_err(|e| e.to_string())?;
-        executor.set_prepared(Some(prepared));
-    }
-    executor.replay(&preparation.history);
-    Ok(Loaded::Turn {
+        .and_then(|o| o.prepare_turn(&preparation))
+        .map(|prepare| tokio::spawn(async move { prepare.await.map_err(|e| e.to_string()) }));
+    Started::Replay {
         executor,
-        cacheable,
-    })
+        history: preparation.history,
+        prepared,
+    }
 }
 
 async fn abandon(shared: &Shared, item: &OrchestrationWorkItem) {
@@ -196,8 +237,8 @@ async fn abandon(shared: &Shared, item: &OrchestrationWorkItem) {
 }
 
 fn next_history(
-    histories: &mut Option<std::vec::IntoIter<Vec<durafn_core::HistoryEvent>>>,
-) -> Vec<durafn_core::HistoryEvent> {
+    histories: &mut Option<std::vec::IntoIter<Vec<HistoryEvent>>>,
+) -> Vec<HistoryEvent> {
     histories
         .as_mut()
         .and_then(Iterator::next)
