@@ -44,8 +44,10 @@
 //! One dedicated thread owns the writing connection. Every write (and every fetch, since
 //! fetching takes leases) is a request sent to it. The thread waits for a request, then takes
 //! every request already queued, up to [`SqliteOptions::max_batch`], and applies them all in one
-//! transaction (`BEGIN IMMEDIATE` … `COMMIT`), each in its own savepoint: a request that fails,
-//! for instance a commit whose lease was lost, is rolled back alone and the others still commit.
+//! transaction (`BEGIN IMMEDIATE` … `COMMIT`). A request that fails, for instance a commit whose
+//! lease was lost, is rolled back alone and the others still commit: the batch is then rolled back
+//! and run again with each request in its own savepoint (savepoints cost a copy of every page a
+//! request touches, so the batch first runs without them).
 //! Replies are sent only after the `COMMIT` succeeded; if the `COMMIT` fails, every request of
 //! the batch fails with a retryable [`StoreError::Backend`].
 //! Under load, requests that arrive while a batch commits form the next batch, so many
