@@ -5,7 +5,8 @@
 //! are rebuilt by replay. Orchestrators that prepare their turns asynchronously
 //! (`Orchestrator::prepare_turn`, e.g. one whose code runs in another process) are awaited here,
 //! outside the pure planner, before their history is replayed (their code runs from the start
-//! of the replay on), and so are entities that prepare their batches (`Entity::prepare_batch`).
+//! of the replay on), and so are entities that prepare their batches (`Entity::prepare_batch`);
+//! a batch's preparations all start before the first is awaited.
 //! Items whose loading fails are abandoned, to be fetched again.
 
 use chrono::{DateTime, Utc};
