@@ -124,41 +124,40 @@ impl Schedule {
         let zone = self.zone;
         let now_local = zone.local(now);
         let first = cron.next_after(now_local)?;
-        if cron.is_interval() {
-            // Every instant whose wall time matches, through both passes of
-            // a repeated hour: the earliest pass of the next local match
-            // that is still ahead ...
-            let early = zone.first_instant(first);
-            let mut next = if early > now {
-                early
-            } else {
-                zone.instant(first)
-            };
-            // ... unless `now` is in the first pass of a repeated period,
-            // whose second pass replays the local times before `now_local`.
-            if zone.is_ambiguous(now_local) && zone.first_instant(now_local) == now {
-                let start = zone.repeat_start(now_local);
-                if let Some(replayed) = cron.next_after(start - TimeDelta::seconds(1)) {
-                    if replayed <= now_local {
-                        next = next.min(zone.instant(replayed));
-                    }
-                }
-            }
-            return Some(next);
-        }
-        // A point in time runs once, in the first pass of a repeated hour.
         let early = zone.first_instant(first);
-        if early > now {
-            return Some(early);
+        if !cron.is_interval() {
+            // A point in time runs once, in the first pass of a repeated hour.
+            if early > now {
+                return Some(early);
+            }
+            // `now` is in the second pass, after that first pass: the times
+            // still repeated ran in their first pass; take the next time that
+            // is not repeated.
+            let mut local = first;
+            while zone.is_ambiguous(local) {
+                local = cron.next_after(local)?;
+            }
+            return Some(zone.instant(local));
         }
-        // `now` is in the second pass, after that first pass: the times
-        // still repeated ran in their first pass; take the next time that
-        // is not repeated.
-        let mut local = first;
-        while zone.is_ambiguous(local) {
-            local = cron.next_after(local)?;
+        // An interval: every instant whose wall time matches, through both
+        // passes of a repeated hour. The earliest pass of the next local
+        // match that is still ahead ...
+        let mut next = if early > now {
+            early
+        } else {
+            zone.instant(first)
+        };
+        // ... unless `now` is in the first pass of a repeated period, whose
+        // second pass replays the local times before `now_local`.
+        if zone.is_ambiguous(now_local) && zone.first_instant(now_local) == now {
+            let start = zone.repeat_start(now_local);
+            if let Some(replayed) = cron.next_after(start - TimeDelta::seconds(1))
+                && replayed <= now_local
+            {
+                next = next.min(zone.instant(replayed));
+            }
         }
-        Some(zone.instant(local))
+        Some(next)
     }
 
     /// The occurrences strictly after `after` and strictly before `before`,

@@ -123,10 +123,10 @@ impl TimeZone {
         // Repeated periods are at most a few hours long and months apart,
         // so ambiguity over the three hours before `local` is one run
         // ending at `local`: search for its first second.
-        let (mut outside, mut inside) = (local - TimeDelta::hours(3), local);
         if !self.is_ambiguous(local) {
             return local;
         }
+        let (mut outside, mut inside) = (local - TimeDelta::hours(3), local);
         while inside - outside > TimeDelta::seconds(1) {
             let middle = outside + (inside - outside) / 2;
             if self.is_ambiguous(middle) {

@@ -151,6 +151,13 @@ impl Started {
     }
 }
 
+/// Runs a preparation in a task of its own, so the batch's preparations overlap.
+fn spawn_preparation<T: Send + 'static>(
+    prepare: impl Future<Output = Result<T, durafn_core::FunctionError>> + Send + 'static,
+) -> JoinHandle<Result<T, String>> {
+    tokio::spawn(async move { prepare.await.map_err(|e| e.to_string()) })
+}
+
 fn joined<T>(outcome: Result<Result<T, String>, tokio::task::JoinError>) -> Result<T, String> {
     outcome.map_err(|e| format!("the preparation stopped: {e}"))?
 }
@@ -191,9 +198,7 @@ fn start_entity(shared: &Shared, item: &OrchestrationWorkItem, id: EntityId) -> 
         waiting: scheduler.queue,
         incoming,
     };
-    let prepared = entity
-        .prepare_batch(&preparation)
-        .map(|prepare| tokio::spawn(async move { prepare.await.map_err(|e| e.to_string()) }));
+    let prepared = entity.prepare_batch(&preparation).map(spawn_preparation);
     Started::Entity { id, prepared }
 }
 
@@ -222,7 +227,7 @@ fn start_replay(
     let prepared = orchestrator
         .as_ref()
         .and_then(|o| o.prepare_turn(&preparation))
-        .map(|prepare| tokio::spawn(async move { prepare.await.map_err(|e| e.to_string()) }));
+        .map(spawn_preparation);
     Started::Replay {
         executor,
         history: preparation.history,
