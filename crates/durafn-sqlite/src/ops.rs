@@ -231,11 +231,12 @@ fn lease_instance(
     .map_err(backend)?
     .execute(params![instance_id, lock.0, until, owner])
     .map_err(backend)?;
+    // Read, then count the delivery, rather than `UPDATE … RETURNING`: SQLite collects the
+    // rows a `RETURNING` gives in a temporary table first, which cost more than the update.
     let mut stmt = conn
         .prepare_cached(
-            "UPDATE messages SET delivery = delivery + 1 \
-             WHERE instance_id = ?1 AND visible_at <= ?2 \
-             RETURNING id, execution_id, event, delivery",
+            "SELECT id, execution_id, event, delivery FROM messages \
+             WHERE instance_id = ?1 AND visible_at <= ?2",
         )
         .map_err(backend)?;
     let mut rows = stmt.query(params![instance_id, now]).map_err(backend)?;
@@ -243,14 +244,24 @@ fn lease_instance(
     while let Some(row) = rows.next().map_err(backend)? {
         let execution_id: Option<String> = row.get(1).map_err(backend)?;
         let text: String = row.get(2).map_err(backend)?;
+        let delivered: i64 = row.get(3).map_err(backend)?;
         messages.push(QueuedMessage {
             id: MessageId(row.get(0).map_err(backend)?),
             execution_id: execution_id.map(ExecutionId::new),
             event: event(&text)?,
-            delivery: codec::delivery(row.get(3).map_err(backend)?)?,
+            delivery: codec::delivery(delivered.saturating_add(1))?,
         });
     }
     drop(rows);
+    if !messages.is_empty() {
+        conn.prepare_cached(
+            "UPDATE messages SET delivery = delivery + 1 \
+             WHERE instance_id = ?1 AND visible_at <= ?2",
+        )
+        .map_err(backend)?
+        .execute(params![instance_id, now])
+        .map_err(backend)?;
+    }
     messages.sort_unstable_by_key(|m| m.id);
     Ok(OrchestrationWorkItem {
         instance: load_instance(conn, &instance_id)?,
@@ -497,55 +508,59 @@ pub(crate) fn fetch_activities(
     let now = micros(r.now);
     let until = lease_end(r);
     // `+visible_at` keeps the scan in id order instead of sorting the visibility index.
-    // A `locked_until` still set on a fetchable item is the end of a lease that ran out.
-    let ids: Vec<(i64, Option<i64>)> = conn
+    // A `locked_until` still set on a fetchable item is the end of a lease that ran out. The
+    // items are read first and leased one by one after, rather than by `UPDATE … RETURNING`,
+    // which collects its rows in a temporary table first and cost more than the update.
+    let found: Vec<(i64, Option<i64>, NewActivity, i64)> = conn
         .prepare_cached(
-            "SELECT id, locked_until FROM activities WHERE +visible_at <= ?1 \
+            "SELECT id, locked_until, instance_id, execution_id, task_id, name, input, \
+             delivery, trace_context FROM activities WHERE +visible_at <= ?1 \
              AND (locked_until IS NULL OR locked_until <= ?1) ORDER BY id LIMIT ?2",
         )
         .map_err(backend)?
         .query_map(params![now, limit(r.max_items)], |row| {
-            Ok((row.get(0)?, row.get(1)?))
+            let activity = (
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, i64>(4)?,
+                row.get::<_, String>(5)?,
+                row.get::<_, String>(6)?,
+                row.get::<_, Option<String>>(8)?,
+            );
+            Ok((row.get(0)?, row.get(1)?, activity, row.get(7)?))
         })
         .map_err(backend)?
-        .collect::<Result<_, _>>()
-        .map_err(backend)?;
+        .map(|row| {
+            let (id, expired, (instance_id, execution_id, task_id, name, input, trace), delivered) =
+                row.map_err(backend)?;
+            let activity = NewActivity {
+                instance_id: InstanceId::from_trusted(instance_id),
+                execution_id: ExecutionId::new(execution_id),
+                task_id: EventId(task_id),
+                name,
+                input: payload(input, "activity input")?,
+                trace_context: trace
+                    .map(|t| codec::from_json(&t, "trace context"))
+                    .transpose()?,
+            };
+            Ok((id, expired, activity, delivered))
+        })
+        .collect::<Result<_, StoreError>>()?;
     let mut stmt = conn
         .prepare_cached(
             "UPDATE activities SET lock_token = ?2, locked_until = ?3, owner = ?4, \
-             delivery = delivery + 1 \
-             WHERE id = ?1 RETURNING instance_id, execution_id, task_id, name, input, delivery, \
-             trace_context",
+             delivery = delivery + 1 WHERE id = ?1",
         )
         .map_err(backend)?;
-    let mut items = Vec::with_capacity(ids.len());
-    for (id, expired) in ids {
+    let mut items = Vec::with_capacity(found.len());
+    for (id, expired, activity, delivered) in found {
         let lock = tokens.next(&r.owner);
-        let mut rows = stmt
-            .query(params![id, lock.0, until, r.owner])
+        stmt.execute(params![id, lock.0, until, r.owner])
             .map_err(backend)?;
-        let Some(row) = rows.next().map_err(backend)? else {
-            continue;
-        };
-        let get_s = |i: usize| row.get::<_, String>(i).map_err(backend);
-        let activity = NewActivity {
-            instance_id: InstanceId::from_trusted(get_s(0)?),
-            execution_id: ExecutionId::new(get_s(1)?),
-            task_id: EventId(row.get(2).map_err(backend)?),
-            name: get_s(3)?,
-            input: payload(get_s(4)?, "activity input")?,
-            trace_context: row
-                .get::<_, Option<String>>(6)
-                .map_err(backend)?
-                .map(|t| codec::from_json(&t, "trace context"))
-                .transpose()?,
-        };
-        let delivery = codec::delivery(row.get(5).map_err(backend)?)?;
-        drop(rows);
         items.push(ActivityWorkItem {
             id: ActivityId(id),
             activity,
-            delivery,
+            delivery: codec::delivery(delivered.saturating_add(1))?,
             expired_lease: expired
                 .map(|u| codec::time(u, "locked_until"))
                 .transpose()?,

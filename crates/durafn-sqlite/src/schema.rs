@@ -6,7 +6,6 @@ use durafn_store::StoreError;
 use rusqlite::Connection;
 use rusqlite::config::DbConfig;
 
-use crate::Durability;
 use crate::codec::backend;
 
 /// The schema version this crate writes (`PRAGMA user_version`).
@@ -123,11 +122,10 @@ pub(crate) fn configure(
         .map_err(backend)
 }
 
-/// Settings of the writing connection: WAL, the durability level, and WAL size limits.
-pub(crate) fn configure_writer(
-    conn: &Connection,
-    durability: Durability,
-) -> Result<(), StoreError> {
+/// Settings of the writing connection: WAL, commits that do not wait for the disk, and WAL
+/// size limits. Under `Durability::Fsync` the flusher thread syncs the log after the commit
+/// (`crate::flush`), so the writer itself never waits for the disk.
+pub(crate) fn configure_writer(conn: &Connection) -> Result<(), StoreError> {
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .map_err(backend)?;
@@ -137,11 +135,7 @@ pub(crate) fn configure_writer(
              (journal mode is {mode:?})"
         )));
     }
-    let synchronous = match durability {
-        Durability::Fsync => "FULL",
-        Durability::ProcessCrashSafe => "NORMAL",
-    };
-    conn.pragma_update(None, "synchronous", synchronous)
+    conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(backend)?;
     conn.pragma_update(
         None,
@@ -191,7 +185,7 @@ mod tests {
         let path = dir.path().join("hub.db");
         let mut conn = Connection::open(&path).expect("open");
         configure(&conn, Duration::from_secs(1), 1024).expect("configure");
-        configure_writer(&conn, Durability::Fsync).expect("writer");
+        configure_writer(&conn).expect("writer");
         migrate(&mut conn).expect("migrate");
         migrate(&mut conn).expect("idempotent");
         let v: i64 = conn

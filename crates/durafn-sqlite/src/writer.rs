@@ -1,12 +1,16 @@
 //! The writer thread: it owns the writing connection and applies requests in group commits.
 //!
 //! The thread blocks for a request, then takes every request already queued (up to the batch
-//! limit) and runs them all in one `BEGIN IMMEDIATE … COMMIT` transaction, each in its own
-//! savepoint so that a request that fails is rolled back alone. Replies are sent only after the
-//! `COMMIT` succeeded; if it fails, every request of the batch gets a retryable error.
+//! limit) and runs them all in one `BEGIN IMMEDIATE … COMMIT` transaction; if one of them
+//! fails, the batch runs again with each request in its own savepoint, so that the failing one
+//! is rolled back alone. Replies are sent only after the
+//! `COMMIT` succeeded; if it fails, every request of the batch gets a retryable error. Under
+//! [`Durability::Fsync`](crate::Durability::Fsync) the replies of a batch that must survive a
+//! power loss go to the [flusher](crate::flush) instead, which sends them once the commit is on
+//! stable storage.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
 
 use chrono::{DateTime, Utc};
 use durafn_core::InstanceId;
@@ -20,6 +24,7 @@ use tokio::sync::oneshot;
 
 use durafn_store::kit::{self, LockTokens};
 
+use crate::flush::{self, Log, Unflushed};
 use crate::ops;
 
 /// Where a request's result goes.
@@ -68,11 +73,12 @@ pub(crate) struct Counters {
     pub(crate) batches: AtomicU64,
     pub(crate) requests: AtomicU64,
     pub(crate) failed_batches: AtomicU64,
+    pub(crate) flushes: AtomicU64,
 }
 
 /// A request made ready to run, perhaps twice: a batch first runs without savepoints and, if
 /// one of its requests fails, is rolled back and run again with each request in its own.
-trait Job {
+pub(crate) trait Job: Send {
     /// Runs the request inside the open transaction, each write in a savepoint if `isolate`;
     /// returns whether it (or a part of it, for requests of several turns or results) failed.
     fn execute(&mut self, conn: &Connection, tokens: &LockTokens, isolate: bool) -> bool;
@@ -91,7 +97,7 @@ struct Request<T, F> {
 impl<T, F> Job for Request<T, F>
 where
     T: Send + 'static,
-    F: FnMut(&Connection, &LockTokens, bool) -> Result<T, StoreError>,
+    F: FnMut(&Connection, &LockTokens, bool) -> Result<T, StoreError> + Send,
 {
     fn execute(&mut self, conn: &Connection, tokens: &LockTokens, isolate: bool) -> bool {
         let outcome = (self.run)(conn, tokens, isolate);
@@ -114,7 +120,7 @@ where
 fn job<T, F>(reply: Reply<T>, run: F) -> Box<dyn Job>
 where
     T: Send + 'static,
-    F: FnMut(&Connection, &LockTokens, bool) -> Result<T, StoreError> + 'static,
+    F: FnMut(&Connection, &LockTokens, bool) -> Result<T, StoreError> + Send + 'static,
 {
     Box::new(Request {
         run,
@@ -129,6 +135,7 @@ fn parts_job<T, F>(reply: Reply<Vec<Result<T, StoreError>>>, run: F) -> Box<dyn 
 where
     T: Send + 'static,
     F: FnMut(&Connection, &LockTokens, bool) -> Result<Vec<Result<T, StoreError>>, StoreError>
+        + Send
         + 'static,
 {
     Box::new(Request {
@@ -141,7 +148,7 @@ where
 
 impl WriteOp {
     /// Whether losing the request's commit in a power failure is harmless, so that a batch of
-    /// nothing else need not wait for an `fsync`. Leases taken, renewed or given back are simply
+    /// nothing else need not wait for a flush. Leases taken, renewed or given back are simply
     /// taken again. An activity's result is the other case: activities are at-least-once, and
     /// an activity whose result is lost runs again when its lease expires, exactly as when the
     /// host dies between running it and committing. Nothing durable depends on a result until
@@ -302,38 +309,67 @@ fn aborted(detail: &str) -> StoreError {
     )
 }
 
-/// Runs one batch in one transaction and replies to every request after the commit. Returns
-/// whether a transaction that changed the database was committed.
+/// How the writer answers a committed batch.
+pub(crate) enum Replies {
+    /// At once: every commit is as durable as the store promises once it is written.
+    AtCommit,
+    /// After a flush of the log, for batches that must survive a power loss
+    /// ([`Durability::Fsync`](crate::Durability::Fsync)): the writer's own flush of `log` when
+    /// no request waits, else the flusher's (see [`crate::flush`]).
+    AfterFlush {
+        flusher: Sender<Unflushed>,
+        log: Log,
+    },
+}
+
+impl Replies {
+    /// Answers a committed batch's requests, flushing first unless the batch holds nothing a
+    /// power loss may take (`relaxed`). Returns the request it took off the queue to see whether
+    /// one was waiting: the first of the next batch.
+    fn send(
+        &mut self,
+        jobs: Vec<Box<dyn Job>>,
+        relaxed: bool,
+        requests: &Receiver<WriteOp>,
+        counters: &Counters,
+    ) -> Option<WriteOp> {
+        let (flusher, log) = match self {
+            Replies::AfterFlush { flusher, log } if !relaxed && !jobs.is_empty() => (flusher, log),
+            _ => {
+                for job in jobs {
+                    job.answer(None);
+                }
+                return None;
+            }
+        };
+        let Ok(waiting) = requests.try_recv() else {
+            flush::flush_and_answer(log, jobs, counters);
+            return None;
+        };
+        if let Err(unsent) = flusher.send(jobs) {
+            // The flusher is gone only if it panicked: the writer flushes itself.
+            flush::flush_and_answer(log, unsent.0, counters);
+        }
+        Some(waiting)
+    }
+}
+
+/// Runs one batch in one transaction; returns whether a transaction that changed the database
+/// was committed, and the committed requests, to be answered (the others are answered).
 fn run_batch(
     conn: &Connection,
     tokens: &LockTokens,
     batch: Vec<WriteOp>,
-    fsync: bool,
     counters: &Counters,
-) -> bool {
-    // Under `Durability::Fsync`, a batch that only moves leases or records activity results
-    // commits without the fsync; the next batch that syncs makes it durable too.
-    let relaxed = fsync && batch.iter().all(WriteOp::may_skip_fsync);
-    if relaxed {
-        let _ = exec(conn, "PRAGMA synchronous = NORMAL");
-    }
+) -> (bool, Vec<Box<dyn Job>>) {
     counters
         .requests
         .fetch_add(batch.len() as u64, Ordering::Relaxed);
     let mut jobs: Vec<Box<dyn Job>> = batch.into_iter().map(WriteOp::into_job).collect();
-    let changed = match run_together(conn, tokens, &mut jobs, counters) {
-        Some(changed) => {
-            for job in jobs {
-                job.answer(None);
-            }
-            changed
-        }
+    match run_together(conn, tokens, &mut jobs, counters) {
+        Some(changed) => (changed, jobs),
         None => run_isolated(conn, tokens, jobs, counters),
-    };
-    if relaxed {
-        let _ = exec(conn, "PRAGMA synchronous = FULL");
     }
-    changed
 }
 
 /// Runs the whole batch without savepoints and commits it if no request failed: a savepoint
@@ -363,13 +399,14 @@ fn run_together(
 }
 
 /// Runs the batch with each request in its own savepoint, so that a request that fails is
-/// rolled back alone, and replies to every request after the commit.
+/// rolled back alone. Answers the requests whose transaction failed; returns whether the
+/// committed transaction changed the database, and its requests, still to be answered.
 fn run_isolated(
     conn: &Connection,
     tokens: &LockTokens,
     jobs: Vec<Box<dyn Job>>,
     counters: &Counters,
-) -> bool {
+) -> (bool, Vec<Box<dyn Job>>) {
     let mut pending: Vec<Box<dyn Job>> = Vec::with_capacity(jobs.len());
     let mut in_transaction = false;
     let changes_before = conn.total_changes();
@@ -395,15 +432,12 @@ fn run_isolated(
         }
     }
     if !in_transaction {
-        return false;
+        return (false, Vec::new());
     }
     match exec(conn, "COMMIT") {
         Ok(()) => {
             counters.batches.fetch_add(1, Ordering::Relaxed);
-            for job in pending {
-                job.answer(None);
-            }
-            conn.total_changes() != changes_before
+            (conn.total_changes() != changes_before, pending)
         }
         Err(e) => {
             if !conn.is_autocommit() {
@@ -414,7 +448,7 @@ fn run_isolated(
             for job in pending {
                 job.answer(Some(&e));
             }
-            false
+            (false, Vec::new())
         }
     }
 }
@@ -425,13 +459,21 @@ pub(crate) fn run(
     conn: Connection,
     requests: Receiver<WriteOp>,
     max_batch: usize,
-    fsync: bool,
+    mut replies: Replies,
     counters: &Counters,
     checkpoints: SyncSender<()>,
 ) {
     let tokens = LockTokens::unique();
     let max_batch = max_batch.max(1);
-    while let Ok(first) = requests.recv() {
+    let mut next = None;
+    loop {
+        let first = match next.take() {
+            Some(op) => op,
+            None => match requests.recv() {
+                Ok(op) => op,
+                Err(_) => break,
+            },
+        };
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
         while batch.len() < max_batch {
@@ -440,9 +482,14 @@ pub(crate) fn run(
                 Err(_) => break,
             }
         }
-        if run_batch(&conn, &tokens, batch, fsync, counters) {
+        // A batch that only moves leases or records activity results is answered without a
+        // flush; the next flush makes it durable too.
+        let relaxed = batch.iter().all(WriteOp::may_skip_fsync);
+        let (changed, committed) = run_batch(&conn, &tokens, batch, counters);
+        if changed {
             let _ = checkpoints.try_send(());
         }
+        next = replies.send(committed, relaxed, &requests, counters);
     }
     drop(conn);
 }

@@ -221,6 +221,9 @@ fn opening_garbage_fails_cleanly() {
     assert!(matches!(err, StoreError::Backend { .. }), "{err:?}");
 }
 
+/// Which durability the child opens its store with: `fsync`, or the default.
+const CHILD_DURABILITY: &str = "DURAFN_SQLITE_TEST_CHILD_DURABILITY";
+
 const CHILD_DB: &str = "DURAFN_SQLITE_TEST_CHILD_DB";
 
 /// Run by [`killed_process_keeps_acknowledged_work`] in a child process: creates instances one
@@ -236,7 +239,11 @@ fn child_process_writer() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let store = SqliteStore::open(&path, SqliteOptions::default()).expect("open");
+        let durability = match std::env::var(CHILD_DURABILITY).as_deref() {
+            Ok("fsync") => Durability::Fsync,
+            _ => Durability::ProcessCrashSafe,
+        };
+        let store = SqliteStore::open(&path, options(durability)).expect("open");
         let mut out = std::io::stdout();
         for i in 0.. {
             store
@@ -252,6 +259,18 @@ fn child_process_writer() {
 /// With the default durability, everything acknowledged before a `kill -9` is there afterwards.
 #[test]
 fn killed_process_keeps_acknowledged_work() {
+    kill_writer_and_check(Durability::ProcessCrashSafe);
+}
+
+/// With `Durability::Fsync`, whose replies wait for the flusher thread, too.
+#[test]
+fn killed_fsync_process_keeps_acknowledged_work() {
+    kill_writer_and_check(Durability::Fsync);
+}
+
+/// Kills a child process creating instances with `durability` after 300 acknowledged creates,
+/// and checks that each acknowledged one is in the file.
+fn kill_writer_and_check(durability: Durability) {
     use std::io::BufRead;
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("hub.db");
@@ -263,6 +282,14 @@ fn killed_process_keeps_acknowledged_work() {
             "--nocapture",
         ])
         .env(CHILD_DB, &path)
+        .env(
+            CHILD_DURABILITY,
+            if durability == Durability::Fsync {
+                "fsync"
+            } else {
+                "process"
+            },
+        )
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()

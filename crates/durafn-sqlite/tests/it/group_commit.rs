@@ -104,6 +104,49 @@ async fn concurrent_calls_are_group_committed() {
         stats.batches < stats.requests,
         "concurrent requests should share transactions: {stats:?}"
     );
+    assert!(
+        stats.flushes > 0 && stats.flushes <= stats.batches,
+        "one flush covers one batch or more: {stats:?}"
+    );
+}
+
+/// Under `Durability::Fsync` a write is answered only after a flush of the log has made it
+/// durable, while a batch of fetches alone is answered without one; without that durability
+/// nothing is flushed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_wait_for_a_flush_and_fetches_do_not() {
+    let dir = tempfile::tempdir().expect("dir");
+    let options = SqliteOptions {
+        durability: Durability::Fsync,
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open(dir.path().join("hub.db"), options).expect("open");
+    store
+        .create_instance(new_instance("a", at(0)))
+        .await
+        .expect("create");
+    assert_eq!(store.stats().flushes, 1, "the create was flushed");
+    let item = store
+        .fetch_orchestration_work(fetch(at(1), 1))
+        .await
+        .expect("fetch")
+        .remove(0);
+    assert_eq!(store.stats().flushes, 1, "a fetch needs no flush");
+    let c = turn(&item, RuntimeStatus::Running, at(2));
+    assert_eq!(
+        store.commit_turns(vec![c]).await.expect("commit"),
+        vec![Ok(Committed::default())]
+    );
+    assert_eq!(store.stats().flushes, 2, "the turn was flushed");
+    drop(store);
+
+    let relaxed =
+        SqliteStore::open(dir.path().join("other.db"), SqliteOptions::default()).expect("open");
+    relaxed
+        .create_instance(new_instance("b", at(0)))
+        .await
+        .expect("create");
+    assert_eq!(relaxed.stats().flushes, 0);
 }
 
 /// Many turns of one instance appended in sequence keep a gap-free history.
