@@ -82,6 +82,12 @@ pub(crate) fn event(text: &str) -> Result<HistoryEvent, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("stored history event is not valid: {e}")))
 }
 
+/// Decodes a stored row of several history events (a JSON array of them).
+pub(crate) fn events(text: &str) -> Result<Vec<HistoryEvent>, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("stored history events are not valid: {e}")))
+}
+
 /// Encodes a value kept as JSON (failure details, parent).
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value)

@@ -70,7 +70,7 @@
 //!
 //! Times are stored as microseconds since the Unix epoch, so they come back with microsecond
 //! precision. Payloads are stored as the JSON text they carry, and history events and messages
-//! as their JSON form. Lock tokens name the owner, the process and the time the store was
+//! as their JSON form, the events one commit appended in one row. Lock tokens name the owner, the process and the time the store was
 //! opened, so they are unique even across processes that open the same file one after another.
 //! The schema carries a version (`PRAGMA user_version`) and is migrated step by step on open;
 //! a file written by a newer schema version is refused.

@@ -311,22 +311,34 @@ fn release_instance_lock(conn: &Connection, id: &str, lock: &LockToken) -> Resul
     Ok(())
 }
 
+/// Appends `events` as one row, the first at `first_seq` (see the schema's version 5).
 fn insert_history(
     conn: &Connection,
     id: &str,
     first_seq: i64,
     events: &[HistoryEvent],
 ) -> Result<(), StoreError> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let mut stmt = conn
-        .prepare_cached("INSERT INTO history (instance_id, seq, event) VALUES (?1, ?2, ?3)")
-        .map_err(backend)?;
-    for (seq, e) in (first_seq..).zip(events) {
-        stmt.execute(params![id, seq, event_json(e)?])
-            .map_err(backend)?;
-    }
+    let text = match events {
+        [] => return Ok(()),
+        [one] => event_json(one)?,
+        many => {
+            let mut text = String::from("[");
+            for (n, e) in many.iter().enumerate() {
+                if n > 0 {
+                    text.push(',');
+                }
+                text.push_str(&event_json(e)?);
+            }
+            text.push(']');
+            text
+        }
+    };
+    conn.prepare_cached(
+        "INSERT INTO history (instance_id, seq, event, events) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .map_err(backend)?
+    .execute(params![id, first_seq, text, limit(events.len())])
+    .map_err(backend)?;
     Ok(())
 }
 
@@ -399,11 +411,14 @@ pub(crate) fn commit_turn(
         HistoryChange::Append(events) => {
             let next: i64 = conn
                 .prepare_cached(
-                    "SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE instance_id = ?1",
+                    "SELECT seq + events FROM history WHERE instance_id = ?1 \
+                     ORDER BY seq DESC LIMIT 1",
                 )
                 .map_err(backend)?
                 .query_row([id], |row| row.get(0))
-                .map_err(backend)?;
+                .optional()
+                .map_err(backend)?
+                .unwrap_or(0);
             insert_history(conn, id, next, events)?;
             next.saturating_add(limit(events.len()))
         }

@@ -31,13 +31,25 @@ pub(crate) enum ReadOp {
 
 fn get_history(conn: &Connection, id: &InstanceId) -> Result<Vec<HistoryEvent>, StoreError> {
     let mut stmt = conn
-        .prepare_cached("SELECT event FROM history WHERE instance_id = ?1 ORDER BY seq")
+        .prepare_cached("SELECT event, events FROM history WHERE instance_id = ?1 ORDER BY seq")
         .map_err(backend)?;
     let mut rows = stmt.query([id.as_str()]).map_err(backend)?;
     let mut events = Vec::new();
     while let Some(row) = rows.next().map_err(backend)? {
         let text: String = row.get(0).map_err(backend)?;
-        events.push(codec::event(&text)?);
+        let count: i64 = row.get(1).map_err(backend)?;
+        if count == 1 {
+            events.push(codec::event(&text)?);
+        } else {
+            let many = codec::events(&text)?;
+            if i64::try_from(many.len()) != Ok(count) {
+                return Err(StoreError::Corrupt(format!(
+                    "a history row of instance '{id}' holds {} events, not {count}",
+                    many.len()
+                )));
+            }
+            events.extend(many);
+        }
     }
     Ok(events)
 }

@@ -327,3 +327,74 @@ fn kill_writer_and_check(durability: Durability) {
         }
     });
 }
+
+/// A hub written before history rows held several events (schema version 4: one event per
+/// row, no `events` column) opens, reads its history in order and appends after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_of_one_event_per_row_keeps_its_history() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("hub.db");
+    let store = SqliteStore::open(&path, SqliteOptions::default()).expect("open");
+    store
+        .create_instance(new_instance("old", at(0)))
+        .await
+        .expect("create");
+    let item = store
+        .fetch_orchestration_work(fetch(at(1), 1))
+        .await
+        .expect("fetch")
+        .remove(0);
+    let c = turn(&item, RuntimeStatus::Running, at(1));
+    store.commit_turns(vec![c]).await.expect("commit")[0]
+        .as_ref()
+        .expect("turn");
+    let written = store.get_history(&id("old")).await.expect("history");
+    assert_eq!(written.len(), 3);
+    drop(store);
+    {
+        // Rewrite the file as version 4 wrote it: one row per event.
+        let conn = rusqlite::Connection::open(&path).expect("raw open");
+        conn.execute_batch("DELETE FROM history; ALTER TABLE history DROP COLUMN events;")
+            .expect("to version 4");
+        for (seq, e) in written.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO history (instance_id, seq, event) VALUES ('old', ?1, ?2)",
+                rusqlite::params![seq as i64, serde_json::to_string(e).expect("json")],
+            )
+            .expect("v4 row");
+        }
+        conn.pragma_update(None, "user_version", 4)
+            .expect("version");
+    }
+    let store = SqliteStore::open(&path, SqliteOptions::default()).expect("migrate and open");
+    assert_eq!(
+        store.get_history(&id("old")).await.expect("history"),
+        written
+    );
+    store
+        .send_messages(vec![raised("old", "go", at(2))])
+        .await
+        .expect("send");
+    let item = store
+        .fetch_orchestration_work(fetch(at(3), 1))
+        .await
+        .expect("fetch")
+        .remove(0);
+    let c = turn(&item, RuntimeStatus::Running, at(3));
+    store.commit_turns(vec![c]).await.expect("commit")[0]
+        .as_ref()
+        .expect("turn");
+    let history = store.get_history(&id("old")).await.expect("history");
+    assert_eq!(history.len(), 6);
+    assert_eq!(history[..3], written[..]);
+    assert!(matches!(
+        &history[4].kind,
+        EventKind::EventRaised { name, .. } if name == "go"
+    ));
+    let row = store
+        .get_instance(&id("old"))
+        .await
+        .expect("get")
+        .expect("row");
+    assert_eq!(row.history_len, 6);
+}
