@@ -18,15 +18,20 @@
 
 use std::fs::File;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
 
 use durafn_store::StoreError;
 
-use crate::writer::{Counters, Job};
+/// A request that owes its caller a reply.
+pub(crate) trait Answer: Send {
+    /// Sends the reply: the outcome of the request's last run, or `commit_error` if its batch
+    /// did not commit (or, here, could not be flushed).
+    fn answer(self: Box<Self>, commit_error: Option<&StoreError>);
+}
 
 /// Committed requests waiting for the flush that makes them durable.
-pub(crate) type Unflushed = Vec<Box<dyn Job>>;
+pub(crate) type Unflushed = Vec<Box<dyn Answer>>;
 
 /// The write-ahead log of the database at `db`, opened on first use.
 pub(crate) struct Log {
@@ -65,9 +70,9 @@ impl Log {
     }
 }
 
-/// Flushes the log, then answers the requests (with an error if the flush failed: their
-/// commit may not survive a power loss).
-pub(crate) fn flush_and_answer(log: &mut Log, jobs: Unflushed, counters: &Counters) {
+/// Flushes the log, counted in `flushes`, then answers the requests (with an error if the
+/// flush failed: their commit may not survive a power loss).
+pub(crate) fn flush_and_answer(log: &mut Log, jobs: Unflushed, flushes: &AtomicU64) {
     let failed = log.flush().err().map(|e| {
         StoreError::backend_caused_by(
             format!(
@@ -78,7 +83,7 @@ pub(crate) fn flush_and_answer(log: &mut Log, jobs: Unflushed, counters: &Counte
             e,
         )
     });
-    counters.flushes.fetch_add(1, Ordering::Relaxed);
+    flushes.fetch_add(1, Ordering::Relaxed);
     for job in jobs {
         job.answer(failed.as_ref());
     }
@@ -86,12 +91,12 @@ pub(crate) fn flush_and_answer(log: &mut Log, jobs: Unflushed, counters: &Counte
 
 /// The flusher's loop: one flush for all the committed batches that arrived while the last
 /// one ran, then their replies; returns when the writer is gone.
-pub(crate) fn run(db: PathBuf, batches: Receiver<Unflushed>, counters: &Counters) {
+pub(crate) fn run(db: PathBuf, batches: Receiver<Unflushed>, flushes: &AtomicU64) {
     let mut log = Log::new(&db);
     while let Ok(mut waiting) = batches.recv() {
         while let Ok(more) = batches.try_recv() {
             waiting.extend(more);
         }
-        flush_and_answer(&mut log, waiting, counters);
+        flush_and_answer(&mut log, waiting, flushes);
     }
 }

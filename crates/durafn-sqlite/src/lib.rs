@@ -249,7 +249,7 @@ impl SqliteStore {
                 let counters = Arc::clone(&counters);
                 let flusher = std::thread::Builder::new()
                     .name("durafn-sqlite-flusher".into())
-                    .spawn(move || flush::run(db, flush_rx, &counters))
+                    .spawn(move || flush::run(db, flush_rx, &counters.flushes))
                     .map_err(thread_error)?;
                 store.threads.push(flusher);
                 writer::Replies::AfterFlush {

@@ -24,7 +24,7 @@ use tokio::sync::oneshot;
 
 use durafn_store::kit::{self, LockTokens};
 
-use crate::flush::{self, Log, Unflushed};
+use crate::flush::{self, Answer, Log, Unflushed};
 use crate::ops;
 
 /// Where a request's result goes.
@@ -78,12 +78,11 @@ pub(crate) struct Counters {
 
 /// A request made ready to run, perhaps twice: a batch first runs without savepoints and, if
 /// one of its requests fails, is rolled back and run again with each request in its own.
-pub(crate) trait Job: Send {
+/// Its reply is sent through [`Answer`], which the flusher also uses.
+trait Job: Answer {
     /// Runs the request inside the open transaction, each write in a savepoint if `isolate`;
     /// returns whether it (or a part of it, for requests of several turns or results) failed.
     fn execute(&mut self, conn: &Connection, tokens: &LockTokens, isolate: bool) -> bool;
-    /// Sends the reply: the last run's outcome, or `commit_error` if the batch did not commit.
-    fn answer(self: Box<Self>, commit_error: Option<&StoreError>);
 }
 
 struct Request<T, F> {
@@ -105,7 +104,13 @@ where
         self.outcome = Some(outcome);
         failed
     }
+}
 
+impl<T, F> Answer for Request<T, F>
+where
+    T: Send + 'static,
+    F: FnMut(&Connection, &LockTokens, bool) -> Result<T, StoreError> + Send,
+{
     fn answer(self: Box<Self>, commit_error: Option<&StoreError>) {
         let outcome = match (commit_error, self.outcome) {
             (Some(e), _) => Err(e.clone()),
@@ -342,13 +347,14 @@ impl Replies {
                 return None;
             }
         };
+        let jobs: Unflushed = jobs.into_iter().map(|job| job as Box<dyn Answer>).collect();
         let Ok(waiting) = requests.try_recv() else {
-            flush::flush_and_answer(log, jobs, counters);
+            flush::flush_and_answer(log, jobs, &counters.flushes);
             return None;
         };
         if let Err(unsent) = flusher.send(jobs) {
             // The flusher is gone only if it panicked: the writer flushes itself.
-            flush::flush_and_answer(log, unsent.0, counters);
+            flush::flush_and_answer(log, unsent.0, &counters.flushes);
         }
         Some(waiting)
     }
