@@ -25,14 +25,14 @@
 //!   of the process, of the operating system, and a power loss, as far as the storage device
 //!   honours `fsync`. When requests are waiting, the flush runs on a thread of its own while the
 //!   writer applies them, and one flush answers every batch committed before it started, so it
-//!   costs at most one `fsync` per group commit (not per request), and fewer under load. A commit is visible
-//!   to reads and fetches from its `COMMIT`, a moment before its flush: a power loss in that
-//!   moment takes only work no caller was told is done. Two kinds of request are exempt from
-//!   the flush, because losing them costs no correctness: fetches and lease changes (the work
-//!   is fetched again), and activity results (`complete_activities`: the activity runs again,
-//!   as after a host crash before its result was recorded). A group commit of nothing else is
-//!   answered at once; the next flush makes it durable too, and the turn that consumes a result
-//!   waits for such a flush.
+//!   costs at most one `fsync` per group commit (not per request), and fewer under load. A
+//!   commit is visible to reads and fetches from its `COMMIT`, a moment before its flush: a
+//!   power loss in that moment takes only work no caller was told is done. Two kinds of request
+//!   are exempt from the flush, because losing them costs no correctness: fetches and lease
+//!   changes (the work is fetched again), and activity results (`complete_activities`: the
+//!   activity runs again, as after a host crash before its result was recorded). A group commit
+//!   of nothing else is answered at once; the next flush makes it durable too, and the turn that
+//!   consumes a result waits for such a flush.
 //! - [`Durability::ProcessCrashSafe`] (`PRAGMA synchronous = NORMAL`, the default): every commit
 //!   is written to the write-ahead log (that is, handed to the operating system) before its
 //!   replies are sent, but the log is flushed to stable storage only at checkpoints. Committed
@@ -70,8 +70,9 @@
 //!
 //! Times are stored as microseconds since the Unix epoch, so they come back with microsecond
 //! precision. Payloads are stored as the JSON text they carry, and history events and messages
-//! as their JSON form, the events one commit appended in one row. Lock tokens name the owner, the process and the time the store was
-//! opened, so they are unique even across processes that open the same file one after another.
+//! as their JSON form, the events one commit appended in one row. Lock tokens name the owner,
+//! the process and the time the store was opened, so they are unique even across processes
+//! that open the same file one after another.
 //! The schema carries a version (`PRAGMA user_version`) and is migrated step by step on open;
 //! a file written by a newer schema version is refused.
 //!
