@@ -82,6 +82,12 @@ pub(crate) fn event(text: &str) -> Result<HistoryEvent, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("stored history event is not valid: {e}")))
 }
 
+/// Encodes several history events as one stored row (a JSON array of them).
+pub(crate) fn events_json(events: &[HistoryEvent]) -> Result<String, StoreError> {
+    serde_json::to_string(events)
+        .map_err(|e| StoreError::InvalidInput(format!("history event cannot be encoded: {e}")))
+}
+
 /// Decodes a stored row of several history events (a JSON array of them).
 pub(crate) fn events(text: &str) -> Result<Vec<HistoryEvent>, StoreError> {
     serde_json::from_str(text)

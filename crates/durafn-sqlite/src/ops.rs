@@ -321,17 +321,7 @@ fn insert_history(
     let text = match events {
         [] => return Ok(()),
         [one] => event_json(one)?,
-        many => {
-            let mut text = String::from("[");
-            for (n, e) in many.iter().enumerate() {
-                if n > 0 {
-                    text.push(',');
-                }
-                text.push_str(&event_json(e)?);
-            }
-            text.push(']');
-            text
-        }
+        many => codec::events_json(many)?,
     };
     conn.prepare_cached(
         "INSERT INTO history (instance_id, seq, event, events) VALUES (?1, ?2, ?3, ?4)",
@@ -526,41 +516,39 @@ pub(crate) fn fetch_activities(
     // A `locked_until` still set on a fetchable item is the end of a lease that ran out. The
     // items are read first and leased one by one after, rather than by `UPDATE … RETURNING`,
     // which collects its rows in a temporary table first and cost more than the update.
-    let found: Vec<(i64, Option<i64>, NewActivity, i64)> = conn
+    let mut select = conn
         .prepare_cached(
             "SELECT id, locked_until, instance_id, execution_id, task_id, name, input, \
              delivery, trace_context FROM activities WHERE +visible_at <= ?1 \
              AND (locked_until IS NULL OR locked_until <= ?1) ORDER BY id LIMIT ?2",
         )
-        .map_err(backend)?
-        .query_map(params![now, limit(r.max_items)], |row| {
-            let activity = (
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, i64>(4)?,
-                row.get::<_, String>(5)?,
-                row.get::<_, String>(6)?,
-                row.get::<_, Option<String>>(8)?,
-            );
-            Ok((row.get(0)?, row.get(1)?, activity, row.get(7)?))
-        })
-        .map_err(backend)?
-        .map(|row| {
-            let (id, expired, (instance_id, execution_id, task_id, name, input, trace), delivered) =
-                row.map_err(backend)?;
-            let activity = NewActivity {
-                instance_id: InstanceId::from_trusted(instance_id),
-                execution_id: ExecutionId::new(execution_id),
-                task_id: EventId(task_id),
-                name,
-                input: payload(input, "activity input")?,
-                trace_context: trace
-                    .map(|t| codec::from_json(&t, "trace context"))
-                    .transpose()?,
-            };
-            Ok((id, expired, activity, delivered))
-        })
-        .collect::<Result<_, StoreError>>()?;
+        .map_err(backend)?;
+    let mut rows = select
+        .query(params![now, limit(r.max_items)])
+        .map_err(backend)?;
+    let mut found: Vec<(i64, Option<i64>, NewActivity, i64)> = Vec::new();
+    while let Some(row) = rows.next().map_err(backend)? {
+        let get_s = |i: usize| row.get::<_, String>(i).map_err(backend);
+        let activity = NewActivity {
+            instance_id: InstanceId::from_trusted(get_s(2)?),
+            execution_id: ExecutionId::new(get_s(3)?),
+            task_id: EventId(row.get(4).map_err(backend)?),
+            name: get_s(5)?,
+            input: payload(get_s(6)?, "activity input")?,
+            trace_context: row
+                .get::<_, Option<String>>(8)
+                .map_err(backend)?
+                .map(|t| codec::from_json(&t, "trace context"))
+                .transpose()?,
+        };
+        found.push((
+            row.get(0).map_err(backend)?,
+            row.get(1).map_err(backend)?,
+            activity,
+            row.get(7).map_err(backend)?,
+        ));
+    }
+    drop(rows);
     let mut stmt = conn
         .prepare_cached(
             "UPDATE activities SET lock_token = ?2, locked_until = ?3, owner = ?4, \

@@ -104,3 +104,19 @@ pub fn turn(item: &OrchestrationWorkItem, status: RuntimeStatus, now: DateTime<U
         claim_turns: None,
     }
 }
+
+/// Fetches one instance at `now` and commits a turn of it that leaves it Running ([`turn`]).
+pub async fn run_one_turn(store: &durafn_sqlite::SqliteStore, now: DateTime<Utc>) {
+    use durafn_store::OrchestrationQueue;
+    let item = store
+        .fetch_orchestration_work(fetch(now, 1))
+        .await
+        .expect("fetch")
+        .remove(0);
+    store
+        .commit_turns(vec![turn(&item, RuntimeStatus::Running, now)])
+        .await
+        .expect("commit")
+        .remove(0)
+        .expect("turn");
+}

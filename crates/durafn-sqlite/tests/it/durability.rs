@@ -1,6 +1,6 @@
 //! What a store committed is there after it is closed and the file is opened again.
 
-use crate::common::{activity, at, fetch, id, new_instance, raised, turn};
+use crate::common::{activity, at, fetch, id, new_instance, raised, run_one_turn, turn};
 use durafn_core::{EventId, EventKind, ExecutionId, HistoryEvent, RuntimeStatus};
 use durafn_sqlite::{Durability, SqliteOptions, SqliteStore};
 use durafn_store::{
@@ -339,15 +339,7 @@ async fn a_hub_of_one_event_per_row_keeps_its_history() {
         .create_instance(new_instance("old", at(0)))
         .await
         .expect("create");
-    let item = store
-        .fetch_orchestration_work(fetch(at(1), 1))
-        .await
-        .expect("fetch")
-        .remove(0);
-    let c = turn(&item, RuntimeStatus::Running, at(1));
-    store.commit_turns(vec![c]).await.expect("commit")[0]
-        .as_ref()
-        .expect("turn");
+    run_one_turn(&store, at(1)).await;
     let written = store.get_history(&id("old")).await.expect("history");
     assert_eq!(written.len(), 3);
     drop(store);
@@ -375,15 +367,7 @@ async fn a_hub_of_one_event_per_row_keeps_its_history() {
         .send_messages(vec![raised("old", "go", at(2))])
         .await
         .expect("send");
-    let item = store
-        .fetch_orchestration_work(fetch(at(3), 1))
-        .await
-        .expect("fetch")
-        .remove(0);
-    let c = turn(&item, RuntimeStatus::Running, at(3));
-    store.commit_turns(vec![c]).await.expect("commit")[0]
-        .as_ref()
-        .expect("turn");
+    run_one_turn(&store, at(3)).await;
     let history = store.get_history(&id("old")).await.expect("history");
     assert_eq!(history.len(), 6);
     assert_eq!(history[..3], written[..]);
