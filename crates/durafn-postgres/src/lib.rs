@@ -149,10 +149,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
 use durafn_store::{
-    ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, Committed,
-    Completed, FetchRequest, InstanceClaim, InstanceFilter, InstancePage, InstanceRecord,
-    InstanceStore, LockToken, NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem,
-    StoreError, StoreFuture, TurnCommit, decode_continuation,
+    ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, ClaimedStart,
+    Committed, Completed, Durable, FetchRequest, InstanceClaim, InstanceFilter, InstancePage,
+    InstanceRecord, InstanceStore, LockToken, NewInstance, NewMessage, OrchestrationQueue,
+    OrchestrationWorkItem, StoreError, StoreFuture, TurnCommit, decode_continuation,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -394,7 +394,7 @@ impl InstanceStore for PostgresStore {
         &self,
         instance: NewInstance,
         claim: InstanceClaim,
-    ) -> StoreFuture<'_, Option<OrchestrationWorkItem>> {
+    ) -> StoreFuture<'_, ClaimedStart> {
         Box::pin(async move {
             let (reply, answer) = oneshot::channel();
             self.creates
@@ -404,7 +404,12 @@ impl InstanceStore for PostgresStore {
                     reply,
                 })
                 .map_err(|_| creates::closed())?;
-            answer.await.map_err(|_| creates::closed())?
+            // A commit has been made as durable as the server's `synchronous_commit` makes it.
+            let turn = answer.await.map_err(|_| creates::closed())??;
+            Ok(ClaimedStart {
+                turn,
+                durable: Durable::already(),
+            })
         })
     }
 

@@ -341,16 +341,22 @@ impl DurableClient {
                     until: now + rt.lease(),
                     now,
                 };
-                self.store.create_and_claim(new, claim).await
+                self.store.create_and_claim(new, claim).await.map(Some)
             }
         };
         match created {
-            Ok(turn) => {
-                self.emit(span);
+            Ok(start) => {
+                let (turn, durable) = start.map_or((None, None), |s| (s.turn, Some(s.durable)));
                 match claimant.zip(turn) {
                     Some((rt, turn)) => crate::turn::run_claimed_turns(rt, vec![turn]),
                     None => self.wake(),
                 }
+                // The first turn runs meanwhile; its commit's flush is usually the one that
+                // makes the creation durable too.
+                if let Some(durable) = durable {
+                    durable.wait().await?;
+                }
+                self.emit(span);
                 Ok(instance_id)
             }
             Err(StoreError::InstanceExists {

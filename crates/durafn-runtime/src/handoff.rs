@@ -10,7 +10,9 @@
 //! Starts go the same way while the host is quiet: a client of this host that starts an instance
 //! while no batch of turns is running claims it in the creating transaction
 //! (`InstanceStore::create_and_claim`), and its first turn runs here at once, as its own task,
-//! tracked so a shutdown waits for it. On a busy host starts are left to the orchestration
+//! tracked so a shutdown waits for it. The store may hand the turn back before the creation is
+//! durable ([`durafn_store::ClaimedStart::durable`]); the start's caller is answered only once it
+//! is, which the first turn's own commit usually makes so. On a busy host starts are left to the orchestration
 //! dispatchers, which fetch them in large batches: claiming every start of 200 in flight made
 //! more, smaller commits, each with its own fsync, and cost W1 about a tenth of its throughput.
 //!

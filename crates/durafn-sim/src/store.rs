@@ -9,8 +9,8 @@ use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
 use durafn_store::inspect::{HubHealth, InstanceQuery, InstanceWork};
 use durafn_store::memory::MemoryStore;
 use durafn_store::{
-    ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, Committed,
-    Completed, FetchRequest, InspectStore, InstanceClaim, InstanceFilter, InstancePage,
+    ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, ClaimedStart,
+    Committed, Completed, FetchRequest, InspectStore, InstanceClaim, InstanceFilter, InstancePage,
     InstanceRecord, InstanceStore, LockToken, NewInstance, NewMessage, OrchestrationQueue,
     OrchestrationWorkItem, StoreError, StoreFuture, TurnCommit, WorkWaker,
 };
@@ -128,7 +128,7 @@ impl InstanceStore for FaultyStore {
         &self,
         instance: NewInstance,
         claim: InstanceClaim,
-    ) -> StoreFuture<'_, Option<OrchestrationWorkItem>> {
+    ) -> StoreFuture<'_, ClaimedStart> {
         self.call("create_and_claim", true, move || {
             self.inner.create_and_claim(instance, claim)
         })

@@ -27,12 +27,15 @@
 //!   writer applies them, and one flush answers every batch committed before it started, so it
 //!   costs at most one `fsync` per group commit (not per request), and fewer under load. A
 //!   commit is visible to reads and fetches from its `COMMIT`, a moment before its flush: a
-//!   power loss in that moment takes only work no caller was told is done. Two kinds of request
-//!   are exempt from the flush, because losing them costs no correctness: fetches and lease
-//!   changes (the work is fetched again), and activity results (`complete_activities`: the
-//!   activity runs again, as after a host crash before its result was recorded). A group commit
-//!   of nothing else is answered at once; the next flush makes it durable too, and the turn that
-//!   consumes a result waits for such a flush.
+//!   power loss in that moment takes only work no caller was told is done. Three kinds of
+//!   request are answered without waiting for the flush, because losing them costs no
+//!   correctness: fetches and lease changes (the work is fetched again), activity results
+//!   (`complete_activities`: the activity runs again, as after a host crash before its result
+//!   was recorded), and the first turn of a claiming start (`create_and_claim`: the turn's own
+//!   commit comes later in the log, so no power loss keeps it and loses the creation; the
+//!   start's caller is told the creation is durable by the turn's flush, or by one of its own a
+//!   millisecond later). The next flush makes them durable too, and the turn that consumes a
+//!   result waits for such a flush.
 //! - [`Durability::ProcessCrashSafe`] (`PRAGMA synchronous = NORMAL`, the default): every commit
 //!   is written to the write-ahead log (that is, handed to the operating system) before its
 //!   replies are sent, but the log is flushed to stable storage only at checkpoints. Committed
@@ -98,10 +101,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use durafn_core::{HistoryEvent, InstanceId, RuntimeStatus};
 use durafn_store::{
-    ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, Committed,
-    Completed, FetchRequest, InstanceClaim, InstanceFilter, InstancePage, InstanceRecord,
-    InstanceStore, LockToken, NewInstance, NewMessage, OrchestrationQueue, OrchestrationWorkItem,
-    StoreError, StoreFuture, TurnCommit, decode_continuation,
+    ActivityCompletion, ActivityId, ActivityQueue, ActivityWorkItem, AdminStore, ClaimedStart,
+    Committed, Completed, Durable, FetchRequest, InstanceClaim, InstanceFilter, InstancePage,
+    InstanceRecord, InstanceStore, LockToken, NewInstance, NewMessage, OrchestrationQueue,
+    OrchestrationWorkItem, StoreError, StoreFuture, TurnCommit, decode_continuation,
 };
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
@@ -139,6 +142,11 @@ pub struct SqliteOptions {
     pub busy_timeout: Duration,
     /// The most requests applied in one transaction (group commit). Default: 512; 0 counts as 1.
     pub max_batch: usize,
+    /// Under [`Durability::Fsync`], how long word that a claiming start's creation is durable
+    /// may wait for a flush to share (normally its first turn's, a fraction of this later)
+    /// before the writer flushes for it alone: the most a start's caller waits longer than for
+    /// a flush of its own. Default: 1 millisecond.
+    pub start_flush_wait: Duration,
 }
 
 impl Default for SqliteOptions {
@@ -147,6 +155,7 @@ impl Default for SqliteOptions {
             durability: Durability::default(),
             busy_timeout: Duration::from_secs(5),
             max_batch: 512,
+            start_flush_wait: Duration::from_millis(1),
         }
     }
 }
@@ -253,10 +262,11 @@ impl SqliteStore {
                     .spawn(move || flush::run(db, flush_rx, &counters.flushes))
                     .map_err(thread_error)?;
                 store.threads.push(flusher);
-                writer::Replies::AfterFlush {
-                    flusher: flush_tx,
-                    log: flush::Log::new(&store.path),
-                }
+                writer::Replies::after_flush(
+                    flush_tx,
+                    flush::Log::new(&store.path),
+                    options.start_flush_wait,
+                )
             }
             Durability::ProcessCrashSafe => writer::Replies::AtCommit,
         };
@@ -340,8 +350,15 @@ impl InstanceStore for SqliteStore {
         &self,
         instance: NewInstance,
         claim: InstanceClaim,
-    ) -> StoreFuture<'_, Option<OrchestrationWorkItem>> {
-        self.write(|r| WriteOp::CreateAndClaim(instance, claim, r))
+    ) -> StoreFuture<'_, ClaimedStart> {
+        let (word, flushed) = oneshot::channel();
+        let turn = self.write(|r| WriteOp::CreateAndClaim(instance, claim, r, word));
+        Box::pin(async move {
+            Ok(ClaimedStart {
+                turn: turn.await?,
+                durable: Durable::after(async move { flushed.await.map_err(|_| closed())? }),
+            })
+        })
     }
 
     fn get_instance<'a>(&'a self, id: &'a InstanceId) -> StoreFuture<'a, Option<InstanceRecord>> {

@@ -10,7 +10,8 @@
 //! stable storage.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, Sender, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use durafn_core::InstanceId;
@@ -33,10 +34,13 @@ pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 /// A request to the writer thread.
 pub(crate) enum WriteOp {
     CreateInstance(NewInstance, Reply<()>),
+    /// A claiming start: the first turn is answered at its commit, the second reply once the
+    /// creation is durable.
     CreateAndClaim(
         NewInstance,
         InstanceClaim,
         Reply<Option<OrchestrationWorkItem>>,
+        Reply<()>,
     ),
     SendMessages(Vec<NewMessage>, Reply<()>),
     FetchOrchestrations(FetchRequest, Reply<Vec<OrchestrationWorkItem>>),
@@ -83,6 +87,16 @@ trait Job: Answer {
     /// Runs the request inside the open transaction, each write in a savepoint if `isolate`;
     /// returns whether it (or a part of it, for requests of several turns or results) failed.
     fn execute(&mut self, conn: &Connection, tokens: &LockTokens, isolate: bool) -> bool;
+
+    /// Whether the reply may go out before the commit is flushed ([`WriteOp::may_skip_fsync`]).
+    fn relaxed(&self) -> bool;
+
+    /// Marks the reply as one that may go out before the flush.
+    fn relax(&mut self);
+
+    /// The second reply of a request answered before its flush that still owes its caller word
+    /// of the flush (a claiming start's creation), taken once the request committed.
+    fn take_durable(&mut self) -> Option<Box<dyn Answer>>;
 }
 
 struct Request<T, F> {
@@ -91,6 +105,8 @@ struct Request<T, F> {
     partly_failed: fn(&T) -> bool,
     outcome: Option<Result<T, StoreError>>,
     reply: Reply<T>,
+    relaxed: bool,
+    durable: Option<Reply<()>>,
 }
 
 impl<T, F> Job for Request<T, F>
@@ -103,6 +119,20 @@ where
         let failed = outcome.as_ref().map_or(true, self.partly_failed);
         self.outcome = Some(outcome);
         failed
+    }
+
+    fn relaxed(&self) -> bool {
+        self.relaxed
+    }
+
+    fn relax(&mut self) {
+        self.relaxed = true;
+    }
+
+    fn take_durable(&mut self) -> Option<Box<dyn Answer>> {
+        self.durable
+            .take()
+            .map(|ack| Box::new(ack) as Box<dyn Answer>)
     }
 }
 
@@ -119,6 +149,16 @@ where
         };
         // The caller may have stopped waiting; nothing to do then.
         let _ = self.reply.send(outcome);
+        if let Some(durable) = self.durable {
+            Box::new(durable).answer(commit_error);
+        }
+    }
+}
+
+/// Word that a commit is durable (or why it may not be).
+impl Answer for Reply<()> {
+    fn answer(self: Box<Self>, commit_error: Option<&StoreError>) {
+        let _ = self.send(commit_error.map_or(Ok(()), |e| Err(e.clone())));
     }
 }
 
@@ -132,6 +172,8 @@ where
         partly_failed: |_| false,
         outcome: None,
         reply,
+        relaxed: false,
+        durable: None,
     })
 }
 
@@ -148,6 +190,8 @@ where
         partly_failed: |parts: &Vec<Result<T, StoreError>>| parts.iter().any(Result::is_err),
         outcome: None,
         reply,
+        relaxed: false,
+        durable: None,
     })
 }
 
@@ -159,11 +203,14 @@ impl WriteOp {
     /// host dies between running it and committing. Nothing durable depends on a result until
     /// the turn that consumes it commits, and that commit's `fsync` flushes the write-ahead log
     /// up to and including the result. So a sequential step (turn, activity, turn, ...) costs
-    /// one `fsync`, not two.
+    /// one `fsync`, not two. A claiming start's first turn goes out at once too: the turn's
+    /// commit comes after the creation in the log, so the turn's flush makes both durable, and
+    /// only the start's caller waits for that ([`Replies::AfterFlush`]).
     fn may_skip_fsync(&self) -> bool {
         matches!(
             self,
-            WriteOp::FetchOrchestrations(..)
+            WriteOp::CreateAndClaim(..)
+                | WriteOp::FetchOrchestrations(..)
                 | WriteOp::FetchActivities(..)
                 | WriteOp::RenewActivityLeases { .. }
                 | WriteOp::AbandonOrchestration { .. }
@@ -174,15 +221,31 @@ impl WriteOp {
 
     /// The request as a job that can run more than once.
     fn into_job(self) -> Box<dyn Job> {
+        let relaxed = self.may_skip_fsync();
+        let mut job = self.into_request();
+        if relaxed {
+            job.relax();
+        }
+        job
+    }
+
+    fn into_request(self) -> Box<dyn Job> {
         match self {
             WriteOp::CreateInstance(ni, r) => job(r, move |c, _, iso| {
                 savepoint(c, iso, |c| ops::create(c, &ni))
             }),
-            WriteOp::CreateAndClaim(ni, claim, r) => job(r, move |c, tokens, iso| {
-                savepoint(c, iso, |c| {
-                    ops::create(c, &ni)?;
-                    ops::claim_instance(c, tokens, &ni.instance_id, &claim)
-                })
+            WriteOp::CreateAndClaim(ni, claim, r, durable) => Box::new(Request {
+                run: move |c: &Connection, tokens: &LockTokens, iso| {
+                    savepoint(c, iso, |c| {
+                        ops::create(c, &ni)?;
+                        ops::claim_instance(c, tokens, &ni.instance_id, &claim)
+                    })
+                },
+                partly_failed: |_| false,
+                outcome: None,
+                reply: r,
+                relaxed: false,
+                durable: Some(durable),
             }),
             WriteOp::SendMessages(m, r) => job(r, move |c, _, iso| {
                 savepoint(c, iso, |c| ops::send_messages(c, &m))
@@ -318,45 +381,113 @@ fn aborted(detail: &str) -> StoreError {
 pub(crate) enum Replies {
     /// At once: every commit is as durable as the store promises once it is written.
     AtCommit,
-    /// After a flush of the log, for batches that must survive a power loss
+    /// After a flush of the log, for requests that must survive a power loss
     /// ([`Durability::Fsync`](crate::Durability::Fsync)): the writer's own flush of `log` when
-    /// no request waits, else the flusher's (see [`crate::flush`]).
+    /// no request waits, else the flusher's (see [`crate::flush`]). The replies that may go
+    /// out before the flush do so at once; the durability word they still owe (`deferred`,
+    /// oldest committed at `since`) goes out with the next flush, at the latest `wait` after
+    /// `since` ([`SqliteOptions::start_flush_wait`](crate::SqliteOptions::start_flush_wait)).
     AfterFlush {
         flusher: Sender<Unflushed>,
         log: Log,
+        deferred: Unflushed,
+        since: Instant,
+        wait: Duration,
     },
 }
 
 impl Replies {
-    /// Answers a committed batch's requests, flushing first unless the batch holds nothing a
-    /// power loss may take (`relaxed`). Returns the request it took off the queue to see whether
-    /// one was waiting: the first of the next batch.
+    /// Flushed replies, for a store that flushes its log before it answers.
+    pub(crate) fn after_flush(flusher: Sender<Unflushed>, log: Log, wait: Duration) -> Self {
+        Replies::AfterFlush {
+            flusher,
+            log,
+            deferred: Vec::new(),
+            since: Instant::now(),
+            wait,
+        }
+    }
+
+    /// Answers a committed batch's requests: those a power loss may take at once, the others
+    /// after a flush (with every deferred word of durability). Returns the request it took off
+    /// the queue to see whether one was waiting: the first of the next batch.
     fn send(
         &mut self,
         jobs: Vec<Box<dyn Job>>,
-        relaxed: bool,
         requests: &Receiver<WriteOp>,
         counters: &Counters,
     ) -> Option<WriteOp> {
-        let (flusher, log) = match self {
-            Replies::AfterFlush { flusher, log } if !relaxed && !jobs.is_empty() => (flusher, log),
-            _ => {
-                for job in jobs {
-                    job.answer(None);
-                }
-                return None;
+        let Replies::AfterFlush {
+            flusher,
+            log,
+            deferred,
+            since,
+            wait,
+        } = self
+        else {
+            for job in jobs {
+                job.answer(None);
             }
-        };
-        let jobs: Unflushed = jobs.into_iter().map(|job| job as Box<dyn Answer>).collect();
-        let Ok(waiting) = requests.try_recv() else {
-            flush::flush_and_answer(log, jobs, &counters.flushes);
             return None;
         };
-        if let Err(unsent) = flusher.send(jobs) {
+        let mut durable: Unflushed = Vec::new();
+        for mut job in jobs {
+            if !job.relaxed() {
+                durable.push(job);
+                continue;
+            }
+            if let Some(word) = job.take_durable() {
+                if deferred.is_empty() {
+                    *since = Instant::now();
+                }
+                deferred.push(word);
+            }
+            job.answer(None);
+        }
+        if durable.is_empty() && (deferred.is_empty() || since.elapsed() < *wait) {
+            return None;
+        }
+        durable.append(deferred);
+        let Ok(waiting) = requests.try_recv() else {
+            flush::flush_and_answer(log, durable, &counters.flushes);
+            return None;
+        };
+        if let Err(unsent) = flusher.send(durable) {
             // The flusher is gone only if it panicked: the writer flushes itself.
             flush::flush_and_answer(log, unsent.0, &counters.flushes);
         }
         Some(waiting)
+    }
+
+    /// The next request, waiting at most until deferred durability word is due, and flushing
+    /// for it then; `None` once every sender is gone (after answering what is deferred).
+    fn receive(&mut self, requests: &Receiver<WriteOp>, counters: &Counters) -> Option<WriteOp> {
+        loop {
+            let (log, deferred, due) = match self {
+                Replies::AfterFlush {
+                    log,
+                    deferred,
+                    since,
+                    wait,
+                    ..
+                } if !deferred.is_empty() => (log, deferred, since.checked_add(*wait)),
+                _ => return requests.recv().ok(),
+            };
+            // A wait too long to be an instant waits for a flush to share, however long.
+            let Some(due) = due else {
+                return requests.recv().ok();
+            };
+            match requests.recv_timeout(due.saturating_duration_since(Instant::now())) {
+                Ok(op) => return Some(op),
+                Err(RecvTimeoutError::Timeout) => {
+                    flush::flush_and_answer(log, std::mem::take(deferred), &counters.flushes);
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    flush::flush_and_answer(log, std::mem::take(deferred), &counters.flushes);
+                    return None;
+                }
+            }
+        }
     }
 }
 
@@ -475,9 +606,9 @@ pub(crate) fn run(
     loop {
         let first = match next.take() {
             Some(op) => op,
-            None => match requests.recv() {
-                Ok(op) => op,
-                Err(_) => break,
+            None => match replies.receive(&requests, counters) {
+                Some(op) => op,
+                None => break,
             },
         };
         let mut batch = Vec::with_capacity(16);
@@ -488,14 +619,13 @@ pub(crate) fn run(
                 Err(_) => break,
             }
         }
-        // A batch that only moves leases or records activity results is answered without a
-        // flush; the next flush makes it durable too.
-        let relaxed = batch.iter().all(WriteOp::may_skip_fsync);
         let (changed, committed) = run_batch(&conn, &tokens, batch, counters);
         if changed {
             let _ = checkpoints.try_send(());
         }
-        next = replies.send(committed, relaxed, &requests, counters);
+        // Requests that only move leases or record activity results are answered without a
+        // flush; the next flush makes them durable too.
+        next = replies.send(committed, &requests, counters);
     }
     drop(conn);
 }

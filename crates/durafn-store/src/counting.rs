@@ -13,8 +13,9 @@ use crate::model::{
     NewInstance, NewMessage, OrchestrationWorkItem, TurnCommit,
 };
 use crate::{
-    ActivityCompletion, ActivityQueue, AdminStore, Committed, Completed, FetchRequest,
-    InstanceClaim, InstanceStore, OrchestrationQueue, Store, StoreError, StoreFuture, WorkWaker,
+    ActivityCompletion, ActivityQueue, AdminStore, ClaimedStart, Committed, Completed,
+    FetchRequest, InstanceClaim, InstanceStore, OrchestrationQueue, Store, StoreError, StoreFuture,
+    WorkWaker,
 };
 
 /// Wraps a store and counts each method called, by name.
@@ -92,16 +93,16 @@ impl InstanceStore for CountingStore {
         &self,
         instance: NewInstance,
         claim: InstanceClaim,
-    ) -> StoreFuture<'_, Option<OrchestrationWorkItem>> {
+    ) -> StoreFuture<'_, ClaimedStart> {
         let create = self
             .count("create_and_claim")
             .create_and_claim(instance, claim);
         Box::pin(async move {
-            let turn = create.await?;
-            if turn.is_some() {
+            let start = create.await?;
+            if start.turn.is_some() {
                 *self.batches.lock().unwrap_or_else(PoisonError::into_inner) += 1;
             }
-            Ok(turn)
+            Ok(start)
         })
     }
 

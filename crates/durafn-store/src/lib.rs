@@ -124,6 +124,51 @@ pub struct InstanceClaim {
     pub now: DateTime<Utc>,
 }
 
+/// What a claiming start hands back ([`InstanceStore::create_and_claim`]).
+pub struct ClaimedStart {
+    /// The first turn, leased to the claimant; `None` when another fetcher holds the id.
+    pub turn: Option<OrchestrationWorkItem>,
+    /// When the creation is durable. The turn may run before then: a store that hands it back
+    /// early keeps the turn's commit after the creation's, so no power loss can keep the turn
+    /// and lose the creation, and the turn's commit waits for its own durability as always.
+    /// Only the start's caller is told of the instance after this resolves.
+    pub durable: Durable,
+}
+
+impl std::fmt::Debug for ClaimedStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaimedStart")
+            .field("turn", &self.turn)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Resolves once a commit is on stable storage: at once for a store whose commits are durable
+/// when they return, later for one that hands a result back before its flush (the SQLite
+/// store's claimed start, which shares the flush of the first turn's commit instead of waiting
+/// for one of its own).
+pub struct Durable(Option<StoreFuture<'static, ()>>);
+
+impl Durable {
+    /// A commit that was durable when it returned.
+    pub fn already() -> Self {
+        Self(None)
+    }
+
+    /// A commit that is durable once `flushed` resolves (with the flush's error, if any).
+    pub fn after(flushed: impl Future<Output = Result<(), StoreError>> + Send + 'static) -> Self {
+        Self(Some(Box::pin(flushed)))
+    }
+
+    /// Waits until the commit is durable.
+    pub async fn wait(self) -> Result<(), StoreError> {
+        match self.0 {
+            None => Ok(()),
+            Some(flushed) => flushed.await,
+        }
+    }
+}
+
 /// What a recorded activity result hands back.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Completed {
@@ -146,12 +191,13 @@ pub trait InstanceStore: Send + Sync {
     /// message, exactly as a fetch right after the creation would: the in-process hand-off of
     /// its first turn, so the host that starts an instance runs it without fetching it. `None`
     /// when another fetcher still holds the id's lease (messages to the instance it replaced):
-    /// the instance is created all the same, and its first turn is fetched.
+    /// the instance is created all the same, and its first turn is fetched. The creation may be
+    /// handed back before it is durable ([`ClaimedStart::durable`] says when it is).
     fn create_and_claim(
         &self,
         instance: NewInstance,
         claim: InstanceClaim,
-    ) -> StoreFuture<'_, Option<OrchestrationWorkItem>>;
+    ) -> StoreFuture<'_, ClaimedStart>;
 
     /// The instance row.
     fn get_instance<'a>(&'a self, id: &'a InstanceId) -> StoreFuture<'a, Option<InstanceRecord>>;

@@ -21,8 +21,8 @@ use crate::model::{
     OrchestrationWorkItem, QueuedMessage, TurnCommit,
 };
 use crate::{
-    ActivityCompletion, ActivityQueue, AdminStore, Completed, FetchRequest, InstanceClaim,
-    InstanceStore, OrchestrationQueue, StoreFuture,
+    ActivityCompletion, ActivityQueue, AdminStore, ClaimedStart, Completed, Durable, FetchRequest,
+    InstanceClaim, InstanceStore, OrchestrationQueue, StoreFuture,
 };
 
 struct StoredMessage {
@@ -340,11 +340,14 @@ impl InstanceStore for MemoryStore {
         &self,
         instance: NewInstance,
         claim: InstanceClaim,
-    ) -> StoreFuture<'_, Option<OrchestrationWorkItem>> {
+    ) -> StoreFuture<'_, ClaimedStart> {
         ready(self.with(|s| {
             let id = instance.instance_id.clone();
             s.create(instance)?;
-            Ok(s.claim(id, &claim, &self.tokens))
+            Ok(ClaimedStart {
+                turn: s.claim(id, &claim, &self.tokens),
+                durable: Durable::already(),
+            })
         }))
     }
 

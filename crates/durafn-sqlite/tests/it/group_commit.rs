@@ -6,7 +6,7 @@ use crate::common::{activity, at, fetch, id, new_instance, turn};
 use durafn_core::{EventKind, RuntimeStatus};
 use durafn_sqlite::{Durability, SqliteOptions, SqliteStore};
 use durafn_store::{
-    ActivityQueue, AdminStore, Committed, InstanceFilter, InstanceStore, LockToken,
+    ActivityQueue, AdminStore, Committed, InstanceClaim, InstanceFilter, InstanceStore, LockToken,
     OrchestrationQueue, StoreError,
 };
 
@@ -147,6 +147,56 @@ async fn writes_wait_for_a_flush_and_fetches_do_not() {
         .await
         .expect("create");
     assert_eq!(relaxed.stats().flushes, 0);
+}
+
+/// Under `Durability::Fsync` a claiming start hands its first turn back at its commit, and the
+/// turn's flush is the one that makes the creation durable: one flush for both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claimed_start_shares_its_first_turns_flush() {
+    let dir = tempfile::tempdir().expect("dir");
+    let options = SqliteOptions {
+        durability: Durability::Fsync,
+        // Long enough that only the turn's commit can flush the creation.
+        start_flush_wait: std::time::Duration::from_secs(3600),
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open(dir.path().join("hub.db"), options).expect("open");
+    let claim = InstanceClaim {
+        owner: "host".into(),
+        until: at(60),
+        now: at(0),
+    };
+    let start = store
+        .create_and_claim(new_instance("a", at(0)), claim)
+        .await
+        .expect("create");
+    let item = start.turn.expect("the first turn is claimed");
+    assert_eq!(store.stats().flushes, 0, "the turn came before any flush");
+    let mut durable = std::pin::pin!(start.durable.wait());
+    assert!(
+        poll_once(&mut durable).await.is_none(),
+        "the creation is not yet said to be durable"
+    );
+    let c = turn(&item, RuntimeStatus::Running, at(2));
+    assert_eq!(
+        store.commit_turns(vec![c]).await.expect("commit"),
+        vec![Ok(Committed::default())]
+    );
+    durable.await.expect("the creation is durable");
+    assert_eq!(
+        store.stats().flushes,
+        1,
+        "one flush for the creation and the turn"
+    );
+}
+
+/// Polls `future` once: its output if it is ready, else `None`.
+async fn poll_once<F: Future + Unpin>(future: &mut F) -> Option<F::Output> {
+    std::future::poll_fn(|cx| match std::pin::Pin::new(&mut *future).poll(cx) {
+        std::task::Poll::Ready(out) => std::task::Poll::Ready(Some(out)),
+        std::task::Poll::Pending => std::task::Poll::Ready(None),
+    })
+    .await
 }
 
 /// Many turns of one instance appended in sequence keep a gap-free history.

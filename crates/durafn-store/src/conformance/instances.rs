@@ -372,6 +372,7 @@ pub async fn version_and_trace_context_are_kept(hub: &Fixture) {
 /// A start that claims its instance gets it back leased, with its `ExecutionStarted` message,
 /// as a fetch would return it; a fetch does not see it until that lease ends, and the lease
 /// commits the first turn. A claiming start of an id that is taken fails and leases nothing.
+/// The start's durability resolves on its own, when no other commit follows it.
 pub async fn create_and_claim_leases_the_first_turn(hub: &Fixture) {
     let store: Arc<dyn Store> = hub.store().clone();
     let claim = InstanceClaim {
@@ -379,11 +380,17 @@ pub async fn create_and_claim_leases_the_first_turn(hub: &Fixture) {
         until: at(60),
         now: t0(),
     };
-    let item = store
+    let start = store
         .create_and_claim(new_instance("orch", "i1", t0()), claim.clone())
         .await
-        .expect("create")
-        .expect("a new id is free to lease");
+        .expect("create");
+    // The creation becomes durable by itself, with no other commit to share a flush with.
+    start
+        .durable
+        .wait()
+        .await
+        .expect("the creation is made durable");
+    let item = start.turn.expect("a new id is free to lease");
     assert_eq!(item.instance_id, id("i1"));
     assert_eq!(
         item.instance.as_ref().map(|r| r.status),
