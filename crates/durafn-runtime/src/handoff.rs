@@ -12,9 +12,10 @@
 //! (`InstanceStore::create_and_claim`), and its first turn runs here at once, as its own task,
 //! tracked so a shutdown waits for it. The store may hand the turn back before the creation is
 //! durable ([`durafn_store::ClaimedStart::durable`]); the start's caller is answered only once it
-//! is, which the first turn's own commit usually makes so. On a busy host starts are left to the orchestration
-//! dispatchers, which fetch them in large batches: claiming every start of 200 in flight made
-//! more, smaller commits, each with its own fsync, and cost W1 about a tenth of its throughput.
+//! is, which the first turn's own commit usually makes so. On a busy host starts are left to the
+//! orchestration dispatchers, which fetch them in large batches: claiming every start of 200 in
+//! flight made more, smaller commits, each with its own fsync, and cost W1 about a tenth of its
+//! throughput.
 //!
 //! A committed turn hands back, the same way, the instances it made ready at once (its new
 //! sub-orchestrations, the targets of its messages due now, itself for a timer already due:
