@@ -162,7 +162,7 @@ impl Answer for Reply<()> {
     }
 }
 
-fn job<T, F>(reply: Reply<T>, run: F) -> Box<dyn Job>
+fn job<T, F>(reply: Reply<T>, run: F) -> Box<Request<T, F>>
 where
     T: Send + 'static,
     F: FnMut(&Connection, &LockTokens, bool) -> Result<T, StoreError> + Send + 'static,
@@ -234,19 +234,16 @@ impl WriteOp {
             WriteOp::CreateInstance(ni, r) => job(r, move |c, _, iso| {
                 savepoint(c, iso, |c| ops::create(c, &ni))
             }),
-            WriteOp::CreateAndClaim(ni, claim, r, durable) => Box::new(Request {
-                run: move |c: &Connection, tokens: &LockTokens, iso| {
+            WriteOp::CreateAndClaim(ni, claim, r, durable) => {
+                let mut job = job(r, move |c, tokens, iso| {
                     savepoint(c, iso, |c| {
                         ops::create(c, &ni)?;
                         ops::claim_instance(c, tokens, &ni.instance_id, &claim)
                     })
-                },
-                partly_failed: |_| false,
-                outcome: None,
-                reply: r,
-                relaxed: false,
-                durable: Some(durable),
-            }),
+                });
+                job.durable = Some(durable);
+                job
+            }
             WriteOp::SendMessages(m, r) => job(r, move |c, _, iso| {
                 savepoint(c, iso, |c| ops::send_messages(c, &m))
             }),
