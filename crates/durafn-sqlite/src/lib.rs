@@ -35,7 +35,11 @@
 //!   commit comes later in the log, so no power loss keeps it and loses the creation; the
 //!   start's caller is told the creation is durable by the turn's flush, or by one of its own a
 //!   millisecond later). The next flush makes them durable too, and the turn that consumes a
-//!   result waits for such a flush.
+//!   result waits for such a flush. A transaction of such requests that handed a turn back to
+//!   this host (a claimed start, a claimed result) is left open for that turn's commit, at most
+//!   [`SqliteOptions::claimed_turn_wait`], and its replies go out at once: an activity's
+//!   result and the turn it triggers are one commit. Within that moment a process crash, too,
+//!   can take such a request; losing it still costs no correctness.
 //! - [`Durability::ProcessCrashSafe`] (`PRAGMA synchronous = NORMAL`, the default): every commit
 //!   is written to the write-ahead log (that is, handed to the operating system) before its
 //!   replies are sent, but the log is flushed to stable storage only at checkpoints. Committed
@@ -59,7 +63,8 @@
 //! the batch fails with a retryable [`StoreError::Backend`].
 //! Under load, requests that arrive while a batch commits form the next batch, so many
 //! concurrent turns share one transaction and (with [`Durability::Fsync`]) one `fsync`.
-//! [`SqliteStore::stats`] tells how many requests and batches there were.
+//! [`SqliteStore::stats`] tells how many requests and batches there were (a batch is one
+//! committed transaction, which may hold carried batches, see the durability section).
 //!
 //! Reads that take no lease (`get_instance`, `get_history`, `list_instances`,
 //! `count_by_status`, `next_visible_at`) run on a second thread with its own connection,
@@ -82,6 +87,8 @@
 //! Several processes may open the same file (SQLite serialises their transactions, waiting up
 //! to [`SqliteOptions::busy_timeout`]), but the task hub is designed for one process at a time.
 
+mod batch;
+mod carry;
 mod checkpoint;
 mod codec;
 mod flush;
@@ -94,7 +101,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Sender, channel, sync_channel};
+use std::sync::mpsc::{Sender, channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -109,9 +116,10 @@ use durafn_store::{
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
+use crate::batch::{Counters, Reply};
 use crate::codec::{backend, closed};
 use crate::reader::ReadOp;
-use crate::writer::{Counters, Reply, WriteOp};
+use crate::writer::WriteOp;
 
 /// How far a successful call survives a crash (see the [crate docs](crate#durability)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -147,6 +155,13 @@ pub struct SqliteOptions {
     /// before the writer flushes for it alone: the most a start's caller waits longer than for
     /// a flush of its own. Default: 1 millisecond.
     pub start_flush_wait: Duration,
+    /// How long the writer keeps a transaction open, uncommitted, after one that handed a turn
+    /// back to this host (a claimed start's first turn, the turn an activity's result claimed),
+    /// so that the turn's commit joins it: one commit per sequential step instead of two. Only
+    /// under [`Durability::Fsync`], and only for work that may be answered before it is flushed
+    /// (results, leases), which is answered at once. Zero commits every batch on its own.
+    /// Default: 1 millisecond.
+    pub claimed_turn_wait: Duration,
 }
 
 impl Default for SqliteOptions {
@@ -156,6 +171,7 @@ impl Default for SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             max_batch: 512,
             start_flush_wait: Duration::from_millis(1),
+            claimed_turn_wait: Duration::from_millis(1),
         }
     }
 }
@@ -239,7 +255,7 @@ impl SqliteStore {
         let counters = Arc::new(Counters::default());
         let (write_tx, write_rx) = channel();
         let (read_tx, read_rx) = channel();
-        let (commit_tx, commit_rx) = sync_channel(1);
+        let (commit_tx, commit_rx) = checkpoint::signal();
         let checkpoint_thread = std::thread::Builder::new()
             .name("durafn-sqlite-checkpointer".into())
             .spawn(move || checkpoint::run(checkpoint_conn, commit_rx))
@@ -266,6 +282,7 @@ impl SqliteStore {
                     flush_tx,
                     flush::Log::new(&store.path),
                     options.start_flush_wait,
+                    options.claimed_turn_wait,
                 )
             }
             Durability::ProcessCrashSafe => writer::Replies::AtCommit,

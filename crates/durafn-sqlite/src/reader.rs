@@ -8,9 +8,9 @@ use durafn_store::kit;
 use durafn_store::{InstanceFilter, InstancePage, InstanceRecord, StoreError};
 use rusqlite::{Connection, OptionalExtension};
 
+use crate::batch::Reply;
 use crate::codec::{self, FilterSql, backend};
 use crate::ops;
-use crate::writer::Reply;
 
 /// A request to the reader thread.
 pub(crate) enum ReadOp {

@@ -7,10 +7,11 @@
 //! `COMMIT` succeeded; if it fails, every request of the batch gets a retryable error. Under
 //! [`Durability::Fsync`](crate::Durability::Fsync) the replies of a batch that must survive a
 //! power loss go to the [flusher](crate::flush) instead, which sends them once the commit is on
-//! stable storage.
+//! stable storage, and a batch of requests that may be answered before that which handed a turn
+//! back to this host stays open for the turn's commit ([`crate::carry`]).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -21,15 +22,14 @@ use durafn_store::{
     StoreError, TurnCommit,
 };
 use rusqlite::Connection;
-use tokio::sync::oneshot;
 
 use durafn_store::kit::{self, LockTokens};
 
-use crate::flush::{self, Answer, Log, Unflushed};
+use crate::batch::{Counters, Job, Ran, Reply, job, parts_job, savepoint};
+use crate::carry::{Carried, run_carried};
+use crate::checkpoint;
+use crate::flush::{self, Log, Unflushed};
 use crate::ops;
-
-/// Where a request's result goes.
-pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
 /// A request to the writer thread.
 pub(crate) enum WriteOp {
@@ -69,130 +69,6 @@ pub(crate) enum WriteOp {
     },
     PurgeInstance(InstanceId, Reply<bool>),
     PurgeInstances(InstanceFilter, Reply<u64>),
-}
-
-/// Counters of the writer's work, shared with the store handle.
-#[derive(Default)]
-pub(crate) struct Counters {
-    pub(crate) batches: AtomicU64,
-    pub(crate) requests: AtomicU64,
-    pub(crate) failed_batches: AtomicU64,
-    pub(crate) flushes: AtomicU64,
-}
-
-/// A request made ready to run, perhaps twice: a batch first runs without savepoints and, if
-/// one of its requests fails, is rolled back and run again with each request in its own.
-/// Its reply is sent through [`Answer`], which the flusher also uses.
-trait Job: Answer {
-    /// Runs the request inside the open transaction, each write in a savepoint if `isolate`;
-    /// returns whether it (or a part of it, for requests of several turns or results) failed.
-    fn execute(&mut self, conn: &Connection, tokens: &LockTokens, isolate: bool) -> bool;
-
-    /// Whether the reply may go out before the commit is flushed ([`WriteOp::may_skip_fsync`]).
-    fn relaxed(&self) -> bool;
-
-    /// Marks the reply as one that may go out before the flush.
-    fn relax(&mut self);
-
-    /// The second reply of a request answered before its flush that still owes its caller word
-    /// of the flush (a claiming start's creation), taken once the request committed.
-    fn take_durable(&mut self) -> Option<Box<dyn Answer>>;
-}
-
-struct Request<T, F> {
-    run: F,
-    /// Whether a successful outcome still holds failed parts.
-    partly_failed: fn(&T) -> bool,
-    outcome: Option<Result<T, StoreError>>,
-    reply: Reply<T>,
-    relaxed: bool,
-    durable: Option<Reply<()>>,
-}
-
-impl<T, F> Job for Request<T, F>
-where
-    T: Send + 'static,
-    F: FnMut(&Connection, &LockTokens, bool) -> Result<T, StoreError> + Send,
-{
-    fn execute(&mut self, conn: &Connection, tokens: &LockTokens, isolate: bool) -> bool {
-        let outcome = (self.run)(conn, tokens, isolate);
-        let failed = outcome.as_ref().map_or(true, self.partly_failed);
-        self.outcome = Some(outcome);
-        failed
-    }
-
-    fn relaxed(&self) -> bool {
-        self.relaxed
-    }
-
-    fn relax(&mut self) {
-        self.relaxed = true;
-    }
-
-    fn take_durable(&mut self) -> Option<Box<dyn Answer>> {
-        self.durable
-            .take()
-            .map(|ack| Box::new(ack) as Box<dyn Answer>)
-    }
-}
-
-impl<T, F> Answer for Request<T, F>
-where
-    T: Send + 'static,
-    F: FnMut(&Connection, &LockTokens, bool) -> Result<T, StoreError> + Send,
-{
-    fn answer(self: Box<Self>, commit_error: Option<&StoreError>) {
-        let outcome = match (commit_error, self.outcome) {
-            (Some(e), _) => Err(e.clone()),
-            (None, Some(outcome)) => outcome,
-            (None, None) => Err(aborted("the request was not run")),
-        };
-        // The caller may have stopped waiting; nothing to do then.
-        let _ = self.reply.send(outcome);
-        if let Some(durable) = self.durable {
-            Box::new(durable).answer(commit_error);
-        }
-    }
-}
-
-/// Word that a commit is durable (or why it may not be).
-impl Answer for Reply<()> {
-    fn answer(self: Box<Self>, commit_error: Option<&StoreError>) {
-        let _ = self.send(commit_error.map_or(Ok(()), |e| Err(e.clone())));
-    }
-}
-
-fn job<T, F>(reply: Reply<T>, run: F) -> Box<Request<T, F>>
-where
-    T: Send + 'static,
-    F: FnMut(&Connection, &LockTokens, bool) -> Result<T, StoreError> + Send + 'static,
-{
-    Box::new(Request {
-        run,
-        partly_failed: |_| false,
-        outcome: None,
-        reply,
-        relaxed: false,
-        durable: None,
-    })
-}
-
-/// A job whose outcome is one result per part (turns, activity results).
-fn parts_job<T, F>(reply: Reply<Vec<Result<T, StoreError>>>, run: F) -> Box<dyn Job>
-where
-    T: Send + 'static,
-    F: FnMut(&Connection, &LockTokens, bool) -> Result<Vec<Result<T, StoreError>>, StoreError>
-        + Send
-        + 'static,
-{
-    Box::new(Request {
-        run,
-        partly_failed: |parts: &Vec<Result<T, StoreError>>| parts.iter().any(Result::is_err),
-        outcome: None,
-        reply,
-        relaxed: false,
-        durable: None,
-    })
 }
 
 impl WriteOp {
@@ -242,6 +118,7 @@ impl WriteOp {
                     })
                 });
                 job.durable = Some(durable);
+                job.hands_back = Option::is_some;
                 job
             }
             WriteOp::SendMessages(m, r) => job(r, move |c, _, iso| {
@@ -269,9 +146,17 @@ impl WriteOp {
             WriteOp::FetchActivities(req, r) => job(r, move |c, tokens, iso| {
                 savepoint(c, iso, |c| ops::fetch_activities(c, tokens, &req))
             }),
-            WriteOp::CompleteActivities(completions, r) => parts_job(r, move |c, tokens, iso| {
-                complete_activities(c, tokens, &completions, iso)
-            }),
+            WriteOp::CompleteActivities(completions, r) => {
+                let mut job = parts_job(r, move |c, tokens, iso| {
+                    complete_activities(c, tokens, &completions, iso)
+                });
+                job.hands_back = |parts| {
+                    parts
+                        .iter()
+                        .any(|part| matches!(part, Ok(Completed { turn: Some(_) })))
+                };
+                job
+            }
             WriteOp::AbandonActivity {
                 id,
                 lock,
@@ -331,49 +216,6 @@ fn complete_activities(
     Ok(results)
 }
 
-fn exec(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
-    conn.prepare_cached(sql)?.execute([]).map(|_| ())
-}
-
-/// Runs `f`, in a savepoint if `isolate`: released on success, rolled back on error. Runs
-/// nothing if the batch's transaction is gone (SQLite rolled it back after an earlier error):
-/// a statement outside a transaction would commit on its own.
-fn savepoint<T>(
-    conn: &Connection,
-    isolate: bool,
-    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    if conn.is_autocommit() {
-        return Err(aborted("the transaction was rolled back by SQLite"));
-    }
-    if !isolate {
-        return f(conn);
-    }
-    exec(conn, "SAVEPOINT request").map_err(crate::codec::backend)?;
-    let result = f(conn);
-    let result = match result {
-        Ok(v) => match exec(conn, "RELEASE request") {
-            Ok(()) => return Ok(v),
-            Err(e) => Err(crate::codec::backend(e)),
-        },
-        Err(e) => Err(e),
-    };
-    // If SQLite already rolled the whole transaction back, there is no savepoint left; the
-    // batch notices that (the connection is in autocommit mode again).
-    if !conn.is_autocommit() {
-        let _ = exec(conn, "ROLLBACK TO request");
-        let _ = exec(conn, "RELEASE request");
-    }
-    result
-}
-
-fn aborted(detail: &str) -> StoreError {
-    StoreError::backend(
-        format!("the SQLite transaction of this request was not committed: {detail}"),
-        true,
-    )
-}
-
 /// How the writer answers a committed batch.
 pub(crate) enum Replies {
     /// At once: every commit is as durable as the store promises once it is written.
@@ -390,18 +232,64 @@ pub(crate) enum Replies {
         deferred: Unflushed,
         since: Instant,
         wait: Duration,
+        /// How long a transaction that handed a turn back stays open for the turn's commit
+        /// ([`Carried`]); zero never carries.
+        carry: Duration,
     },
 }
 
 impl Replies {
     /// Flushed replies, for a store that flushes its log before it answers.
-    pub(crate) fn after_flush(flusher: Sender<Unflushed>, log: Log, wait: Duration) -> Self {
+    pub(crate) fn after_flush(
+        flusher: Sender<Unflushed>,
+        log: Log,
+        wait: Duration,
+        carry: Duration,
+    ) -> Self {
         Replies::AfterFlush {
             flusher,
             log,
             deferred: Vec::new(),
             since: Instant::now(),
             wait,
+            carry,
+        }
+    }
+
+    /// How long a transaction may be carried: zero unless replies wait for flushes, since only
+    /// then are there replies that may go out before their commit is durable.
+    fn carry(&self) -> Duration {
+        match self {
+            Replies::AfterFlush { carry, .. } => *carry,
+            Replies::AtCommit => Duration::ZERO,
+        }
+    }
+
+    /// Owes `words` of durability, committed (the oldest) at `committed`, with the next flush.
+    fn defer(&mut self, words: Unflushed, committed: Instant) {
+        match self {
+            Replies::AfterFlush {
+                deferred, since, ..
+            } => {
+                if deferred.is_empty() || committed < *since {
+                    *since = committed;
+                }
+                deferred.extend(words);
+            }
+            Replies::AtCommit => {
+                for word in words {
+                    word.answer(None);
+                }
+            }
+        }
+    }
+
+    /// Flushes for the durability words still owed, if any (the store is closing).
+    fn flush_deferred(&mut self, counters: &Counters) {
+        if let Replies::AfterFlush { log, deferred, .. } = self
+            && !deferred.is_empty()
+        {
+            flush::flush_and_answer(log, std::mem::take(deferred), &counters.flushes);
         }
     }
 
@@ -420,6 +308,7 @@ impl Replies {
             deferred,
             since,
             wait,
+            ..
         } = self
         else {
             for job in jobs {
@@ -488,105 +377,6 @@ impl Replies {
     }
 }
 
-/// Runs one batch in one transaction; returns whether a transaction that changed the database
-/// was committed, and the committed requests, to be answered (the others are answered).
-fn run_batch(
-    conn: &Connection,
-    tokens: &LockTokens,
-    batch: Vec<WriteOp>,
-    counters: &Counters,
-) -> (bool, Vec<Box<dyn Job>>) {
-    counters
-        .requests
-        .fetch_add(batch.len() as u64, Ordering::Relaxed);
-    let mut jobs: Vec<Box<dyn Job>> = batch.into_iter().map(WriteOp::into_job).collect();
-    match run_together(conn, tokens, &mut jobs, counters) {
-        Some(changed) => (changed, jobs),
-        None => run_isolated(conn, tokens, jobs, counters),
-    }
-}
-
-/// Runs the whole batch without savepoints and commits it if no request failed: a savepoint
-/// copies every page a request touches into the statement journal, which was a fifth of the
-/// writer's time. Returns whether the committed transaction changed the database, or `None`
-/// (everything rolled back) when a request failed or the transaction could not be opened or
-/// committed, for [`run_isolated`] to sort out.
-fn run_together(
-    conn: &Connection,
-    tokens: &LockTokens,
-    jobs: &mut [Box<dyn Job>],
-    counters: &Counters,
-) -> Option<bool> {
-    exec(conn, "BEGIN IMMEDIATE").ok()?;
-    let changes_before = conn.total_changes();
-    let all_ran = jobs
-        .iter_mut()
-        .all(|job| !job.execute(conn, tokens, false) && !conn.is_autocommit());
-    if all_ran && exec(conn, "COMMIT").is_ok() {
-        counters.batches.fetch_add(1, Ordering::Relaxed);
-        return Some(conn.total_changes() != changes_before);
-    }
-    if !conn.is_autocommit() {
-        let _ = exec(conn, "ROLLBACK");
-    }
-    None
-}
-
-/// Runs the batch with each request in its own savepoint, so that a request that fails is
-/// rolled back alone. Answers the requests whose transaction failed; returns whether the
-/// committed transaction changed the database, and its requests, still to be answered.
-fn run_isolated(
-    conn: &Connection,
-    tokens: &LockTokens,
-    jobs: Vec<Box<dyn Job>>,
-    counters: &Counters,
-) -> (bool, Vec<Box<dyn Job>>) {
-    let mut pending: Vec<Box<dyn Job>> = Vec::with_capacity(jobs.len());
-    let mut in_transaction = false;
-    let changes_before = conn.total_changes();
-    for mut job in jobs {
-        if !in_transaction {
-            if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
-                job.answer(Some(&crate::codec::backend(e)));
-                continue;
-            }
-            in_transaction = true;
-        }
-        job.execute(conn, tokens, true);
-        pending.push(job);
-        if conn.is_autocommit() {
-            // SQLite rolled the whole transaction back (I/O error, full disk, ...): nothing of
-            // this batch so far is durable.
-            let e = aborted("the transaction was rolled back by SQLite");
-            for job in pending.drain(..) {
-                job.answer(Some(&e));
-            }
-            counters.failed_batches.fetch_add(1, Ordering::Relaxed);
-            in_transaction = false;
-        }
-    }
-    if !in_transaction {
-        return (false, Vec::new());
-    }
-    match exec(conn, "COMMIT") {
-        Ok(()) => {
-            counters.batches.fetch_add(1, Ordering::Relaxed);
-            (conn.total_changes() != changes_before, pending)
-        }
-        Err(e) => {
-            if !conn.is_autocommit() {
-                let _ = exec(conn, "ROLLBACK");
-            }
-            counters.failed_batches.fetch_add(1, Ordering::Relaxed);
-            let e = aborted(&format!("COMMIT failed: {e}"));
-            for job in pending {
-                job.answer(Some(&e));
-            }
-            (false, Vec::new())
-        }
-    }
-}
-
 /// The writer thread's loop; returns when every sender is gone. After each commit that changed
 /// something it signals the checkpointer (without waiting).
 pub(crate) fn run(
@@ -595,18 +385,40 @@ pub(crate) fn run(
     max_batch: usize,
     mut replies: Replies,
     counters: &Counters,
-    checkpoints: SyncSender<()>,
+    checkpoints: checkpoint::Signal,
 ) {
     let tokens = LockTokens::unique();
     let max_batch = max_batch.max(1);
     let mut next = None;
+    let mut open: Option<Carried> = None;
     loop {
         let first = match next.take() {
             Some(op) => op,
-            None => match replies.receive(&requests, counters) {
-                Some(op) => op,
-                None => break,
-            },
+            None => {
+                let received = match &open {
+                    Some(carried) => carried.receive(&requests, replies.carry()),
+                    None => replies
+                        .receive(&requests, counters)
+                        .ok_or(RecvTimeoutError::Disconnected),
+                };
+                match received {
+                    Ok(op) => op,
+                    Err(over) => {
+                        // The carry is over (or the store closed): commit what it holds.
+                        if let Some((words, since)) =
+                            open.take().and_then(|c| c.commit(&conn, counters))
+                        {
+                            checkpoints.committed();
+                            replies.defer(words, since);
+                        }
+                        if over == RecvTimeoutError::Disconnected {
+                            replies.flush_deferred(counters);
+                            break;
+                        }
+                        continue;
+                    }
+                }
+            }
         };
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
@@ -616,13 +428,26 @@ pub(crate) fn run(
                 Err(_) => break,
             }
         }
-        let (changed, committed) = run_batch(&conn, &tokens, batch, counters);
-        if changed {
-            let _ = checkpoints.try_send(());
+        counters
+            .requests
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        let jobs = batch.into_iter().map(WriteOp::into_job).collect();
+        let (ran, owed) = run_carried(&conn, &tokens, &mut open, jobs, replies.carry(), counters);
+        if let Some((words, since)) = owed {
+            checkpoints.committed();
+            replies.defer(words, since);
         }
-        // Requests that only move leases or record activity results are answered without a
-        // flush; the next flush makes them durable too.
-        next = replies.send(committed, &requests, counters);
+        match ran {
+            Ran::Open(jobs) => open.get_or_insert_with(Carried::new).answer(jobs),
+            Ran::Committed { changed, jobs } => {
+                if changed {
+                    checkpoints.committed();
+                }
+                // Requests that only move leases or record activity results are answered
+                // without a flush; the next flush makes them durable too.
+                next = replies.send(jobs, &requests, counters);
+            }
+        }
     }
     drop(conn);
 }

@@ -3,6 +3,7 @@
 // Tests may unwrap: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used)]
 
+mod carry;
 mod common;
 mod conformance;
 mod durability;
