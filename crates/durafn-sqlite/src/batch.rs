@@ -13,6 +13,7 @@ use crate::flush::Answer;
 
 /// Where a request's result goes.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
 /// Counters of the writer's work, shared with the store handle.
 #[derive(Default)]
 pub(crate) struct Counters {
@@ -30,7 +31,8 @@ pub(crate) trait Job: Answer {
     /// returns whether it (or a part of it, for requests of several turns or results) failed.
     fn execute(&mut self, conn: &Connection, tokens: &LockTokens, isolate: bool) -> bool;
 
-    /// Whether the reply may go out before the commit is flushed ([`WriteOp::may_skip_fsync`](crate::writer::WriteOp::may_skip_fsync)).
+    /// Whether the reply may go out before the commit is flushed
+    /// ([`WriteOp::may_skip_fsync`](crate::writer::WriteOp::may_skip_fsync)).
     fn relaxed(&self) -> bool;
 
     /// Marks the reply as one that may go out before the flush.
@@ -45,6 +47,7 @@ pub(crate) trait Job: Answer {
     fn hands_back_turn(&self) -> bool;
 }
 
+/// A request as a [`Job`]: what it runs, and how its outcome is judged and answered.
 pub(crate) struct Request<T, F> {
     run: F,
     /// Whether a successful outcome still holds failed parts.
@@ -230,7 +233,7 @@ pub(crate) fn run_jobs(
 /// copies every page a request touches into the statement journal, which was a fifth of the
 /// writer's time. Gives the jobs back, everything rolled back, when a request failed or the
 /// transaction could not be opened or committed, for [`run_isolated`] to sort out.
-pub(crate) fn run_together(
+fn run_together(
     conn: &Connection,
     tokens: &LockTokens,
     mut jobs: Vec<Box<dyn Job>>,
@@ -260,14 +263,14 @@ pub(crate) fn run_together(
 
 /// Whether a batch that ran may stay uncommitted for the next: every reply may go out before
 /// a flush, and one of them handed a turn back to this host.
-pub(crate) fn may_carry(jobs: &[Box<dyn Job>]) -> bool {
+fn may_carry(jobs: &[Box<dyn Job>]) -> bool {
     jobs.iter().all(|job| job.relaxed()) && jobs.iter().any(|job| job.hands_back_turn())
 }
 
 /// Runs the batch with each request in its own savepoint, so that a request that fails is
 /// rolled back alone. Answers the requests whose transaction failed; returns whether the
 /// committed transaction changed the database, and its requests, still to be answered.
-pub(crate) fn run_isolated(
+fn run_isolated(
     conn: &Connection,
     tokens: &LockTokens,
     jobs: Vec<Box<dyn Job>>,

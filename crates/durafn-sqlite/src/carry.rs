@@ -105,11 +105,9 @@ pub(crate) fn run_carried(
     carry: Duration,
     counters: &Counters,
 ) -> (Ran, Owed) {
+    let carrying = !carry.is_zero();
     let Some(mut carried) = open.take() else {
-        return (
-            run_jobs(conn, tokens, jobs, counters, !carry.is_zero()),
-            None,
-        );
+        return (run_jobs(conn, tokens, jobs, counters, carrying), None);
     };
     let extended = exec(conn, "SAVEPOINT carried").is_ok()
         && jobs
@@ -117,13 +115,13 @@ pub(crate) fn run_carried(
             .all(|job| !job.execute(conn, tokens, false) && !conn.is_autocommit());
     if conn.is_autocommit() {
         carried.fail(conn, counters, "the transaction was rolled back by SQLite");
-        return (run_jobs(conn, tokens, jobs, counters, true), None);
+        return (run_jobs(conn, tokens, jobs, counters, carrying), None);
     }
     if !(extended && exec(conn, "RELEASE carried").is_ok()) {
         let _ = exec(conn, "ROLLBACK TO carried");
         let _ = exec(conn, "RELEASE carried");
         let owed = carried.commit(conn, counters);
-        return (run_jobs(conn, tokens, jobs, counters, true), owed);
+        return (run_jobs(conn, tokens, jobs, counters, carrying), owed);
     }
     if jobs.iter().all(|job| job.relaxed()) && carried.since.elapsed() < carry {
         carried.answer(jobs);
