@@ -407,21 +407,28 @@ impl DurableClient {
             }
             let wait = waiting.next()?;
             match finished.as_mut() {
-                // In-process completions arrive at once; other hosts' are found by polling.
+                // In-process completions arrive at once, with the final row, which is then not
+                // read back; other hosts' are found by polling.
                 Some(rx) => {
-                    let _ = tokio::time::timeout(wait, async {
+                    let heard = tokio::time::timeout(wait, async {
                         loop {
                             match rx.recv().await {
-                                Ok(done) if done == id => break,
+                                Ok(done) if done.instance_id == id => break Some(done),
                                 Ok(_) => continue,
-                                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
-                                Err(_) => {
-                                    std::future::pending::<()>().await;
+                                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                                    break None;
                                 }
+                                Err(_) => std::future::pending::<()>().await,
                             }
                         }
                     })
                     .await;
+                    if let Ok(Some(done)) = heard {
+                        return Ok(InstanceStatus::from_record(
+                            Arc::unwrap_or_clone(done),
+                            true,
+                        ));
+                    }
                 }
                 None => tokio::time::sleep(wait).await,
             }

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use durafn_core::{AppData, InstanceId, Registry};
-use durafn_store::{FetchRequest, Store};
+use durafn_core::{AppData, Registry};
+use durafn_store::{FetchRequest, InstanceRecord, Store};
 use tokio::sync::{Notify, broadcast, watch};
 
 use crate::cache::InstanceCache;
@@ -28,7 +28,8 @@ pub(crate) struct Shared {
     pub(crate) owner: String,
     pub(crate) orchestration_work: Notify,
     pub(crate) activity_work: Notify,
-    pub(crate) finished: broadcast::Sender<InstanceId>,
+    /// Instances that finished, each with its row as its last commit left it.
+    pub(crate) finished: broadcast::Sender<Arc<InstanceRecord>>,
     /// Bumped after every batch of turns that committed something, so that waiters for a status
     /// look again (see `DurableClient::wait_for_status`).
     pub(crate) turns: watch::Sender<u64>,

@@ -1,7 +1,9 @@
 //! A planned turn: the commit, and what to do once it is durable.
 
+use std::sync::Arc;
+
 use crate::spans::SpanRecord;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use durafn_core::{EntityId, ExecutionId, FailureDetails, OrchestrationExecutor, RuntimeStatus};
 use durafn_store::{
     HistoryChange, InstanceRecord, InstanceUpdate, OrchestrationWorkItem, TurnCommit,
@@ -22,8 +24,9 @@ pub(crate) struct Effects {
     pub(crate) wake_activities: bool,
     /// Messages became visible now: wake the orchestration dispatchers.
     pub(crate) wake_orchestrations: bool,
-    /// The instance reached a terminal status: tell those waiting for it.
-    pub(crate) finished: bool,
+    /// The instance reached a terminal status: its row as the commit leaves it, for those
+    /// waiting for it in this process ([`PlannedTurn::finish`]).
+    pub(crate) finished: Option<Arc<InstanceRecord>>,
     /// The work was dead-lettered (counted when planned).
     pub(crate) dead_lettered: bool,
     /// Signalled entity operations that failed (logged; nobody waits for their answer).
@@ -75,6 +78,33 @@ pub(crate) fn row_update(
 }
 
 impl PlannedTurn {
+    /// Marks the instance as finished by this turn, with `row` as the commit leaves it: a
+    /// client of this process waiting for the instance gets its final status from that and
+    /// need not read it back. Times are kept to the microsecond, as the stores keep them.
+    pub(crate) fn finish(&mut self, row: &InstanceRecord) {
+        let Some(update) = &self.commit.update else {
+            return;
+        };
+        let history_len = match &self.commit.history {
+            HistoryChange::Append(events) => row.history_len + events.len() as u64,
+            HistoryChange::Replace(events) => events.len() as u64,
+        };
+        let micros = |t: DateTime<Utc>| t.trunc_subsecs(6);
+        self.effects.finished = Some(Arc::new(InstanceRecord {
+            name: update.name.clone(),
+            execution_id: update.execution_id.clone(),
+            status: update.status,
+            input: update.input.clone(),
+            output: update.output.clone(),
+            failure: update.failure.clone(),
+            custom_status: update.custom_status.clone(),
+            created_at: micros(row.created_at),
+            last_updated_at: micros(update.last_updated_at),
+            history_len,
+            ..row.clone()
+        }));
+    }
+
     /// Sets the wake-ups from what the commit enqueues.
     pub(crate) fn wake_for_new_work(&mut self) {
         let c = &self.commit;

@@ -186,8 +186,8 @@ fn after_commit(
         }
         wake_activities |= effects.wake_activities;
         wake_orchestrations |= effects.wake_orchestrations;
-        if effects.finished {
-            finished.push(instance_id.clone());
+        if let Some(record) = effects.finished.take() {
+            finished.push(record);
         }
         if let Some((execution_id, executor)) = effects.keep {
             shared.cache().put(instance_id, execution_id, executor);
@@ -203,8 +203,8 @@ fn after_commit(
     {
         sink.emit(spans);
     }
-    for instance_id in finished {
-        let _ = shared.finished.send(instance_id);
+    for record in finished {
+        let _ = shared.finished.send(record);
     }
     // Last, so that the turn an activity's result triggers finds its executor in the cache.
     hand_over(shared, claimed, slots);

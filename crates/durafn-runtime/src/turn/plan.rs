@@ -139,6 +139,7 @@ fn orchestration_turn(
         trace: traced.as_ref(),
     };
     add_work(c, turn.actions, &origin, cx.now, cx.ids);
+    let mut finished = false;
     match turn.outcome {
         None => {
             if cacheable {
@@ -177,7 +178,7 @@ fn orchestration_turn(
                 }));
         }
         Some(outcome) => {
-            planned.effects.finished = true;
+            finished = true;
             let (output, failure) = match &outcome {
                 Outcome::Completed(output) | Outcome::Terminated(output) => {
                     (Some(output.clone()), None)
@@ -200,6 +201,9 @@ fn orchestration_turn(
         }
     }
     c.update = Some(update);
+    if finished {
+        planned.finish(row);
+    }
     planned.wake_for_new_work();
     planned
 }
@@ -279,7 +283,6 @@ fn fail_instance(
     cx: &PlanContext<'_>,
 ) -> PlannedTurn {
     let mut planned = consume_only(item);
-    planned.effects.finished = true;
     let mut update = row_update(row, RuntimeStatus::Failed, cx.now);
     update.failure = Some(failure.clone());
     planned.commit.history = HistoryChange::Append(vec![
@@ -295,6 +298,7 @@ fn fail_instance(
         HistoryEvent::new(cx.now, EventKind::OrchestratorCompleted),
     ]);
     planned.commit.update = Some(update);
+    planned.finish(row);
     if let Some(parent) = &row.parent {
         planned
             .commit

@@ -232,11 +232,26 @@ pub(crate) fn start(store: Arc<dyn Store>, options: RuntimeOptions) -> Harness {
     }
 }
 
+/// Waits until instance `id` finished. What the wait answers (in process, from the finishing
+/// turn) must be what the task hub then says.
 pub(crate) async fn done(client: &DurableClient, id: &str) -> durafn_runtime::InstanceStatus {
-    client
+    let status = client
         .wait_for_completion(id, WAIT)
         .await
-        .expect("completes in time")
+        .expect("completes in time");
+    let stored = client
+        .get_status(
+            id,
+            StatusOptions {
+                show_input: true,
+                ..StatusOptions::default()
+            },
+        )
+        .await
+        .expect("status")
+        .expect("the instance exists");
+    assert_eq!(status, stored, "the waited status is the stored one");
+    status
 }
 
 /// Waits until instance `id` is in status `want`.
