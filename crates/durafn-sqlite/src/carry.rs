@@ -95,8 +95,9 @@ pub(crate) type Owed = Option<(Unflushed, Instant)>;
 /// a request that fails rolls back only its own batch. The transaction stays open if the batch
 /// may wait for a flush too and the carry (at most `carry` long) is not over; otherwise it
 /// commits, the carried work with it. If the batch fails, the carried work commits alone and
-/// the batch runs on its own. Returns what the carried work owes once it is committed, to be
-/// owed before the batch's own replies are sent, so that their flush covers it.
+/// the batch runs on its own. A batch left open is answered here ([`Ran::Open`] then holds
+/// nothing). Returns what the carried work owes once it is committed, to be owed before the
+/// batch's own replies are sent, so that their flush covers it.
 pub(crate) fn run_carried(
     conn: &Connection,
     tokens: &LockTokens,
@@ -106,8 +107,19 @@ pub(crate) fn run_carried(
     counters: &Counters,
 ) -> (Ran, Owed) {
     let carrying = !carry.is_zero();
+    // A batch that runs on its own may leave a carry open, which then answers it.
+    let alone = |open: &mut Option<Carried>, jobs| {
+        let ran = run_jobs(conn, tokens, jobs, counters, carrying);
+        match ran {
+            Ran::Open(jobs) => {
+                open.insert(Carried::new()).answer(jobs);
+                Ran::Open(Vec::new())
+            }
+            committed => committed,
+        }
+    };
     let Some(mut carried) = open.take() else {
-        return (run_jobs(conn, tokens, jobs, counters, carrying), None);
+        return (alone(open, jobs), None);
     };
     let extended = exec(conn, "SAVEPOINT carried").is_ok()
         && jobs
@@ -115,13 +127,13 @@ pub(crate) fn run_carried(
             .all(|job| !job.execute(conn, tokens, false) && !conn.is_autocommit());
     if conn.is_autocommit() {
         carried.fail(conn, counters, "the transaction was rolled back by SQLite");
-        return (run_jobs(conn, tokens, jobs, counters, carrying), None);
+        return (alone(open, jobs), None);
     }
     if !(extended && exec(conn, "RELEASE carried").is_ok()) {
         let _ = exec(conn, "ROLLBACK TO carried");
         let _ = exec(conn, "RELEASE carried");
         let owed = carried.commit(conn, counters);
-        return (run_jobs(conn, tokens, jobs, counters, carrying), owed);
+        return (alone(open, jobs), owed);
     }
     if jobs.iter().all(|job| job.relaxed()) && carried.since.elapsed() < carry {
         carried.answer(jobs);

@@ -26,7 +26,7 @@ use rusqlite::Connection;
 use durafn_store::kit::{self, LockTokens};
 
 use crate::batch::{Counters, Job, Ran, Reply, job, parts_job, savepoint};
-use crate::carry::{Carried, run_carried};
+use crate::carry::{Carried, Owed, run_carried};
 use crate::checkpoint;
 use crate::flush::{self, Log, Unflushed};
 use crate::ops;
@@ -265,8 +265,13 @@ impl Replies {
         }
     }
 
-    /// Owes `words` of durability, committed (the oldest) at `committed`, with the next flush.
-    fn defer(&mut self, words: Unflushed, committed: Instant) {
+    /// Owes what committed carried work owes of durability with the next flush (see
+    /// [`run_carried`]), and tells the checkpointer of the commit.
+    fn owe(&mut self, owed: Owed, checkpoints: &checkpoint::Signal) {
+        let Some((words, committed)) = owed else {
+            return;
+        };
+        checkpoints.committed();
         match self {
             Replies::AfterFlush {
                 deferred, since, ..
@@ -405,12 +410,8 @@ pub(crate) fn run(
                     Ok(op) => op,
                     Err(over) => {
                         // The carry is over (or the store closed): commit what it holds.
-                        if let Some((words, since)) =
-                            open.take().and_then(|c| c.commit(&conn, counters))
-                        {
-                            checkpoints.committed();
-                            replies.defer(words, since);
-                        }
+                        let owed = open.take().and_then(|c| c.commit(&conn, counters));
+                        replies.owe(owed, &checkpoints);
                         if over == RecvTimeoutError::Disconnected {
                             replies.flush_deferred(counters);
                             break;
@@ -433,20 +434,14 @@ pub(crate) fn run(
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         let jobs = batch.into_iter().map(WriteOp::into_job).collect();
         let (ran, owed) = run_carried(&conn, &tokens, &mut open, jobs, replies.carry(), counters);
-        if let Some((words, since)) = owed {
-            checkpoints.committed();
-            replies.defer(words, since);
-        }
-        match ran {
-            Ran::Open(jobs) => open.get_or_insert_with(Carried::new).answer(jobs),
-            Ran::Committed { changed, jobs } => {
-                if changed {
-                    checkpoints.committed();
-                }
-                // Requests that only move leases or record activity results are answered
-                // without a flush; the next flush makes them durable too.
-                next = replies.send(jobs, &requests, counters);
+        replies.owe(owed, &checkpoints);
+        if let Ran::Committed { changed, jobs } = ran {
+            if changed {
+                checkpoints.committed();
             }
+            // Requests that only move leases or record activity results are answered
+            // without a flush; the next flush makes them durable too.
+            next = replies.send(jobs, &requests, counters);
         }
     }
     drop(conn);

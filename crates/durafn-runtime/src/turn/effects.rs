@@ -80,7 +80,8 @@ pub(crate) fn row_update(
 impl PlannedTurn {
     /// Marks the instance as finished by this turn, with `row` as the commit leaves it: a
     /// client of this process waiting for the instance gets its final status from that and
-    /// need not read it back. Times are kept to the microsecond, as the stores keep them.
+    /// need not read it back. The update's time is kept to the microsecond, as the stores
+    /// keep it.
     pub(crate) fn finish(&mut self, row: &InstanceRecord) {
         let Some(update) = &self.commit.update else {
             return;
@@ -89,7 +90,6 @@ impl PlannedTurn {
             HistoryChange::Append(events) => row.history_len + events.len() as u64,
             HistoryChange::Replace(events) => events.len() as u64,
         };
-        let micros = |t: DateTime<Utc>| t.trunc_subsecs(6);
         self.effects.finished = Some(Arc::new(InstanceRecord {
             name: update.name.clone(),
             execution_id: update.execution_id.clone(),
@@ -98,8 +98,7 @@ impl PlannedTurn {
             output: update.output.clone(),
             failure: update.failure.clone(),
             custom_status: update.custom_status.clone(),
-            created_at: micros(row.created_at),
-            last_updated_at: micros(update.last_updated_at),
+            last_updated_at: update.last_updated_at.trunc_subsecs(6),
             history_len,
             ..row.clone()
         }));
