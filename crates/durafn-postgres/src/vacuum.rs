@@ -12,6 +12,11 @@
 //! on tables that hold only live work, never in a caller's way, and skipped while another host
 //! vacuums the same table.
 //!
+//! It never truncates (`TRUNCATE false`): the queue tables' trailing pages empty and fill again
+//! all the time, and truncating them takes an `ACCESS EXCLUSIVE` lock, which a vacuum under
+//! steady work waited for, retrying for up to seconds, while every fetch and commit that came
+//! after it queued behind its lock request (W1: 0.8 s per vacuum, 60 ms without).
+//!
 //! [`PostgresOptions::vacuum_every`]: crate::PostgresOptions::vacuum_every
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 /// The statement: the tables one step of work churns (the connections' search path is the
 /// task hub's schema).
 pub(crate) const STATEMENT: &str =
-    "VACUUM (ANALYZE, SKIP_LOCKED) messages, activities, instance_locks, instances";
+    "VACUUM (ANALYZE, SKIP_LOCKED, TRUNCATE false) messages, activities, instance_locks, instances";
 
 /// Counts the work committed and says when a vacuum is due.
 #[derive(Debug)]

@@ -21,6 +21,7 @@ mod cache;
 mod client;
 mod clock;
 mod error;
+mod finishes;
 mod handoff;
 mod http_activity;
 mod ids;

@@ -4,13 +4,14 @@ use std::sync::Arc;
 
 use durafn_core::{AppData, Registry};
 use durafn_store::Store;
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::activities::activity_loop;
 use crate::cache::InstanceCache;
 use crate::client::DurableClient;
 use crate::clock::{Clock, SystemClock};
+use crate::finishes::Finishes;
 use crate::handoff::HandOff;
 use crate::http_activity::{HttpSender, TcpHttpSender};
 use crate::ids::{IdGen, RandomIds};
@@ -83,7 +84,6 @@ impl RuntimeBuilder {
             self.options.host_id.clone()
         };
         let (shutdown, _) = watch::channel(false);
-        let (finished, _) = broadcast::channel(4096);
         let (turns, _) = watch::channel(0);
         let handoff = HandOff::new(self.options.max_concurrent_activities);
         let shared = Arc::new(Shared {
@@ -98,7 +98,7 @@ impl RuntimeBuilder {
             owner,
             orchestration_work: Notify::new(),
             activity_work: Notify::new(),
-            finished,
+            finishes: Finishes::default(),
             turns,
             metrics: Metrics::default(),
             shutdown,

@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use durafn_core::{AppData, Registry};
-use durafn_store::{FetchRequest, InstanceRecord, Store};
-use tokio::sync::{Notify, broadcast, watch};
+use durafn_store::{FetchRequest, Store};
+use tokio::sync::{Notify, watch};
 
 use crate::cache::InstanceCache;
 use crate::clock::Clock;
+use crate::finishes::Finishes;
 use crate::handoff::HandOff;
 use crate::http_activity::HttpSender;
 use crate::ids::IdGen;
@@ -28,8 +29,9 @@ pub(crate) struct Shared {
     pub(crate) owner: String,
     pub(crate) orchestration_work: Notify,
     pub(crate) activity_work: Notify,
-    /// Instances that finished, each with its row as its last commit left it.
-    pub(crate) finished: broadcast::Sender<Arc<InstanceRecord>>,
+    /// Who waits for which instance to finish; told each finish with the row its last commit
+    /// left.
+    pub(crate) finishes: Finishes,
     /// Bumped after every batch of turns that committed something, so that waiters for a status
     /// look again (see `DurableClient::wait_for_status`).
     pub(crate) turns: watch::Sender<u64>,

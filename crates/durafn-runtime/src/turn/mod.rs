@@ -204,7 +204,7 @@ fn after_commit(
         sink.emit(spans);
     }
     for record in finished {
-        let _ = shared.finished.send(record);
+        shared.finishes.announce(record);
     }
     // Last, so that the turn an activity's result triggers finds its executor in the cache.
     hand_over(shared, claimed, slots);
