@@ -38,6 +38,10 @@ pub(crate) trait Job: Answer {
     /// Marks the reply as one that may go out before the flush.
     fn relax(&mut self);
 
+    /// Makes a relaxed request owe a flush within the wait for deferred durability though no
+    /// caller waits for it ([`FlushDue`]).
+    fn owe_flush(&mut self);
+
     /// The second reply of a request answered before its flush that still owes its caller word
     /// of the flush (a claiming start's creation), taken once the request committed.
     fn take_durable(&mut self) -> Option<Box<dyn Answer>>;
@@ -57,7 +61,7 @@ pub(crate) struct Request<T, F> {
     outcome: Option<Result<T, StoreError>>,
     reply: Reply<T>,
     relaxed: bool,
-    pub(crate) durable: Option<Reply<()>>,
+    pub(crate) durable: Option<Box<dyn Answer>>,
 }
 
 impl<T, F> Job for Request<T, F>
@@ -80,10 +84,12 @@ where
         self.relaxed = true;
     }
 
+    fn owe_flush(&mut self) {
+        self.durable.get_or_insert_with(|| Box::new(FlushDue));
+    }
+
     fn take_durable(&mut self) -> Option<Box<dyn Answer>> {
-        self.durable
-            .take()
-            .map(|ack| Box::new(ack) as Box<dyn Answer>)
+        self.durable.take()
     }
 
     fn hands_back_turn(&self) -> bool {
@@ -105,7 +111,7 @@ where
         // The caller may have stopped waiting; nothing to do then.
         let _ = self.reply.send(outcome);
         if let Some(durable) = self.durable {
-            Box::new(durable).answer(commit_error);
+            durable.answer(commit_error);
         }
     }
 }
@@ -115,6 +121,16 @@ impl Answer for Reply<()> {
     fn answer(self: Box<Self>, commit_error: Option<&StoreError>) {
         let _ = self.send(commit_error.map_or(Ok(()), |e| Err(e.clone())));
     }
+}
+
+/// What a turn commit answered before its flush owes: that flush, within the wait for
+/// deferred durability ([`SqliteOptions::start_flush_wait`](crate::SqliteOptions)), though no
+/// caller waits for word of it. It bounds what a power loss can take of a sequence of such
+/// turns to that wait's worth of steps.
+pub(crate) struct FlushDue;
+
+impl Answer for FlushDue {
+    fn answer(self: Box<Self>, _commit_error: Option<&StoreError>) {}
 }
 
 pub(crate) fn job<T, F>(reply: Reply<T>, run: F) -> Box<Request<T, F>>

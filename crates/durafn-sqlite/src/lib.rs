@@ -27,15 +27,18 @@
 //!   writer applies them, and one flush answers every batch committed before it started, so it
 //!   costs at most one `fsync` per group commit (not per request), and fewer under load. A
 //!   commit is visible to reads and fetches from its `COMMIT`, a moment before its flush: a
-//!   power loss in that moment takes only work no caller was told is done. Three kinds of
+//!   power loss in that moment takes only work no caller was told is done. Four kinds of
 //!   request are answered without waiting for the flush, because losing them costs no
 //!   correctness: fetches and lease changes (the work is fetched again), activity results
 //!   (`complete_activities`: the activity runs again, as after a host crash before its result
-//!   was recorded), and the first turn of a claiming start (`create_and_claim`: the turn's own
+//!   was recorded), the first turn of a claiming start (`create_and_claim`: the turn's own
 //!   commit comes later in the log, so no power loss keeps it and loses the creation; the
 //!   start's caller is told the creation is durable by the turn's flush, or by one of its own a
-//!   millisecond later). The next flush makes them durable too, and the turn that consumes a
-//!   result waits for such a flush. A transaction of such requests that handed a turn back to
+//!   millisecond later), and turns that finish no instance (`commit_turns`: the instance takes
+//!   that step again, its activities running again as after a host crash before the commit;
+//!   their flush follows within [`SqliteOptions::start_flush_wait`], so a power loss takes at
+//!   most that much of an instance's progress). The next flush makes them durable too, and
+//!   the turn that finishes an instance waits for such a flush. A transaction of such requests that handed a turn back to
 //!   this host (a claimed start, a claimed result) is left open for that turn's commit, at most
 //!   [`SqliteOptions::claimed_turn_wait`], and its replies go out at once: an activity's
 //!   result and the turn it triggers are one commit. Within that moment a process crash, too,
@@ -150,10 +153,11 @@ pub struct SqliteOptions {
     pub busy_timeout: Duration,
     /// The most requests applied in one transaction (group commit). Default: 512; 0 counts as 1.
     pub max_batch: usize,
-    /// Under [`Durability::Fsync`], how long word that a claiming start's creation is durable
-    /// may wait for a flush to share (normally its first turn's, a fraction of this later)
-    /// before the writer flushes for it alone: the most a start's caller waits longer than for
-    /// a flush of its own. Default: 1 millisecond.
+    /// Under [`Durability::Fsync`], how long work answered before its flush that still owes
+    /// one may wait for a flush to share before the writer flushes for it alone: word that a
+    /// claiming start's creation is durable (normally given by its first turn's flush, a
+    /// fraction of this later), and turns that finish no instance (the most of a running
+    /// instance's progress a power loss can take). Default: 1 millisecond.
     pub start_flush_wait: Duration,
     /// How long the writer keeps a transaction open, uncommitted, after one that handed a turn
     /// back to this host (a claimed start's first turn, the turn an activity's result claimed),

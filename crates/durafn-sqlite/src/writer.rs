@@ -81,26 +81,39 @@ impl WriteOp {
     /// up to and including the result. So a sequential step (turn, activity, turn, ...) costs
     /// one `fsync`, not two. A claiming start's first turn goes out at once too: the turn's
     /// commit comes after the creation in the log, so the turn's flush makes both durable, and
-    /// only the start's caller waits for that ([`Replies::AfterFlush`]).
+    /// only the start's caller waits for that ([`Replies::AfterFlush`]). Turns that finish no
+    /// instance go out at once as well: what they record is the next step of instances still
+    /// running, which a power loss would have the instance take again from the step before, as
+    /// after a crash of the host before the commit (its activities run again, at least once as
+    /// always, and replay makes the same history). Nothing outside learns of such a turn but
+    /// readers of the instance's status, and the turn that finishes the instance waits for a
+    /// flush, which covers every commit before it. Their flush is still due within
+    /// [`SqliteOptions::start_flush_wait`](crate::SqliteOptions::start_flush_wait), so a power
+    /// loss takes at most that much of a long sequence's progress.
     fn may_skip_fsync(&self) -> bool {
-        matches!(
-            self,
+        match self {
             WriteOp::CreateAndClaim(..)
-                | WriteOp::FetchOrchestrations(..)
-                | WriteOp::FetchActivities(..)
-                | WriteOp::RenewActivityLeases { .. }
-                | WriteOp::AbandonOrchestration { .. }
-                | WriteOp::AbandonActivity { .. }
-                | WriteOp::CompleteActivities(..)
-        )
+            | WriteOp::FetchOrchestrations(..)
+            | WriteOp::FetchActivities(..)
+            | WriteOp::RenewActivityLeases { .. }
+            | WriteOp::AbandonOrchestration { .. }
+            | WriteOp::AbandonActivity { .. }
+            | WriteOp::CompleteActivities(..) => true,
+            WriteOp::CommitTurns(commits, _) => commits.iter().all(finishes_nothing),
+            _ => false,
+        }
     }
 
     /// The request as a job that can run more than once.
     fn into_job(self) -> Box<dyn Job> {
         let relaxed = self.may_skip_fsync();
+        let owes_flush = matches!(self, WriteOp::CommitTurns(..));
         let mut job = self.into_request();
         if relaxed {
             job.relax();
+            if owes_flush {
+                job.owe_flush();
+            }
         }
         job
     }
@@ -117,7 +130,7 @@ impl WriteOp {
                         ops::claim_instance(c, tokens, &ni.instance_id, &claim)
                     })
                 });
-                job.durable = Some(durable);
+                job.durable = Some(Box::new(durable));
                 job.hands_back = Option::is_some;
                 job
             }
@@ -180,6 +193,14 @@ impl WriteOp {
             }),
         }
     }
+}
+
+/// Whether a turn's commit leaves its instance running (or makes no update at all).
+fn finishes_nothing(commit: &TurnCommit) -> bool {
+    commit
+        .update
+        .as_ref()
+        .is_none_or(|update| !update.status.is_terminal())
 }
 
 /// Records each result in its own savepoint, then leases the instances claiming completions'

@@ -106,7 +106,8 @@ async fn a_result_and_the_turn_it_claimed_are_one_commit() {
         before.batches,
         "the result is answered before its commit"
     );
-    let c = turn(&item, RuntimeStatus::Running, at(4));
+    // A turn that finishes the instance must be flushed, so it ends the carry.
+    let c = turn(&item, RuntimeStatus::Completed, at(4));
     assert_eq!(
         store.commit_turns(vec![c]).await.expect("commit"),
         vec![Ok(Committed::default())]

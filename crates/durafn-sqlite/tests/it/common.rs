@@ -120,3 +120,23 @@ pub async fn run_one_turn(store: &durafn_sqlite::SqliteStore, now: DateTime<Utc>
         .remove(0)
         .expect("turn");
 }
+
+/// Creates the instances at time 0 and fetches them all at time 1, ordered by id.
+pub async fn started(
+    store: &durafn_sqlite::SqliteStore,
+    names: &[&str],
+) -> Vec<OrchestrationWorkItem> {
+    use durafn_store::{InstanceStore, OrchestrationQueue};
+    for name in names {
+        store
+            .create_instance(new_instance(name, at(0)))
+            .await
+            .expect("create");
+    }
+    let mut items = store
+        .fetch_orchestration_work(fetch(at(1), names.len()))
+        .await
+        .expect("fetch");
+    items.sort_by(|x, y| x.instance_id.as_str().cmp(y.instance_id.as_str()));
+    items
+}

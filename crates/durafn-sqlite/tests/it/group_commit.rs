@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::common::{activity, at, fetch, id, new_instance, turn};
+use crate::common::{activity, at, fetch, id, new_instance, started, turn};
 use durafn_core::{EventKind, RuntimeStatus};
 use durafn_sqlite::{Durability, SqliteOptions, SqliteStore};
 use durafn_store::{
@@ -132,12 +132,12 @@ async fn writes_wait_for_a_flush_and_fetches_do_not() {
         .expect("fetch")
         .remove(0);
     assert_eq!(store.stats().flushes, 1, "a fetch needs no flush");
-    let c = turn(&item, RuntimeStatus::Running, at(2));
+    let c = turn(&item, RuntimeStatus::Completed, at(2));
     assert_eq!(
         store.commit_turns(vec![c]).await.expect("commit"),
         vec![Ok(Committed::default())]
     );
-    assert_eq!(store.stats().flushes, 2, "the turn was flushed");
+    assert_eq!(store.stats().flushes, 2, "the finishing turn was flushed");
     drop(store);
 
     let relaxed =
@@ -177,7 +177,7 @@ async fn a_claimed_start_shares_its_first_turns_flush() {
         poll_once(&mut durable).await.is_none(),
         "the creation is not yet said to be durable"
     );
-    let c = turn(&item, RuntimeStatus::Running, at(2));
+    let c = turn(&item, RuntimeStatus::Completed, at(2));
     assert_eq!(
         store.commit_turns(vec![c]).await.expect("commit"),
         vec![Ok(Committed::default())]
@@ -187,6 +187,62 @@ async fn a_claimed_start_shares_its_first_turns_flush() {
         store.stats().flushes,
         1,
         "one flush for the creation and the turn"
+    );
+}
+
+/// Under `Durability::Fsync` a turn that finishes no instance is answered at its commit, before
+/// any flush, and the flush of a turn that finishes one makes both durable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_that_finishes_nothing_is_answered_before_its_flush() {
+    let dir = tempfile::tempdir().expect("dir");
+    // Long enough that only the finishing turn can flush the running one.
+    let store = fsync_store(dir.path(), std::time::Duration::from_secs(3600));
+    let items = started(&store, &["a", "b"]).await;
+    let before = store.stats().flushes;
+    commit_ok(&store, turn(&items[0], RuntimeStatus::Running, at(2))).await;
+    assert_eq!(store.stats().flushes, before, "answered before a flush");
+    commit_ok(&store, turn(&items[1], RuntimeStatus::Completed, at(3))).await;
+    assert_eq!(
+        store.stats().flushes,
+        before + 1,
+        "one flush for the running turn and the finishing one"
+    );
+}
+
+/// A turn answered before its flush is flushed within `start_flush_wait` all the same, with no
+/// other write to share a flush with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_turns_flush_follows_within_the_wait() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = fsync_store(dir.path(), SqliteOptions::default().start_flush_wait);
+    let items = started(&store, &["a"]).await;
+    let before = store.stats().flushes;
+    commit_ok(&store, turn(&items[0], RuntimeStatus::Running, at(2))).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.stats().flushes == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the running turn was never flushed"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+/// A store that flushes its log, with the given wait for deferred durability.
+fn fsync_store(dir: &std::path::Path, start_flush_wait: std::time::Duration) -> SqliteStore {
+    let options = SqliteOptions {
+        durability: Durability::Fsync,
+        start_flush_wait,
+        ..SqliteOptions::default()
+    };
+    SqliteStore::open(dir.join("hub.db"), options).expect("open")
+}
+
+/// Commits one turn, which must succeed.
+async fn commit_ok(store: &SqliteStore, commit: durafn_store::TurnCommit) {
+    assert_eq!(
+        store.commit_turns(vec![commit]).await.expect("commit"),
+        vec![Ok(Committed::default())]
     );
 }
 
