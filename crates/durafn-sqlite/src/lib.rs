@@ -163,8 +163,8 @@ pub struct SqliteOptions {
     /// back to this host (a claimed start's first turn, the turn an activity's result claimed),
     /// so that the turn's commit joins it: one commit per sequential step instead of two. Only
     /// under [`Durability::Fsync`], and only for work that may be answered before it is flushed
-    /// (results, leases), which is answered at once. Zero commits every batch on its own.
-    /// Default: 1 millisecond.
+    /// (results, leases, turns that finish no instance), which is answered at once. Zero
+    /// commits every batch on its own. Default: 1 millisecond.
     pub claimed_turn_wait: Duration,
 }
 
