@@ -63,13 +63,17 @@ impl FinishWatch {
         &mut self,
         wait: std::time::Duration,
     ) -> Option<Arc<InstanceRecord>> {
-        let rx = self.rx.as_mut()?;
+        // Once nothing more can be announced, the wait is a plain poll interval.
+        let Some(rx) = self.rx.as_mut() else {
+            tokio::time::sleep(wait).await;
+            return None;
+        };
         match tokio::time::timeout(wait, rx).await {
             Ok(Ok(record)) => {
                 self.rx = None;
                 Some(record)
             }
-            // Announced to nobody (the registry dropped the sender): nothing more will come.
+            // The registry is gone (its runtime dropped): nothing more will come.
             Ok(Err(_)) => {
                 self.rx = None;
                 None
@@ -145,5 +149,17 @@ mod tests {
             lock(&finishes.waiters).is_empty(),
             "a waiter that gave up is gone"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiter_whose_runtime_is_gone_waits_its_interval() {
+        let finishes = Finishes::default();
+        let mut watch = finishes.watch(&InstanceId::parse("a").expect("id"));
+        drop(finishes);
+        let wait = Duration::from_millis(100);
+        assert!(watch.finished_within(wait).await.is_none(), "nothing comes");
+        let before = tokio::time::Instant::now();
+        assert!(watch.finished_within(wait).await.is_none());
+        assert_eq!(before.elapsed(), wait, "the next look waits, not spins");
     }
 }
