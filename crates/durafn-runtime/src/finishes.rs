@@ -73,7 +73,7 @@ impl FinishWatch {
                 self.rx = None;
                 Some(record)
             }
-            // The registry is gone (its runtime dropped): nothing more will come.
+            // The sender was dropped unsent: nothing more will come.
             Ok(Err(_)) => {
                 self.rx = None;
                 None
@@ -152,12 +152,14 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_waiter_whose_runtime_is_gone_waits_its_interval() {
+    async fn a_waiter_told_nothing_more_can_come_waits_its_interval() {
         let finishes = Finishes::default();
         let mut watch = finishes.watch(&InstanceId::parse("a").expect("id"));
-        drop(finishes);
+        lock(&finishes.waiters).clear();
         let wait = Duration::from_millis(100);
+        let before = tokio::time::Instant::now();
         assert!(watch.finished_within(wait).await.is_none(), "nothing comes");
+        assert!(before.elapsed() < wait, "a closed sender is seen at once");
         let before = tokio::time::Instant::now();
         assert!(watch.finished_within(wait).await.is_none());
         assert_eq!(before.elapsed(), wait, "the next look waits, not spins");
